@@ -1,0 +1,15 @@
+"""Thin Bolt listeners, one module per surface; `register` wires them all onto an app."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services import Services
+from handlers import actions, clinics, commands, events
+from handlers.replies import handle_error
+
+
+def register(app: App, services: Services) -> None:
+    app.error(handle_error)
+    for surface in (commands, actions, clinics, events):
+        surface.register(app, services)

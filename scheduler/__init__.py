@@ -1,0 +1,46 @@
+"""APScheduler wiring: a periodic pass over the database and nothing else. It never holds a job per action;
+the database is the truth, and a pass can run in any number of processes at once."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.delivery import DeliveryReport
+from bot.services import Services
+
+log = logging.getLogger("clinic_bot.scheduler")
+
+PASS_JOB_ID = "clinic-pass"
+
+
+def run_pass(services: Services) -> DeliveryReport:
+    """One pass: decide what is due now (nudges come with the chasing policy), then deliver the outbox."""
+    return services.delivery.deliver_due()
+
+
+def build_scheduler(services: Services, *, every_seconds: int = 60) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        _safe_pass,
+        "interval",
+        seconds=every_seconds,
+        args=[services],
+        id=PASS_JOB_ID,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
+    return scheduler
+
+
+def _safe_pass(services: Services) -> None:
+    try:
+        report = run_pass(services)
+        if report.sent or report.failed or report.retrying:
+            log.info(
+                "pass", extra={"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+            )
+    except Exception:
+        log.exception("pass_failed")

@@ -1,0 +1,329 @@
+"""Clinic actions: their lifecycle, who may change them, and the audit history of every change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.dates import DueDateError, describe_date, end_of_day, parse_due_date
+from bot.errors import NotAllowed, NotFound, UserError
+from bot.people import People, Person
+from bot.views import actions as views
+from storage import queries
+from storage.db import SessionFactory
+from storage.models import Action, ActionEvent
+
+TITLE_LIMIT = 200
+NOTE_LIMIT = 3000
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    ON_TRACK = "on_track"
+    BLOCKED = "blocked"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+CLOSED = frozenset({Status.DONE, Status.CANCELLED})
+
+
+@dataclass(frozen=True)
+class NewAction:
+    team_id: str
+    title: str
+    owner_id: str
+    assigner_id: str
+    due_date: date
+    clinic_id: int | None = None
+    focus_area_id: int | None = None
+    notes: str = ""
+    source_link: str | None = None
+
+
+def clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise UserError("The action needs a title: what will be done?", field="title")
+    if len(title) > TITLE_LIMIT:
+        raise UserError(
+            f"The title is {len(title)} characters; keep it under {TITLE_LIMIT} "
+            "and put the detail in the notes.",
+            field="title",
+        )
+    return title
+
+
+def clean_text(text: str, what: str, *, required: bool = True) -> str:
+    text = text.strip()
+    if required and not text:
+        raise UserError(f"Please write the {what}.", field=what)
+    if len(text) > NOTE_LIMIT:
+        raise UserError(f"The {what} is too long; keep it under {NOTE_LIMIT} characters.", field=what)
+    return text
+
+
+def check_owner(owner: Person) -> None:
+    if owner.is_bot:
+        raise UserError("Actions are owned by people, not bots: pick a person.", field="owner")
+    if owner.deleted:
+        raise UserError(
+            f"<@{owner.user_id}> is deactivated in Slack, so they cannot own an action. Pick someone active.",
+            field="owner",
+        )
+
+
+def check_due_date(due: date, owner: Person, now: datetime) -> None:
+    today = owner.local(now).date()
+    if due < today:
+        raise UserError(
+            f"{describe_date(due, today)} is in the past (today is {describe_date(today, today)} "
+            "for the owner). Pick today or a later date.",
+            field="due",
+        )
+
+
+def may_change(action: Action, user_id: str) -> bool:
+    """The owner, whoever assigned it, and the clinic's lead and sponsor may change an action."""
+    if user_id in (action.owner_id, action.assigner_id):
+        return True
+    clinic = action.clinic
+    return clinic is not None and user_id in (clinic.lead_id, clinic.sponsor_id)
+
+
+def may_see(action: Action, user_id: str) -> bool:
+    return may_change(action, user_id)
+
+
+def _refuse(action: Action) -> NotAllowed:
+    return NotAllowed(
+        f"Only the owner of action #{action.id}, whoever assigned it, and its clinic's lead "
+        "and sponsor can change it. Nothing was changed."
+    )
+
+
+class ActionService:
+    def __init__(self, session_factory: SessionFactory, clock: Clock, people: People) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._people = people
+
+    # --- creating ---------------------------------------------------------------------------
+
+    def create(self, new: NewAction, owner: Person) -> Action:
+        """Register an action and queue the owner's DM, in one transaction."""
+        title = clean_title(new.title)
+        notes = clean_text(new.notes, "notes", required=False)
+        check_owner(owner)
+        now = self._clock.now()
+        check_due_date(new.due_date, owner, now)
+        with self._sessions.begin() as session:
+            clinic_id, area_id = self._check_clinic(session, new)
+            action = Action(
+                team_id=new.team_id,
+                clinic_id=clinic_id,
+                focus_area_id=area_id,
+                title=title,
+                notes=notes,
+                source_link=new.source_link,
+                owner_id=owner.user_id,
+                assigner_id=new.assigner_id,
+                status=Status.OPEN,
+                due_date=new.due_date,
+                due_at=end_of_day(new.due_date, owner.tz),
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(action)
+            session.flush()
+            self._record(session, action, new.assigner_id, "created", due=new.due_date.isoformat())
+            action = queries.get_action(session, new.team_id, action.id)
+            assert action is not None
+            text, blocks = views.assignment_message(action, owner, now)
+            self._enqueue(session, action, "assigned", owner.user_id, text, blocks)
+            return action
+
+    def _check_clinic(self, session: Session, new: NewAction) -> tuple[int | None, int | None]:
+        area_id = new.focus_area_id
+        clinic_id = new.clinic_id
+        if area_id is not None:
+            area = queries.get_focus_area(session, new.team_id, area_id)
+            if area is None:
+                raise UserError("That focus area no longer exists; pick another.", field="clinic")
+            clinic_id = area.clinic_id
+        if clinic_id is not None and queries.get_clinic(session, new.team_id, clinic_id) is None:
+            raise UserError("That clinic no longer exists; pick another.", field="clinic")
+        return clinic_id, area_id
+
+    # --- changing ---------------------------------------------------------------------------
+
+    def set_status(
+        self, team_id: str, action_id: int, actor_id: str, status: Status, reason: str = ""
+    ) -> Action:
+        now = self._clock.now()
+        if status == Status.BLOCKED:
+            reason = clean_text(reason, "reason")
+        with self._sessions.begin() as session:
+            action = self._changeable(session, team_id, action_id, actor_id)
+            if action.status in CLOSED:
+                raise UserError(f"Action #{action.id} is already {views.STATUS_WORDS[action.status]}.")
+            before = action.status
+            action.status = status
+            action.blocked_reason = reason if status == Status.BLOCKED else None
+            if status in CLOSED:
+                action.closed_at = now
+            self._touch(action, actor_id, now)
+            detail: dict[str, Any] = {"from": before, "to": str(status)}
+            if reason:
+                detail["reason"] = reason
+            self._record(session, action, actor_id, "status", **detail)
+            if status == Status.BLOCKED and action.assigner_id != actor_id:
+                self._tell_assigner(session, action, actor_id, "blocked", now)
+            return action
+
+    def request_more_time(
+        self, team_id: str, action_id: int, actor_id: str, new_date: date, reason: str
+    ) -> Action:
+        reason = clean_text(reason, "reason")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            action = self._changeable(session, team_id, action_id, actor_id)
+            if action.status in CLOSED:
+                raise UserError(f"Action #{action.id} is already {views.STATUS_WORDS[action.status]}.")
+            owner = self._people.cached(session, team_id, action.owner_id)
+            check_due_date(new_date, owner, now)
+            if new_date <= action.due_date:
+                raise UserError(
+                    f"The new date must be after the current deadline "
+                    f"({describe_date(action.due_date, owner.local(now).date())}).",
+                    field="due",
+                )
+            before = action.due_date
+            action.due_date = new_date
+            action.due_at = end_of_day(new_date, owner.tz)
+            self._touch(action, actor_id, now)
+            self._record(
+                session,
+                action,
+                actor_id,
+                "deadline",
+                **{"from": before.isoformat(), "to": new_date.isoformat(), "reason": reason},
+            )
+            if action.assigner_id != actor_id:
+                self._tell_assigner(session, action, actor_id, "more_time", now)
+            return action
+
+    def note_from_reply(
+        self, team_id: str, *, channel: str, thread_ts: str, actor_id: str, text: str, event_id: str
+    ) -> bool:
+        """A reply in the thread of a message about one action becomes a progress note on it.
+        Keyed by Slack's event id, so a redelivered event adds nothing twice."""
+        text = text.strip()
+        if not text:
+            return False
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            message = queries.outbox_for_message(session, team_id, channel, thread_ts)
+            if message is None or message.action_id is None:
+                return False
+            action = queries.get_action(session, team_id, message.action_id, lock=True)
+            if action is None or not may_change(action, actor_id):
+                return False
+            if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
+                return False
+            self._touch(action, actor_id, now)
+            self._record(session, action, actor_id, "note", text=text[:NOTE_LIMIT])
+            return True
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def get_changeable(self, team_id: str, action_id: int, actor_id: str) -> Action:
+        with self._sessions() as session:
+            action = self._changeable(session, team_id, action_id, actor_id)
+            if action.status in CLOSED:
+                raise UserError(f"Action #{action.id} is already {views.STATUS_WORDS[action.status]}.")
+            return action
+
+    def get_visible(self, team_id: str, action_id: int, viewer_id: str) -> Action:
+        with self._sessions() as session:
+            action = queries.get_action(session, team_id, action_id)
+            if action is None or not may_see(action, viewer_id):
+                raise NotFound(f"There is no action #{action_id} that you can see.")
+            return action
+
+    def history(self, team_id: str, action_id: int, viewer_id: str) -> tuple[Action, Sequence[ActionEvent]]:
+        action = self.get_visible(team_id, action_id, viewer_id)
+        with self._sessions() as session:
+            return action, queries.action_history(session, team_id, action_id)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _changeable(self, session: Session, team_id: str, action_id: int, actor_id: str) -> Action:
+        action = queries.get_action(session, team_id, action_id, lock=True)
+        if action is None:
+            raise NotFound(f"There is no action #{action_id} in this workspace.")
+        if not may_change(action, actor_id):
+            raise _refuse(action)
+        return action
+
+    def _touch(self, action: Action, actor_id: str, now: datetime) -> None:
+        action.updated_at = now
+        if actor_id == action.owner_id:
+            action.last_owner_update_at = now
+
+    def _record(self, session: Session, action: Action, actor_id: str, kind: str, **detail: Any) -> None:
+        session.add(
+            ActionEvent(
+                team_id=action.team_id,
+                action_id=action.id,
+                at=self._clock.now(),
+                actor_id=actor_id,
+                kind=kind,
+                detail=detail,
+            )
+        )
+
+    def _tell_assigner(
+        self, session: Session, action: Action, actor_id: str, kind: str, now: datetime
+    ) -> None:
+        assigner = self._people.cached(session, action.team_id, action.assigner_id)
+        text, blocks = views.assigner_update(action, actor_id, kind, assigner, now)
+        self._enqueue(session, action, kind, assigner.user_id, text, blocks, unique=now.isoformat())
+
+    def _enqueue(
+        self,
+        session: Session,
+        action: Action,
+        kind: str,
+        recipient: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        unique: str = "",
+    ) -> None:
+        now = self._clock.now()
+        queries.enqueue(
+            session,
+            team_id=action.team_id,
+            dedupe_key=f"{kind}:{action.id}:{recipient}:{unique}",
+            kind=kind,
+            recipient=recipient,
+            action_id=action.id,
+            text=text,
+            blocks=blocks,
+            created_at=now,
+            not_before=now,
+        )
+
+
+def parse_due(text: str, owner: Person, now: datetime) -> date:
+    """Read a typed deadline relative to the owner's today; raises UserError with how to write it."""
+    try:
+        return parse_due_date(text, owner.local(now).date())
+    except DueDateError as exc:
+        raise UserError(str(exc), field="due") from None

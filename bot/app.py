@@ -1,0 +1,87 @@
+"""The composition root: the one place that wires settings -> database -> services -> Bolt app -> listeners."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.actions import ActionService
+from bot.clinics import ClinicService
+from bot.clock import Clock
+from bot.delivery import Delivery
+from bot.people import People
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack import SlackGateway, new_web_client
+from bot.status import StatusService
+from handlers import register
+from storage.db import SessionFactory
+
+log = logging.getLogger("clinic_bot")
+
+
+@dataclass
+class ClinicBot:
+    bolt: App
+    services: Services
+    listener_executor: ThreadPoolExecutor
+
+    def close(self) -> None:
+        """Let the work started after acks finish, then stop delivering."""
+        self.listener_executor.shutdown(wait=True)
+        self.services.delivery.stop()
+
+
+def _secret(value: object) -> str | None:
+    return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    session_factory: SessionFactory,
+    clock: Clock,
+    slack_client: WebClient | None = None,
+) -> ClinicBot:
+    token = _secret(settings.slack_bot_token)
+    # Replies to a person's own request may retry once on a rate limit; outbox delivery never
+    # retries blindly (see bot/delivery.py), so it gets a client of its own.
+    client = slack_client or WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    delivery_gateway = SlackGateway(new_web_client(token, settings.slack_api_url))
+    people = People(session_factory, clock)
+    services = Services(
+        settings=settings,
+        clock=clock,
+        sessions=session_factory,
+        people=people,
+        actions=ActionService(session_factory, clock, people),
+        clinics=ClinicService(session_factory, clock),
+        status=StatusService(session_factory, clock),
+        delivery=Delivery(
+            session_factory,
+            clock,
+            lambda _team_id: delivery_gateway,
+            max_attempts=settings.delivery_attempts,
+        ),
+    )
+    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
+    bolt = App(
+        listener_executor=executor,
+        client=client,
+        signing_secret=_secret(settings.slack_signing_secret) or "",
+        process_before_response=True,
+        token_verification_enabled=False,
+        logger=logging.getLogger("clinic_bot.bolt"),
+    )
+    register(bolt, services)
+    return ClinicBot(bolt=bolt, services=services, listener_executor=executor)

@@ -1,0 +1,126 @@
+"""Reading `/clinic ...` text into a typed request. Slack escapes mentions (`should_escape: true`), so people
+arrive as `<@U123|name>` and channels as `<#C123|name>`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.errors import UserError
+from bot.status import StatusKind
+
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+_BY = re.compile(r"\s+by\s+", re.IGNORECASE)
+_ID = re.compile(r"^#?(\d{1,9})$")
+
+QUICK_ADD_EXAMPLE = "`/clinic add @owner Call the rota team by friday`"
+
+
+@dataclass(frozen=True)
+class Help:
+    unknown: str | None = None
+
+
+@dataclass(frozen=True)
+class NewClinic:
+    pass
+
+
+@dataclass(frozen=True)
+class AddWithModal:
+    pass
+
+
+@dataclass(frozen=True)
+class QuickAdd:
+    owner_id: str
+    title: str
+    due_text: str
+
+
+@dataclass(frozen=True)
+class Status:
+    kind: StatusKind
+    target: str | None
+    share: bool
+
+
+@dataclass(frozen=True)
+class Done:
+    action_id: int
+
+
+@dataclass(frozen=True)
+class Show:
+    action_id: int
+
+
+Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show
+
+SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show"]] = {
+    "help": "help",
+    "new": "new",
+    "add": "add",
+    "status": "status",
+    "done": "done",
+    "close": "done",
+    "show": "show",
+    "history": "show",
+}
+
+
+def parse(text: str) -> Command:
+    text = " ".join(text.split())
+    head, _, rest = text.partition(" ")
+    sub = SUBCOMMANDS.get(head.lower())
+    if not head or sub == "help":
+        return Help()
+    if sub is None:
+        return Help(unknown=head[:40])
+    if sub == "new":
+        return NewClinic()
+    if sub == "add":
+        return _add(rest) if rest else AddWithModal()
+    if sub == "status":
+        return _status(rest)
+    return (Done if sub == "done" else Show)(_action_id(rest, sub))
+
+
+def _add(rest: str) -> QuickAdd:
+    who, _, remainder = rest.partition(" ")
+    owner = _USER.match(who)
+    if owner is None:
+        raise UserError(f"Start with the owner, as a mention. For example: {QUICK_ADD_EXAMPLE}")
+    pieces = _BY.split(" " + remainder)
+    if len(pieces) < 2:
+        raise UserError(f"Add a deadline after \u201cby\u201d. For example: {QUICK_ADD_EXAMPLE}")
+    title, due_text = " by ".join(pieces[:-1]).strip(), pieces[-1].strip()
+    if not title:
+        raise UserError(f"Say what will be done before \u201cby\u201d. For example: {QUICK_ADD_EXAMPLE}")
+    return QuickAdd(owner_id=owner.group(1), title=title, due_text=due_text)
+
+
+def _status(rest: str) -> Status:
+    words = rest.split()
+    share = bool(words) and words[-1].lower() in ("share", "shared", "public")
+    if share:
+        words = words[:-1]
+    target = " ".join(words)
+    if not target or target.lower() in ("me", "mine"):
+        return Status("mine", None, share)
+    if target.lower() == "overdue":
+        return Status("overdue", None, share)
+    if user := _USER.match(target):
+        return Status("person", user.group(1), share)
+    if channel := _CHANNEL.match(target):
+        return Status("channel", channel.group(1), share)
+    return Status("clinic", target[:100], share)
+
+
+def _action_id(rest: str, sub: str) -> int:
+    match = _ID.match(rest.strip())
+    if match is None:
+        raise UserError(f"Give the action's number, for example `/clinic {sub} 12`.")
+    return int(match.group(1))

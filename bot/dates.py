@@ -1,0 +1,148 @@
+"""Reading the deadlines people type ("friday", "in 2 weeks", "4 Dec") and turning a day into the instant
+that ends it in someone's time zone. Nothing here reads the clock: `today` is always given."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import parser as dateparser
+from dateutil.relativedelta import FR, MO, relativedelta, weekday
+
+DATE_HELP = (
+    "Write the date like 2026-12-04, 4 Dec, Dec 4, tomorrow, friday, next friday, in 3 days, "
+    "in 2 weeks or end of month."
+)
+PAST_GRACE_DAYS = 60  # "4 Nov" typed in late November is a mistake, not next November
+MAX_YEARS_AHEAD = 5
+
+_WEEKDAYS = {
+    name: weekday(index)
+    for index, names in enumerate(
+        [("monday", "mon"), ("tuesday", "tue", "tues"), ("wednesday", "wed"), ("thursday", "thu", "thur", "thurs"),
+         ("friday", "fri"), ("saturday", "sat"), ("sunday", "sun")]
+    )
+    for name in names
+}
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}
+_IN = re.compile(r"^in (\d{1,3}|[a-z]+) (day|week|month)s?$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SLASHED = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
+_WORDY = re.compile(r"^(?=.*[a-z]{3})[a-z0-9 ,]+$")
+_YEAR = re.compile(r"\b\d{4}\b")
+
+
+class DueDateError(ValueError):
+    """The text is not a deadline we can read; `str(err)` is a complete, friendly sentence for the user."""
+
+
+def parse_due_date(text: str, today: date) -> date:
+    """The day a typed deadline means, seen from `today`.
+
+    Numeric slashed dates are day first, as written in UK hospitals: 04/12/2026 is 4 December.
+    A day and month without a year mean this year's, or next year's when this year's passed more than
+    60 days ago; within those 60 days it is a mistake and refused."""
+    if len(text) > 100:
+        raise _unreadable(text)
+    cleaned = " ".join(text.lower().strip().rstrip(".").split())
+    cleaned = re.sub(r"^(by|on) ", "", cleaned)
+    if not cleaned:
+        raise DueDateError("The deadline is missing. " + DATE_HELP)
+    day = _relative(cleaned, today)
+    if day is None:
+        day = _calendar(cleaned, text, today)
+    if day < today:
+        raise DueDateError(f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}")
+    if day > today + relativedelta(years=MAX_YEARS_AHEAD):
+        raise DueDateError(
+            f"{describe_date(day, today)} is more than {MAX_YEARS_AHEAD} years away; "
+            "pick a nearer deadline and move it later if needed."
+        )
+    return day
+
+
+def _relative(text: str, today: date) -> date | None:
+    if text == "today":
+        return today
+    if text == "tomorrow":
+        return today + timedelta(days=1)
+    if text in _WEEKDAYS:
+        return today + relativedelta(days=1, weekday=_WEEKDAYS[text])
+    first, _, rest = text.partition(" ")
+    if first in ("next", "this") and rest in _WEEKDAYS:
+        monday = today + relativedelta(weekday=MO(-1))
+        if first == "next":
+            monday += timedelta(days=7)
+        return monday + relativedelta(weekday=_WEEKDAYS[rest])
+    if text in ("end of month", "end of the month"):
+        return today + relativedelta(day=31)
+    if text in ("end of next month", "end of the next month"):
+        return today + relativedelta(months=1, day=31)
+    if text in ("end of week", "end of the week", "end of this week"):
+        return today + relativedelta(weekday=FR)  # on a weekend, the coming Friday
+    if text == "next week":
+        return today + relativedelta(days=1, weekday=MO)
+    if text == "next month":
+        return today + relativedelta(months=1, day=1)
+    match = _IN.match(text)
+    if match:
+        amount_text, unit = match.groups()
+        amount = int(amount_text) if amount_text.isdigit() else _NUMBER_WORDS.get(amount_text)
+        if not amount or amount > 999:
+            raise _unreadable(text)
+        return today + relativedelta(**{unit + "s": amount})
+    return None
+
+
+def _calendar(cleaned: str, original: str, today: date) -> date:
+    if _ISO.match(cleaned):
+        try:
+            return date.fromisoformat(cleaned)
+        except ValueError:
+            raise _unreadable(original) from None
+    if not (_SLASHED.match(cleaned) or _WORDY.match(cleaned)):
+        raise _unreadable(original)
+    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", cleaned)
+    has_year = bool(_YEAR.search(cleaned)) or bool(_SLASHED.match(cleaned))
+    # Two different defaults tell us whether the text named a day and a month itself.
+    try:
+        first = dateparser.parse(cleaned, dayfirst=True, default=datetime(today.year, 1, 1))
+        second = dateparser.parse(cleaned, dayfirst=True, default=datetime(today.year, 2, 2))
+    except (ValueError, OverflowError, dateparser.ParserError):
+        raise _unreadable(original) from None
+    if first.date() != second.date() or (first.hour, first.minute) != (0, 0):
+        raise _unreadable(original)
+    day = first.date()
+    if not has_year and day < today:
+        if (today - day).days > PAST_GRACE_DAYS:
+            day = day + relativedelta(years=1)
+    return day
+
+
+def _unreadable(text: str) -> DueDateError:
+    shown = " ".join(text.split())
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    return DueDateError(f"I couldn't read \u201c{shown}\u201d as a date. {DATE_HELP}")
+
+
+def end_of_day(day: date, tz: str) -> datetime:
+    """The instant that ends `day` in the time zone `tz` (23:59:59 local), as an aware UTC datetime."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.combine(day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
+
+
+def describe_date(day: date, today: date) -> str:
+    """Short words for a day: "today", "tomorrow", "Fri 27 Nov", or "Fri 27 Nov 2027" in another year."""
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    text = f"{day:%a} {day.day} {day:%b}"
+    return text if day.year == today.year else f"{text} {day.year}"

@@ -1,0 +1,26 @@
+"""The services a listener may call, built once by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.actions import ActionService
+from bot.clinics import ClinicService
+from bot.clock import Clock
+from bot.delivery import Delivery
+from bot.people import People
+from bot.settings import Settings
+from bot.status import StatusService
+from storage.db import SessionFactory
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    sessions: SessionFactory
+    people: People
+    actions: ActionService
+    clinics: ClinicService
+    status: StatusService
+    delivery: Delivery

@@ -1,0 +1,154 @@
+"""A thin adapter over slack_sdk's WebClient that turns Slack's error strings into typed exceptions,
+so delivery and lookups read as policy rather than as string matching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+# Errors after which sending to that recipient again cannot succeed: record them, tell a human.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "user_not_found",
+        "account_inactive",
+        "user_disabled",
+        "is_archived",
+        "not_in_channel",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "restricted_action",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "missing_scope",
+    }
+)
+
+
+class SlackFailure(Exception):
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class RateLimited(SlackFailure):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("ratelimited")
+        self.retry_after = retry_after
+
+
+class RecipientGone(SlackFailure):
+    """A permanent failure: the user, channel or token will not come back by retrying."""
+
+
+class SlackUnavailable(SlackFailure):
+    """5xx, timeouts and dropped connections: worth retrying later."""
+
+
+@dataclass(frozen=True)
+class SlackProfile:
+    user_id: str
+    name: str
+    tz: str
+    deleted: bool
+    is_bot: bool
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+
+def new_web_client(token: str | None, base_url: str, *, timeout: int = 10) -> WebClient:
+    """A client with no automatic retries: callers own their retries (a blind re-POST can post twice)."""
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+
+
+def quick_client(client: WebClient, timeout: int = 2) -> WebClient:
+    """The same identity with a short timeout, for lookups that sit before an ack."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=timeout, retry_handlers=[])
+
+
+class SlackGateway:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        try:
+            response = self.client.api_call(method, json=params)
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise SlackUnavailable(type(exc).__name__) from None
+        return response.data  # type: ignore[return-value]
+
+    def profile(self, user_id: str) -> SlackProfile:
+        try:
+            response = self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise SlackUnavailable(type(exc).__name__) from None
+        user = response["user"]
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
+        return SlackProfile(
+            user_id=user["id"],
+            name=name,
+            tz=user.get("tz") or "UTC",
+            deleted=bool(user.get("deleted")),
+            is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
+        )
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Posted:
+        params: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+        if blocks:
+            params["blocks"] = blocks
+        if thread_ts:
+            params["thread_ts"] = thread_ts
+        if metadata:
+            params["metadata"] = metadata
+        data = self._call("chat.postMessage", **params)
+        return Posted(channel=data["channel"], ts=data["ts"])
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            return self._call("chat.getPermalink", channel=channel, message_ts=ts).get("permalink")
+        except SlackFailure:
+            return None
+
+    def react(self, channel: str, ts: str, name: str) -> None:
+        self._call("reactions.add", channel=channel, timestamp=ts, name=name)
+
+
+def _classify(exc: SlackApiError) -> SlackFailure:
+    response = exc.response
+    status = getattr(response, "status_code", 200)
+    if status == 429:
+        retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+        return RateLimited(retry_after)
+    if status >= 500:
+        return SlackUnavailable(f"http_{status}")
+    error = str(response.get("error", "unknown_error")) if response is not None else "unknown_error"
+    if error in PERMANENT_ERRORS:
+        return RecipientGone(error)
+    if error in ("ratelimited", "rate_limited"):
+        return RateLimited(1.0)
+    if error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
+        return SlackUnavailable(error)
+    return SlackFailure(error)

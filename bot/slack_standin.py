@@ -1,0 +1,440 @@
+"""A local stand-in of Slack's Web API for the tests and the demo: real HTTP on 127.0.0.1 that answers like
+Slack and records every call. The running bot never uses it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+JSON_FIELDS = ("blocks", "view", "attachments", "metadata", "files")
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass
+class _User:
+    id: str
+    name: str
+    tz: str
+    deleted: bool
+    is_bot: bool
+    team_id: str
+    email: str | None
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+
+
+@dataclass
+class _State:
+    users: dict[str, _User] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)
+    dms: dict[str, str] = field(default_factory=dict)  # DM channel id -> user id
+    failures: dict[str, list[_Failure]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    failed_calls: list[Call] = field(default_factory=list)
+
+
+class SlackStandIn:
+    def __init__(self, *, team_id: str = "T0001", bot_user_id: str = "UBOT", latency: float = 0.0) -> None:
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.latency = latency
+        self.socket_mode_url: str | None = None
+        self._state = _State()
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> SlackStandIn:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                standin._serve(self)
+
+            def do_GET(self) -> None:  # noqa: N802
+                standin._serve(self)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the stand-in first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/api/"
+
+    # --- the world -----------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        tz: str = "Europe/London",
+        deleted: bool = False,
+        is_bot: bool = False,
+        team_id: str | None = None,
+        email: str | None = None,
+    ) -> None:
+        with self._lock:
+            self._state.users[user_id] = _User(
+                user_id, name or user_id.lower(), tz, deleted, is_bot, team_id or self.team_id, email
+            )
+
+    def add_channel(self, channel_id: str, *, name: str) -> None:
+        with self._lock:
+            self._state.channels[channel_id] = name
+
+    def response_url(self, key: str = "r") -> str:
+        return f"{self.url}/response/{key}"
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        with self._lock:
+            queue = self._state.failures.setdefault(method, [])
+            queue.extend(_Failure(status, error, retry_after) for _ in range(times))
+
+    # --- reading back --------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._state.calls)
+
+    @property
+    def failed_calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._state.failed_calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def messages_in(self, channel_id: str) -> list[Call]:
+        return [c for c in self.calls_to("chat.postMessage") if c.params.get("channel") == channel_id]
+
+    def messages_to(self, user_id: str) -> list[Call]:
+        targets = {user_id, "D" + user_id}
+        return [c for c in self.calls_to("chat.postMessage") if c.params.get("channel") in targets]
+
+    def wait_for(self, predicate: Callable[[list[Call]], bool], timeout: float = 5.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while True:
+            calls = self.calls
+            if predicate(calls):
+                return calls
+            if time.monotonic() > deadline:
+                summary = "\n".join(f"  {c.method} {json.dumps(c.params, default=str)[:200]}" for c in calls)
+                raise AssertionError(f"timed out after {timeout}s; calls so far:\n{summary or '  (none)'}")
+            time.sleep(0.01)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state.calls.clear()
+            self._state.failed_calls.clear()
+
+    # --- serving -------------------------------------------------------------------------------
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        if self.latency:
+            time.sleep(self.latency)
+        parsed = urlparse(request.path)
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        token = None
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :]
+        if parsed.path.startswith("/upload/"):
+            file_id = parsed.path.rsplit("/", 1)[-1]
+            self._record(Call("upload", {"file_id": file_id, "bytes": len(raw), "data": raw}, token, time.monotonic()))
+            _reply(request, 200, f"OK - {len(raw)}".encode(), "text/plain")
+            return
+        params = _params(parsed.query, raw, request.headers.get("Content-Type", ""))
+        token = token or params.pop("token", None)
+        if parsed.path.startswith("/response/"):
+            params["_key"] = parsed.path[len("/response/") :]
+            self._record(Call("response_url", params, token, time.monotonic()))
+            _reply(request, 200, b"ok", "text/plain")
+            return
+        method = parsed.path.removeprefix("/api/").strip("/")
+        call = Call(method, params, token, time.monotonic())
+        with self._lock:
+            queue = self._state.failures.get(method) or []
+            failure = queue.pop(0) if queue else None
+            if failure is not None:
+                self._state.failed_calls.append(call)
+        if failure is not None:
+            _fail(request, failure)
+            return
+        status, body = self._answer(method, params)
+        if body.get("ok"):
+            self._record(call)
+        else:
+            with self._lock:
+                self._state.failed_calls.append(call)
+        _reply(request, status, json.dumps(body).encode(), "application/json; charset=utf-8")
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self._state.calls.append(call)
+
+    def _answer(self, method: str, p: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        answer = getattr(self, "_" + method.replace(".", "_"), None)
+        if answer is None:
+            return 200, {"ok": False, "error": "unknown_method"}
+        with self._lock:
+            return 200, answer(p)
+
+    # --- methods (called with the lock held) ---------------------------------------------------
+
+    def _auth_test(self, _p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://clinic.example.slack.com/",
+            "team": "Clinic",
+            "user": "clinic-bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": "B0001",
+            "is_enterprise_install": False,
+        }
+
+    def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self._state.users.get(str(p.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        try:
+            zone = ZoneInfo(user.tz)
+        except ZoneInfoNotFoundError:
+            zone = ZoneInfo("UTC")
+        offset = datetime.now(UTC).astimezone(zone).utcoffset()
+        return {
+            "ok": True,
+            "user": {
+                "id": user.id,
+                "team_id": user.team_id,
+                "name": user.name.lower().replace(" ", "."),
+                "real_name": user.name,
+                "deleted": user.deleted,
+                "is_bot": user.is_bot,
+                "tz": user.tz,
+                "tz_label": user.tz,
+                "tz_offset": int(offset.total_seconds()) if offset else 0,
+                "profile": {"real_name": user.name, "display_name": user.name, "email": user.email},
+            },
+        }
+
+    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(p.get("users", "")).split(",")[0]
+        if user_id not in self._state.users:
+            return {"ok": False, "error": "user_not_found"}
+        self._state.dms["D" + user_id] = user_id
+        return {"ok": True, "channel": {"id": "D" + user_id}}
+
+    def _recipient_error(self, channel: str) -> str | None:
+        user_id = self._state.dms.get(channel) or (channel if channel[:1] in ("U", "W") else None)
+        if channel.startswith("D") and user_id is None:
+            user_id = channel[1:]
+        if user_id is not None:
+            user = self._state.users.get(user_id)
+            if user is None:
+                return "channel_not_found"
+            return "account_inactive" if user.deleted else None
+        if channel[:1] in ("C", "G"):
+            return None
+        return "channel_not_found"
+
+    def _dm_channel(self, channel: str) -> str:
+        return "D" + channel if channel[:1] in ("U", "W") else channel
+
+    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = str(p.get("channel", ""))
+        error = self._recipient_error(channel) if channel else "channel_not_found"
+        if error:
+            return {"ok": False, "error": error}
+        if not p.get("text") and not p.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = f"{1_764_000_000 + next(self._ts)}.000100"
+        channel = self._dm_channel(channel)
+        message = {"type": "message", "text": p.get("text", ""), "blocks": p.get("blocks"), "ts": ts}
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        return {"ok": True, "message_ts": f"{1_764_000_000 + next(self._ts)}.000200"}
+
+    def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text", "")}
+
+    def _chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
+
+    def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel, ts = str(p.get("channel", "")), str(p.get("message_ts", ""))
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://clinic.example.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def _view(self, view: Any) -> dict[str, Any]:
+        view = dict(view or {})
+        view.update({"id": f"V{next(self._ids):06d}", "team_id": self.team_id})
+        return {"ok": True, "view": view}
+
+    def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("trigger_id") == "expired":
+            return {"ok": False, "error": "expired_trigger_id"}
+        return self._view(p.get("view"))
+
+    def _views_push(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._views_open(p)
+
+    def _views_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._view(p.get("view"))
+
+    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._view(p.get("view"))
+
+    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = str(p.get("channel", ""))
+        if channel not in self._state.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {"id": channel, "name": self._state.channels[channel], "is_channel": True, "is_member": True},
+        }
+
+    def _reactions_add(self, _p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+    def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        file_id = f"F{next(self._ids):06d}"
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        files = p.get("files") or []
+        return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
+
+    def _apps_connections_open(self, _p: dict[str, Any]) -> dict[str, Any]:
+        if not self.socket_mode_url:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": self.socket_mode_url}
+
+
+def _params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
+    params: dict[str, Any] = dict(parse_qsl(query))
+    if raw:
+        if "json" in content_type:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = {}
+            if isinstance(body, dict):
+                params.update(body)
+        else:
+            params.update(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
+    for name in JSON_FIELDS:
+        if isinstance(params.get(name), str):
+            try:
+                params[name] = json.loads(params[name])
+            except ValueError:
+                pass
+    for flag in ("replace_original", "delete_original"):
+        if isinstance(params.get(flag), str):
+            params[flag] = params[flag].lower() == "true"
+    return params
+
+
+def _reply(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    request.send_response(status)
+    request.send_header("Content-Type", content_type)
+    request.send_header("Content-Length", str(len(body)))
+    for name, value in (headers or {}).items():
+        request.send_header(name, value)
+    request.end_headers()
+    request.wfile.write(body)
+
+
+def _fail(request: BaseHTTPRequestHandler, failure: _Failure) -> None:
+    if failure.status == 429:
+        body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
+        _reply(request, 429, body, "application/json", {"Retry-After": str(failure.retry_after or 1)})
+    elif failure.status >= 500:
+        _reply(request, failure.status, b"upstream trouble", "text/plain")
+    else:
+        body = json.dumps({"ok": False, "error": failure.error or "fatal_error"}).encode()
+        _reply(request, 200, body, "application/json")
+
+
+def blocks_text(call: Call) -> str:
+    """Every piece of text a call showed: its `text`, its blocks, or its view's blocks."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: call.params.get(k) for k in ("text", "blocks", "view")})
+    return "\n".join(found)

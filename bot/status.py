@@ -1,0 +1,103 @@
+"""`/clinic status`: which open actions a person asked about, limited to what they may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.clock import Clock
+from bot.errors import NotFound
+from storage import queries
+from storage.db import SessionFactory
+from storage.models import Action, Clinic
+
+SHOWN = 15  # each action is two blocks; Slack allows 50 a message
+FETCH = 200  # enough to say how many more there are, bounded so a huge clinic costs the same
+
+StatusKind = Literal["mine", "person", "channel", "clinic", "overdue"]
+
+
+@dataclass(frozen=True)
+class StatusQuery:
+    team_id: str
+    viewer_id: str
+    kind: StatusKind = "mine"
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class ClinicSummary:
+    clinic: Clinic
+    open: int
+    overdue: int
+    blocked: int
+    full_view: bool
+
+
+@dataclass
+class StatusReport:
+    heading: str
+    actions: Sequence[Action]
+    more: int = 0
+    clinics: list[ClinicSummary] = field(default_factory=list)
+
+
+class StatusService:
+    def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+
+    def report(self, query: StatusQuery) -> StatusReport:
+        now = self._clock.now()
+        with self._sessions() as session:
+            if query.kind == "mine":
+                found = queries.open_actions_owned_by(session, query.team_id, query.viewer_id, limit=FETCH)
+                return _cut("Your open actions", found)
+            if query.kind == "overdue":
+                found = queries.open_actions_visible_to(
+                    session, query.team_id, query.viewer_id, overdue_at=now, limit=FETCH
+                )
+                return _cut("Overdue actions you can see", found)
+            if query.kind == "person":
+                assert query.target
+                found = queries.open_actions_visible_to(
+                    session, query.team_id, query.viewer_id, owner_id=query.target, limit=FETCH
+                )
+                return _cut(f"Open actions of <@{query.target}> that you can see", found)
+            assert query.target
+            if query.kind == "channel":
+                clinics = list(queries.clinics_in_channel(session, query.team_id, query.target))
+                if not clinics:
+                    raise NotFound(
+                        f"No clinic reports to <#{query.target}>. Register one with `/clinic new`."
+                    )
+            else:
+                clinic = queries.find_clinic_by_name(session, query.team_id, query.target)
+                if clinic is None:
+                    names = ", ".join(c.name for c in queries.list_clinics(session, query.team_id))
+                    raise NotFound(
+                        "There is no clinic with that name."
+                        + (f" Clinics here: {names}." if names else " Register one with `/clinic new`.")
+                    )
+                clinics = [clinic]
+            summaries = []
+            full_ids, own_ids = [], []
+            for clinic in clinics:
+                full = query.viewer_id in (clinic.lead_id, clinic.sponsor_id)
+                counts = queries.count_open_in_clinic(session, query.team_id, clinic.id, now)
+                summaries.append(ClinicSummary(clinic, *counts, full_view=full))
+                (full_ids if full else own_ids).append(clinic.id)
+            found = list(queries.open_actions_in_clinics(session, query.team_id, full_ids, limit=FETCH))
+            if own_ids:
+                mine = queries.open_actions_owned_by(session, query.team_id, query.viewer_id, limit=FETCH)
+                found += [a for a in mine if a.clinic_id in own_ids]
+                found.sort(key=lambda a: (a.due_at, a.id))
+            heading = "Open actions in " + ", ".join(c.name for c in clinics)
+            report = _cut(heading, found)
+            report.clinics = summaries
+            return report
+
+
+def _cut(heading: str, found: Sequence[Action]) -> StatusReport:
+    return StatusReport(heading, found[:SHOWN], more=max(0, len(found) - SHOWN))

@@ -1,0 +1,383 @@
+"""Block Kit for actions: the owner's DM, status lists, the detail view with history, and the modals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DatePickerElement,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    Option,
+    OptionGroup,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.dates import describe_date
+from bot.people import Person
+from bot.views import ids
+from bot.views.text import clip, esc, md, mention, plain
+from storage.models import Action, ActionEvent, Clinic
+
+STATUS_WORDS = {
+    "open": "open",
+    "on_track": "on track",
+    "blocked": "blocked",
+    "done": "done",
+    "cancelled": "cancelled",
+}
+STATUS_ICONS = {
+    "open": ":white_circle:",
+    "on_track": ":large_green_circle:",
+    "blocked": ":red_circle:",
+    "done": ":white_check_mark:",
+    "cancelled": ":heavy_minus_sign:",
+}
+
+
+def render(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    """Dicts for the Web API; `to_dict()` checks Slack's limits on every block."""
+    return [block.to_dict() for block in blocks]
+
+
+# --- pieces ---------------------------------------------------------------------------------------
+
+
+def due_phrase(action: Action, reader: Person, now: datetime) -> str:
+    """When it is due, said in the reader's time zone."""
+    today = reader.local(now).date()
+    if action.closed_at is None and action.due_at < now:
+        days = (today - reader.local(action.due_at).date()).days
+        late = "today" if days <= 0 else f"{days} day{'s' if days != 1 else ''} ago"
+        return f"*overdue* (was due {describe_date(action.due_date, today)}, {late})"
+    phrase = f"due {describe_date(action.due_date, today)}"
+    local_due = reader.local(action.due_at)
+    if (local_due.date(), local_due.hour) != (action.due_date, 23):
+        # The deadline is the end of the owner's day; say when that is for this reader.
+        phrase += f" (ends {local_due:%a %H:%M} your time)"
+    return phrase
+
+
+def action_line(action: Action, reader: Person, now: datetime, *, show_owner: bool = True) -> str:
+    parts = [f"{STATUS_ICONS[action.status]} *#{action.id} {esc(action.title)}*"]
+    facts = [due_phrase(action, reader, now)]
+    if show_owner:
+        facts.append(mention(action.owner_id))
+    if action.status == "blocked" and action.blocked_reason:
+        facts.append(f"blocked: _{esc(clip(action.blocked_reason, 200))}_")
+    elif action.status != "open":
+        facts.append(STATUS_WORDS[action.status])
+    where = clinic_phrase(action)
+    if where:
+        facts.append(where)
+    return parts[0] + "\n" + " · ".join(facts)
+
+
+def clinic_phrase(action: Action) -> str:
+    if action.clinic is None:
+        return ""
+    if action.focus_area is not None:
+        return f"{esc(action.clinic.name)} › {esc(action.focus_area.name)}"
+    return esc(action.clinic.name)
+
+
+def action_buttons(action: Action) -> ActionsBlock:
+    value = str(action.id)
+    return ActionsBlock(
+        block_id=f"action:{action.id}",
+        elements=[
+            ButtonElement(text=plain("Done"), action_id=ids.ACTION_DONE, value=value, style="primary"),
+            ButtonElement(text=plain("On track"), action_id=ids.ACTION_ON_TRACK, value=value),
+            ButtonElement(text=plain("Blocked"), action_id=ids.ACTION_BLOCKED, value=value),
+            ButtonElement(text=plain("Need more time"), action_id=ids.ACTION_MORE_TIME, value=value),
+            ButtonElement(text=plain("History"), action_id=ids.ACTION_HISTORY, value=value),
+        ],
+    )
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+    where = clinic_phrase(action)
+    text = f"{mention(action.assigner_id)} gave you a clinic action: {esc(action.title)}"
+    lines = [
+        f"{mention(action.assigner_id)} gave you a clinic action"
+        + (f" for *{where}*" if where else "")
+        + ":",
+        f"*#{action.id} {esc(action.title)}*",
+        f"Due {due_phrase(action, owner, now).removeprefix('due ')} (end of the day, your time)",
+    ]
+    blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
+    if action.notes:
+        blocks.append(SectionBlock(text=md(f"_Notes:_ {esc(clip(action.notes, 2500))}")))
+    if action.source_link:
+        blocks.append(ContextBlock(elements=[md(f"<{esc(action.source_link)}|From this message>")]))
+    blocks.append(action_buttons(action))
+    blocks.append(
+        ContextBlock(elements=[md("Reply in this thread with progress and I'll note it on the action.")])
+    )
+    return text, render(blocks)
+
+
+def assigner_update(
+    action: Action, actor_id: str, kind: str, reader: Person, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    who = mention(actor_id)
+    if kind == "blocked":
+        head = f":red_circle: {who} marked *#{action.id} {esc(action.title)}* as blocked"
+        body = f"_{esc(clip(action.blocked_reason or '', 2000))}_"
+    else:
+        head = f":hourglass: {who} needs more time for *#{action.id} {esc(action.title)}*"
+        body = f"New deadline: {due_phrase(action, reader, now)}"
+    blocks: list[Block] = [SectionBlock(text=md(head + "\n" + body)), action_buttons(action)]
+    return f"Update on action #{action.id}", render(blocks)
+
+
+def changed_message(action: Action, actor_id: str, reader: Person, now: datetime) -> dict[str, Any]:
+    """What replaces the message whose button was pressed."""
+    said = {
+        "done": "marked it done. Thank you!",
+        "on_track": "said it is on track.",
+        "blocked": "marked it blocked.",
+        "open": "updated it.",
+    }.get(action.status, "updated it.")
+    blocks: list[Block] = [
+        SectionBlock(text=md(action_line(action, reader, now))),
+        ContextBlock(elements=[md(f"{mention(actor_id)} {said}")]),
+    ]
+    if action.closed_at is None:
+        blocks.append(action_buttons(action))
+    return {"text": f"Action #{action.id} is {STATUS_WORDS[action.status]}", "blocks": render(blocks)}
+
+
+def status_message(
+    heading: str,
+    actions: Sequence[Action],
+    reader: Person,
+    now: datetime,
+    *,
+    more: int = 0,
+    summaries: Sequence[tuple[Clinic, int, int, int]] = (),
+    empty: str = "Nothing open. :tada:",
+) -> dict[str, Any]:
+    blocks: list[Block] = [HeaderBlock(text=plain(heading, 150))]
+    for clinic, open_count, overdue, blocked in summaries:
+        blocks.append(
+            SectionBlock(
+                text=md(
+                    f"*{esc(clinic.name)}* · lead {mention(clinic.lead_id)}"
+                    + (f" · sponsor {mention(clinic.sponsor_id)}" if clinic.sponsor_id else "")
+                    + f"\n{open_count} open · {overdue} overdue · {blocked} blocked"
+                )
+            )
+        )
+    if summaries and actions:
+        blocks.append(DividerBlock())
+    if not actions:
+        blocks.append(SectionBlock(text=md(empty)))
+    for action in actions:
+        blocks.append(SectionBlock(text=md(action_line(action, reader, now))))
+        if action.closed_at is None:
+            blocks.append(action_buttons(action))
+    if more:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    md(
+                        f"…and {more} more. Narrow it down: `/clinic status overdue`, `/clinic status @person`."
+                    )
+                ]
+            )
+        )
+    return {"text": heading, "blocks": render(blocks)}
+
+
+def detail_blocks(
+    action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime
+) -> list[Block]:
+    tz = reader.zone
+    blocks: list[Block] = [SectionBlock(text=md(action_line(action, reader, now)))]
+    facts = [f"Assigned by {mention(action.assigner_id)}"]
+    if action.notes:
+        facts.append(f"Notes: {esc(clip(action.notes, 1500))}")
+    if action.source_link:
+        facts.append(f"<{esc(action.source_link)}|Source message>")
+    blocks.append(SectionBlock(text=md("\n".join(facts))))
+    blocks.append(HeaderBlock(text=plain("History", 150)))
+    shown = list(history)[-40:]
+    for event in shown:
+        when = event.at.astimezone(tz).strftime("%a %d %b %H:%M")
+        blocks.append(
+            ContextBlock(elements=[md(f"{when} · {mention(event.actor_id)} {event_phrase(event)}")])
+        )
+    return blocks
+
+
+def event_phrase(event: ActionEvent) -> str:
+    d = event.detail
+    if event.kind == "created":
+        return f"created it, due {d.get('due', '')}"
+    if event.kind == "status":
+        phrase = f"set it {STATUS_WORDS.get(d.get('to', ''), d.get('to', ''))}"
+        return phrase + (f": _{esc(clip(d['reason'], 500))}_" if d.get("reason") else "")
+    if event.kind == "deadline":
+        return f"moved the deadline from {d.get('from')} to {d.get('to')}: _{esc(clip(d.get('reason', ''), 500))}_"
+    if event.kind == "note":
+        return f"noted: _{esc(clip(d.get('text', ''), 500))}_"
+    return esc(event.kind)
+
+
+def history_modal(
+    action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime
+) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=ids.HISTORY_MODAL,
+        title=plain(f"Action #{action.id}", 24),
+        close=plain("Close"),
+        blocks=detail_blocks(action, history, reader, now)[:100],
+    )
+    return view.to_dict()
+
+
+# --- modals -----------------------------------------------------------------------------------
+
+
+def add_action_modal(
+    clinics: Sequence[Clinic],
+    *,
+    notes: str = "",
+    source_link: str | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
+    """`channel` is where the form was opened from: the assigner's confirmation is shown there."""
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.ACTION_TITLE,
+            label=plain("What will be done?"),
+            element=PlainTextInputElement(action_id=ids.ACTION_TITLE, max_length=200),
+        ),
+        InputBlock(
+            block_id=ids.ACTION_OWNER,
+            label=plain("Owner"),
+            element=UserSelectElement(action_id=ids.ACTION_OWNER),
+            dispatch_action=True,
+        ),
+        InputBlock(
+            block_id=ids.ACTION_DUE,
+            label=plain("Due by"),
+            element=DatePickerElement(action_id=ids.ACTION_DUE),
+            hint=plain("The end of that day in the owner's time zone.", 150),
+        ),
+    ]
+    choice = clinic_choice(clinics)
+    if choice is not None:
+        blocks.append(
+            InputBlock(
+                block_id=ids.ACTION_CLINIC_AREA,
+                label=plain("Clinic and focus area"),
+                element=choice,
+                optional=True,
+            )
+        )
+    blocks.append(
+        InputBlock(
+            block_id=ids.ACTION_NOTES,
+            label=plain("Notes"),
+            element=PlainTextInputElement(
+                action_id=ids.ACTION_NOTES,
+                multiline=True,
+                initial_value=clip(notes, 3000) or None,
+                max_length=3000,
+            ),
+            optional=True,
+        )
+    )
+    view = View(
+        type="modal",
+        callback_id=ids.ADD_ACTION_MODAL,
+        title=plain("New clinic action", 24),
+        submit=plain("Assign"),
+        close=plain("Cancel"),
+        blocks=blocks,
+        private_metadata=json.dumps({"source_link": source_link, "channel": channel}),
+    )
+    return view.to_dict()
+
+
+def clinic_choice(clinics: Sequence[Clinic]) -> StaticSelectElement | None:
+    """One select for clinic and focus area: "clinic:<id>" or "area:<id>" values, grouped by clinic."""
+    groups = []
+    for clinic in clinics[:100]:
+        options = [Option(text=plain(f"{clinic.name} (no focus area)"), value=f"clinic:{clinic.id}")]
+        options += [Option(text=plain(area.name), value=f"area:{area.id}") for area in clinic.focus_areas]
+        groups.append(OptionGroup(label=plain(clinic.name), options=options))
+    if not groups:
+        return None
+    return StaticSelectElement(
+        action_id=ids.ACTION_CLINIC_AREA, option_groups=groups, placeholder=plain("Optional")
+    )
+
+
+def blocked_modal(action: Action) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=ids.BLOCKED_MODAL,
+        title=plain("What is blocking it?", 24),
+        submit=plain("Mark blocked"),
+        close=plain("Cancel"),
+        private_metadata=json.dumps({"action_id": action.id}),
+        blocks=[
+            SectionBlock(text=md(f"*#{action.id} {esc(action.title)}*")),
+            InputBlock(
+                block_id=ids.BLOCKED_REASON,
+                label=plain("What blocks it, and who could unblock it?"),
+                element=PlainTextInputElement(action_id=ids.BLOCKED_REASON, multiline=True, max_length=3000),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def more_time_modal(action: Action, today: date) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=ids.MORE_TIME_MODAL,
+        title=plain("Need more time", 24),
+        submit=plain("Ask"),
+        close=plain("Cancel"),
+        private_metadata=json.dumps({"action_id": action.id}),
+        blocks=[
+            SectionBlock(
+                text=md(
+                    f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}."
+                )
+            ),
+            InputBlock(
+                block_id=ids.NEW_DUE,
+                label=plain("New date"),
+                element=DatePickerElement(action_id=ids.NEW_DUE),
+            ),
+            InputBlock(
+                block_id=ids.MORE_TIME_REASON,
+                label=plain("Why?"),
+                element=PlainTextInputElement(
+                    action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()

@@ -1,0 +1,45 @@
+"""The `/clinic help` answer: every subcommand with one example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ContextBlock, SectionBlock
+
+from bot.views.actions import render
+from bot.views.text import esc, md
+
+COMMANDS = [
+    ("`/clinic new`", "register a clinic: name, lead, sponsor, channel, up to 4 focus areas"),
+    ("`/clinic add`", "assign an action in a form"),
+    ("`/clinic add @owner Call the rota team by friday`", "assign an action in one line"),
+    ("`/clinic status`", "your open actions (overdue first)"),
+    ("`/clinic status @person`", "someone's open actions that you can see"),
+    ("`/clinic status #channel`", "the clinic that reports to a channel"),
+    ("`/clinic status Discharge flow`", "a clinic by name"),
+    ("`/clinic status overdue`", "every overdue action you can see"),
+    ("`/clinic status overdue share`", "add `share` to post the answer for the channel to see"),
+    ("`/clinic done 12`", "close action #12"),
+    ("`/clinic show 12`", "action #12 with its full history"),
+    ("`/clinic help`", "this list"),
+]
+
+DATES = (
+    "Deadlines: 2026-12-04, 4 Dec, Dec 4, tomorrow, friday, next friday, in 3 days, "
+    "in 2 weeks, end of month. A date means the end of that day in the owner's time zone."
+)
+
+
+def help_message(unknown: str | None = None) -> dict[str, Any]:
+    lines = [f"{usage} {what}" for usage, what in COMMANDS]
+    intro = (
+        f"I don't know `{esc(unknown)}`. Here is what I can do:"
+        if unknown
+        else "Clinic Bot keeps your clinic's actions moving. Here is what I can do:"
+    )
+    blocks = [
+        SectionBlock(text=md(intro)),
+        SectionBlock(text=md("\n".join(lines))),
+        ContextBlock(elements=[md(DATES)]),
+    ]
+    return {"response_type": "ephemeral", "text": intro, "blocks": render(blocks)}

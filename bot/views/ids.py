@@ -1,0 +1,37 @@
+"""Slack ids shared by the views that emit them and the handlers that receive them; rename in one place."""
+
+COMMAND = "/clinic"
+
+# Buttons on an action (DMs, status, Home). The value carries the action id.
+ACTION_DONE = "action_done"
+ACTION_ON_TRACK = "action_on_track"
+ACTION_BLOCKED = "action_blocked"
+ACTION_MORE_TIME = "action_more_time"
+ACTION_HISTORY = "action_history"
+ACTION_BUTTONS = (ACTION_DONE, ACTION_ON_TRACK, ACTION_BLOCKED, ACTION_MORE_TIME, ACTION_HISTORY)
+
+# Modals (callback ids) and their inputs (block id == action id, so errors name the block).
+NEW_CLINIC_MODAL = "clinic_new"
+ADD_ACTION_MODAL = "action_add"
+BLOCKED_MODAL = "action_blocked_reason"
+MORE_TIME_MODAL = "action_more_time_request"
+HISTORY_MODAL = "action_history_view"
+
+CLINIC_NAME = "clinic_name"
+CLINIC_LEAD = "clinic_lead"
+CLINIC_SPONSOR = "clinic_sponsor"
+CLINIC_CHANNEL = "clinic_channel"
+CLINIC_FOCUS = ("focus_1", "focus_2", "focus_3", "focus_4")
+
+ACTION_TITLE = "action_title"
+ACTION_OWNER = "action_owner"
+ACTION_DUE = "action_due"
+ACTION_CLINIC_AREA = "action_clinic_area"
+ACTION_NOTES = "action_notes"
+
+BLOCKED_REASON = "blocked_reason"
+NEW_DUE = "new_due"
+MORE_TIME_REASON = "more_time_reason"
+
+# The message shortcut in app.yaml.
+MAKE_ACTION_SHORTCUT = "make_clinic_action"

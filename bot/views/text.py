@@ -1,0 +1,51 @@
+"""The one place user text becomes Slack text: escaped for mrkdwn and marked verbatim, so a title that
+contains `<!channel>` or `<https://evil|trusted>` can never ping anyone or disguise a link."""
+
+from __future__ import annotations
+
+import re
+
+from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+
+
+def esc(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def md(text: str) -> MarkdownTextObject:
+    """A mrkdwn text object for text we assembled (user parts already passed through `esc`)."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def plain(text: str, limit: int = 75) -> PlainTextObject:
+    return PlainTextObject(text=clip(text, limit), emoji=True)
+
+
+def mention(user_id: str) -> str:
+    """A user mention, only ever built from an id that looks like a Slack user id."""
+    if not _USER_ID.match(user_id):
+        raise ValueError("not a Slack user id")
+    return f"<@{user_id}>"
+
+
+def channel_link(channel_id: str) -> str:
+    if not _CHANNEL_ID.match(channel_id):
+        raise ValueError("not a Slack channel id")
+    return f"<#{channel_id}>"
+
+
+def is_user_id(value: str) -> bool:
+    return bool(_USER_ID.match(value))
+
+
+def is_channel_id(value: str) -> bool:
+    return bool(_CHANNEL_ID.match(value))

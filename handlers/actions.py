@@ -1,0 +1,235 @@
+"""Buttons on an action, the modals they open, the add-action modal and the "Make a clinic action" shortcut."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.actions import NewAction, Status
+from bot.errors import UserError
+from bot.services import Services
+from bot.slack import SlackFailure, SlackGateway, quick_client
+from bot.views import actions as views
+from bot.views import ids
+from bot.views.text import esc, mention
+from handlers.replies import (
+    DELIVER,
+    EPHEMERAL,
+    OPEN_VIEW,
+    REPLY,
+    learn_caller,
+    make_follow_up,
+    team_of,
+)
+
+STATUS_BUTTONS = {ids.ACTION_DONE: Status.DONE, ids.ACTION_ON_TRACK: Status.ON_TRACK}
+FIELD_BLOCKS = {
+    "title": ids.ACTION_TITLE,
+    "owner": ids.ACTION_OWNER,
+    "due": ids.ACTION_DUE,
+    "clinic": ids.ACTION_CLINIC_AREA,
+    "notes": ids.ACTION_NOTES,
+}
+
+
+def _clicked(body: dict[str, Any]) -> int:
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise UserError("That button is out of date; run `/clinic status` for a fresh one.") from None
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _value(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(block_id) or {}
+
+
+def register(app: App, services: Services) -> None:
+    follow_up = make_follow_up(services)
+    lazies = [follow_up, learn_caller(services)]
+
+    def press_status(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        status = STATUS_BUTTONS[body["actions"][0]["action_id"]]
+        action = services.actions.set_status(team_id, _clicked(body), user_id, status)
+        reader = services.people.cached_person(team_id, user_id)
+        context[REPLY] = {
+            "replace_original": True,
+            **views.changed_message(action, user_id, reader, services.clock.now()),
+        }
+        context[DELIVER] = True
+
+    def press_needs_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        action = services.actions.get_changeable(team_id, _clicked(body), user_id)
+        if body["actions"][0]["action_id"] == ids.ACTION_BLOCKED:
+            context[OPEN_VIEW] = views.blocked_modal(action)
+        else:
+            today = services.people.cached_person(team_id, action.owner_id).local(services.clock.now()).date()
+            context[OPEN_VIEW] = views.more_time_modal(action, today)
+
+    def press_history(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        action, history = services.actions.history(team_id, _clicked(body), user_id)
+        reader = services.people.cached_person(team_id, user_id)
+        context[OPEN_VIEW] = views.history_modal(action, history, reader, services.clock.now())
+
+    def submit_blocked(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        reason = _value(view, ids.BLOCKED_REASON).get("value") or ""
+        try:
+            services.actions.set_status(
+                team_id, int(_metadata(view).get("action_id", 0)), user_id, Status.BLOCKED, reason
+            )
+        except UserError as exc:
+            ack(response_action="errors", errors={ids.BLOCKED_REASON: exc.message})
+            return
+        ack()
+        context[DELIVER] = True
+
+    def submit_more_time(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        picked = _value(view, ids.NEW_DUE).get("selected_date")
+        reason = _value(view, ids.MORE_TIME_REASON).get("value") or ""
+        try:
+            if not picked:
+                raise UserError("Pick the new date.", field="due")
+            services.actions.request_more_time(
+                team_id, int(_metadata(view).get("action_id", 0)), user_id, date.fromisoformat(picked), reason
+            )
+        except UserError as exc:
+            block = ids.NEW_DUE if exc.field == "due" else ids.MORE_TIME_REASON
+            ack(response_action="errors", errors={block: exc.message})
+            return
+        ack()
+        context[DELIVER] = True
+
+    def open_add_from_message(ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        message = shortcut.get("message") or {}
+        channel = (shortcut.get("channel") or {}).get("id")
+        context["clinic_source"] = {
+            "channel": channel,
+            "ts": message.get("ts"),
+            "text": message.get("text", ""),
+        }
+
+    def open_add_modal_with_source(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:
+        source = context.get("clinic_source")
+        if not source:
+            return
+        link = (
+            SlackGateway(client).permalink(source["channel"], source["ts"])
+            if source["channel"] and source["ts"]
+            else None
+        )
+        clinics = services.clinics.list(team_of(context, body))
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=views.add_action_modal(
+                clinics, notes=source["text"], source_link=link, channel=source["channel"]
+            ),
+        )
+
+    def pick_owner(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        """The owner select dispatches on change: look them up now so the submit needs no Slack call."""
+        ack()
+        picked = (body.get("actions") or [{}])[0].get("selected_user")
+        if picked:
+            try:
+                services.people.lookup(SlackGateway(client), team_of(context, body), picked)
+            except SlackFailure:
+                pass  # the submit will look again and say so if Slack is still unreachable
+
+    def submit_add(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        try:
+            new, owner = _read_add_form(services, client, team_id, user_id, view)
+            action = services.actions.create(new, owner)
+        except UserError as exc:
+            ack(
+                response_action="errors",
+                errors={FIELD_BLOCKS.get(exc.field or "", ids.ACTION_TITLE): exc.message},
+            )
+            return
+        ack()
+        context[DELIVER] = True
+        channel = _metadata(view).get("channel")
+        if channel:
+            reader = services.people.cached_person(team_id, user_id)
+            context[EPHEMERAL] = {
+                "channel": channel,
+                "user": user_id,
+                "text": f"Assigned *#{action.id} {esc(action.title)}* to {mention(action.owner_id)}, "
+                f"{views.due_phrase(action, reader, services.clock.now())}.",
+            }
+
+    for action_id in STATUS_BUTTONS:
+        app.action(action_id)(ack=press_status, lazy=lazies)
+    app.action(ids.ACTION_BLOCKED)(ack=press_needs_form, lazy=lazies)
+    app.action(ids.ACTION_MORE_TIME)(ack=press_needs_form, lazy=lazies)
+    app.action(ids.ACTION_HISTORY)(ack=press_history, lazy=lazies)
+    app.action(ids.ACTION_OWNER)(pick_owner)
+    app.view(ids.BLOCKED_MODAL)(ack=submit_blocked, lazy=[follow_up])
+    app.view(ids.MORE_TIME_MODAL)(ack=submit_more_time, lazy=[follow_up])
+    app.view(ids.ADD_ACTION_MODAL)(ack=submit_add, lazy=[follow_up])
+    app.shortcut(ids.MAKE_ACTION_SHORTCUT)(
+        ack=open_add_from_message, lazy=[open_add_modal_with_source, follow_up]
+    )
+
+
+def _read_add_form(
+    services: Services, client: WebClient, team_id: str, user_id: str, view: dict[str, Any]
+) -> tuple[NewAction, Any]:
+    title = _value(view, ids.ACTION_TITLE).get("value") or ""
+    owner_id = _value(view, ids.ACTION_OWNER).get("selected_user")
+    picked_date = _value(view, ids.ACTION_DUE).get("selected_date")
+    choice = (_value(view, ids.ACTION_CLINIC_AREA).get("selected_option") or {}).get("value", "")
+    notes = _value(view, ids.ACTION_NOTES).get("value") or ""
+    if not owner_id:
+        raise UserError("Pick who owns this action.", field="owner")
+    if not picked_date:
+        raise UserError("Pick the date it is due by.", field="due")
+    try:
+        due = date.fromisoformat(picked_date)
+    except ValueError:
+        raise UserError("Pick the date from the calendar.", field="due") from None
+    try:
+        owner = services.people.lookup(SlackGateway(quick_client(client)), team_id, owner_id)
+    except SlackFailure as exc:
+        if exc.error == "user_not_found":
+            raise UserError("I can't find that person in this workspace.", field="owner") from None
+        raise UserError(
+            "Slack didn't answer when I checked this person; press Assign again.", field="owner"
+        ) from None
+    kind, _, number = choice.partition(":")
+    clinic_id = int(number) if kind == "clinic" and number.isdigit() else None
+    area_id = int(number) if kind == "area" and number.isdigit() else None
+    new = NewAction(
+        team_id=team_id,
+        title=title,
+        owner_id=owner_id,
+        assigner_id=user_id,
+        due_date=due,
+        clinic_id=clinic_id,
+        focus_area_id=area_id,
+        notes=notes,
+        source_link=_metadata(view).get("source_link"),
+    )
+    return new, owner

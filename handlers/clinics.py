@@ -1,0 +1,44 @@
+"""The clinic registration modal's submission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+
+from bot.clinics import NewClinic
+from bot.errors import UserError
+from bot.services import Services
+from bot.views import ids
+from handlers.replies import DELIVER, make_follow_up, team_of
+
+FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "sponsor": ids.CLINIC_SPONSOR, "focus": ids.CLINIC_FOCUS[0]}
+
+
+def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(block_id) or {}
+
+
+def register(app: App, services: Services) -> None:
+    def submit_clinic(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+        new = NewClinic(
+            team_id=team_of(context, body),
+            name=_state(view, ids.CLINIC_NAME).get("value") or "",
+            lead_id=_state(view, ids.CLINIC_LEAD).get("selected_user") or body["user"]["id"],
+            created_by=body["user"]["id"],
+            sponsor_id=_state(view, ids.CLINIC_SPONSOR).get("selected_user"),
+            channel_id=_state(view, ids.CLINIC_CHANNEL).get("selected_conversation"),
+            focus_areas=[_state(view, block).get("value") or "" for block in ids.CLINIC_FOCUS],
+        )
+        try:
+            services.clinics.register(new)
+        except UserError as exc:
+            ack(
+                response_action="errors",
+                errors={FIELD_BLOCKS.get(exc.field or "", ids.CLINIC_NAME): exc.message},
+            )
+            return
+        ack()
+        context[DELIVER] = True
+
+    app.view(ids.NEW_CLINIC_MODAL)(ack=submit_clinic, lazy=[make_follow_up(services)])

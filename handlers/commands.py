@@ -1,0 +1,116 @@
+"""The `/clinic` slash command: parse the text, answer what the database alone can answer in the ack,
+and leave anything that needs Slack (modals, looking up an owner) to the follow-up after the ack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import commands
+from bot.actions import NewAction, Status, parse_due
+from bot.errors import UserError
+from bot.services import Services
+from bot.slack import SlackFailure, SlackGateway
+from bot.status import StatusQuery
+from bot.views import actions as action_views
+from bot.views import clinics as clinic_views
+from bot.views.help import help_message
+from bot.views.ids import COMMAND
+from bot.views.text import esc, mention
+from handlers.replies import DELIVER, OPEN_VIEW, ephemeral, learn_caller, make_follow_up, team_of
+
+QUICK_ADD = "clinic_quick_add"
+
+
+def register(app: App, services: Services) -> None:
+    def answer(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+        try:
+            request = commands.parse(command.get("text", ""))
+        except UserError as exc:
+            ack(ephemeral(esc(exc.message)))
+            return
+        team_id, user_id = team_of(context, command), command["user_id"]
+        match request:
+            case commands.Help(unknown=unknown):
+                ack(help_message(unknown))
+            case commands.Status(kind=kind, target=target, share=share):
+                report = services.status.report(StatusQuery(team_id, user_id, kind, target))
+                reader = services.people.cached_person(team_id, user_id)
+                message = action_views.status_message(
+                    report.heading,
+                    report.actions,
+                    reader,
+                    services.clock.now(),
+                    more=report.more,
+                    summaries=[(s.clinic, s.open, s.overdue, s.blocked) for s in report.clinics],
+                )
+                ack({**message, "response_type": "in_channel" if share else "ephemeral"})
+            case commands.Done(action_id=action_id):
+                action = services.actions.set_status(team_id, action_id, user_id, Status.DONE)
+                ack(ephemeral(f":white_check_mark: Closed *#{action.id} {esc(action.title)}*. Thank you!"))
+                context[DELIVER] = True
+            case commands.Show(action_id=action_id):
+                action, history = services.actions.history(team_id, action_id, user_id)
+                reader = services.people.cached_person(team_id, user_id)
+                blocks = action_views.detail_blocks(action, history, reader, services.clock.now())
+                ack({**ephemeral(f"Action #{action.id}"), "blocks": action_views.render(blocks[:50])})
+            case commands.NewClinic():
+                ack()
+                context[OPEN_VIEW] = clinic_views.new_clinic_modal(user_id, command.get("channel_id"))
+            case commands.AddWithModal():
+                ack()
+                context[OPEN_VIEW] = action_views.add_action_modal(
+                    services.clinics.list(team_id), channel=command.get("channel_id")
+                )
+            case commands.QuickAdd():
+                ack()
+                context[QUICK_ADD] = {
+                    "owner_id": request.owner_id,
+                    "title": request.title,
+                    "due_text": request.due_text,
+                }
+
+    def quick_add(context: BoltContext, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """Needs the owner's Slack profile (time zone, still active?), so it runs after the ack."""
+        request = context.get(QUICK_ADD)
+        if not request:
+            return
+        team_id = team_of(context, command)
+        try:
+            owner = services.people.lookup(SlackGateway(client), team_id, request["owner_id"])
+            due = parse_due(request["due_text"], owner, services.clock.now())
+            action = services.actions.create(
+                NewAction(
+                    team_id=team_id,
+                    title=request["title"],
+                    owner_id=owner.user_id,
+                    assigner_id=command["user_id"],
+                    due_date=due,
+                ),
+                owner,
+            )
+        except UserError as exc:
+            respond(ephemeral(f"{esc(exc.message)}\nNothing was added."))
+            return
+        except SlackFailure as exc:
+            if exc.error == "user_not_found":
+                respond(ephemeral("I can't find that person in this workspace. Nothing was added."))
+            else:
+                respond(
+                    ephemeral(
+                        "Slack didn't answer when I looked up the owner. Nothing was added; try again in a minute."
+                    )
+                )
+            return
+        services.delivery.kick()
+        reader = services.people.cached_person(team_id, command["user_id"])
+        respond(
+            ephemeral(
+                f"Assigned *#{action.id} {esc(action.title)}* to {mention(action.owner_id)}, "
+                f"{action_views.due_phrase(action, reader, services.clock.now())}. I've let them know."
+            )
+        )
+
+    app.command(COMMAND)(ack=answer, lazy=[make_follow_up(services), quick_add, learn_caller(services)])

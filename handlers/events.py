@@ -1,0 +1,48 @@
+"""Events: progress notes replied in an action's DM thread, and people changing their profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from bot.people import Person
+from bot.services import Services
+from handlers.replies import REACT, make_follow_up, team_of
+
+
+def register(app: App, services: Services) -> None:
+    def note_from_thread(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
+            return
+        if event.get("channel_type") != "im":
+            return
+        noted = services.actions.note_from_reply(
+            team_of(context, body),
+            channel=event["channel"],
+            thread_ts=event["thread_ts"],
+            actor_id=event.get("user", ""),
+            text=event.get("text", ""),
+            event_id=body.get("event_id", ""),
+        )
+        if noted:
+            context[REACT] = {"channel": event["channel"], "ts": event["ts"], "name": "memo"}
+
+    def profile_changed(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        user = event.get("user") or {}
+        if not user.get("id"):
+            return
+        profile = user.get("profile") or {}
+        services.people.remember(
+            team_of(context, body),
+            Person(
+                user_id=user["id"],
+                name=profile.get("display_name") or profile.get("real_name") or user.get("name") or "",
+                tz=user.get("tz") or "UTC",
+                deleted=bool(user.get("deleted")),
+                is_bot=bool(user.get("is_bot")),
+            ),
+        )
+
+    app.event("message")(ack=note_from_thread, lazy=[make_follow_up(services)])
+    app.event("user_change")(profile_changed)

@@ -1,0 +1,126 @@
+"""What every listener shares: answering after the ack, and turning failures into words a person can act on.
+
+Listeners run with `process_before_response=True`, so anything that talks to Slack's Web API happens in
+the lazy `follow_up` that Bolt starts after the ack: the listener leaves instructions in `context`
+(plain data, copied to the lazy run) and `follow_up` carries them out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
+from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.errors import UserError
+from bot.services import Services
+from bot.slack import SlackGateway
+from bot.views.text import esc
+
+log = logging.getLogger("clinic_bot.handlers")
+
+REPLY = "clinic_reply"  # kwargs for respond(): an ephemeral answer or a replacement of the message
+OPEN_VIEW = "clinic_open_view"  # a modal to open with the request's trigger_id
+EPHEMERAL = "clinic_ephemeral"  # {"channel", "user", "text", "blocks"} for chat.postEphemeral
+DELIVER = "clinic_deliver"  # the request queued messages: deliver them now
+REACT = "clinic_react"  # {"channel", "ts", "name"}: acknowledge a message with an emoji
+
+TRY_AGAIN = "I can't reach the clinic database just now. Nothing was changed: please try again in a minute."
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
+
+
+def team_of(context: BoltContext, body: dict[str, Any]) -> str:
+    team = context.team_id or body.get("team_id") or (body.get("team") or {}).get("id")
+    if not team:
+        raise UserError("I couldn't tell which workspace this came from.")
+    return str(team)
+
+
+def make_follow_up(services: Services) -> Callable[..., None]:
+    def follow_up(context: BoltContext, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        try:
+            if view := context.get(OPEN_VIEW):
+                client.views_open(trigger_id=body["trigger_id"], view=view)
+            if reply := context.get(REPLY):
+                respond(**reply)
+            if note := context.get(EPHEMERAL):
+                client.chat_postEphemeral(**note)
+            if reaction := context.get(REACT):
+                SlackGateway(client).react(**reaction)
+        except Exception:
+            ref = _ref()
+            log.exception("follow_up_failed", extra={"ref": ref})
+            _try(lambda: respond(**ephemeral(f"Something went wrong talking to Slack (ref {ref}).")))
+        finally:
+            if context.get(DELIVER):
+                services.delivery.kick()
+
+    return follow_up
+
+
+def learn_caller(services: Services) -> Callable[..., None]:
+    """Keep the caller's time zone fresh so the next answer renders dates in it."""
+
+    def learn(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:
+        user_id = context.user_id
+        if not user_id:
+            return
+        _try(lambda: services.people.lookup(SlackGateway(client), team_of(context, body), user_id))
+
+    return learn
+
+
+def handle_error(error: Exception, request: BoltRequest, body: dict[str, Any]) -> BoltResponse:
+    """Bolt calls this when a listener raised. The person always gets an answer; nothing leaks."""
+    if isinstance(error, UserError):
+        message = esc(error.message)
+    elif isinstance(error, (OperationalError, DBAPIError)):
+        log.error("database_unavailable", extra={"error": type(error).__name__})
+        message = TRY_AGAIN
+    else:
+        ref = _ref()
+        log.exception("listener_failed", extra={"ref": ref}, exc_info=error)
+        message = f"Something went wrong (ref {ref}). Nothing was changed; try again, or quote the ref to your admin."
+    kind = body.get("type")
+    if kind == "event_callback":
+        # Tell Slack to retry the event: the retry is the only copy we will get.
+        return BoltResponse(status=503, body="")
+    if body.get("command"):
+        return BoltResponse(
+            status=200, body=json.dumps(ephemeral(message)), headers={"content-type": "application/json"}
+        )
+    if kind == "view_submission":
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_action": "update", "view": _error_view(message)}),
+            headers={"content-type": "application/json"},
+        )
+    request.context[REPLY] = ephemeral(message)
+    return BoltResponse(status=200, body="")
+
+
+def _error_view(message: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Clinic Bot"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": message, "verbatim": True}}],
+    }
+
+
+def _ref() -> str:
+    return secrets.token_hex(3).upper()
+
+
+def _try(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception:
+        log.warning("best_effort_call_failed", exc_info=True)

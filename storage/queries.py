@@ -1,0 +1,257 @@
+"""Every query the bot makes, each filtered by `team_id`. Services call these with a session they opened."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import (
+    Action,
+    ActionEvent,
+    Clinic,
+    FocusArea,
+    OutboxMessage,
+    ProcessedEvent,
+    SlackUser,
+)
+
+# --- people -----------------------------------------------------------------------------------
+
+
+def get_user(session: Session, team_id: str, user_id: str) -> SlackUser | None:
+    return session.get(SlackUser, (team_id, user_id))
+
+
+def save_user(session: Session, user: SlackUser) -> None:
+    session.merge(user)
+
+
+# --- clinics ----------------------------------------------------------------------------------
+
+
+def clinic_name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def get_clinic(session: Session, team_id: str, clinic_id: int) -> Clinic | None:
+    clinic = session.get(Clinic, clinic_id)
+    return clinic if clinic is not None and clinic.team_id == team_id else None
+
+
+def find_clinic_by_name(session: Session, team_id: str, name: str) -> Clinic | None:
+    return session.scalar(
+        select(Clinic).where(Clinic.team_id == team_id, Clinic.name_key == clinic_name_key(name))
+    )
+
+
+def clinics_in_channel(session: Session, team_id: str, channel_id: str) -> Sequence[Clinic]:
+    return session.scalars(
+        select(Clinic)
+        .where(Clinic.team_id == team_id, Clinic.channel_id == channel_id)
+        .order_by(Clinic.name_key)
+    ).all()
+
+
+def list_clinics(session: Session, team_id: str) -> Sequence[Clinic]:
+    return session.scalars(
+        select(Clinic)
+        .where(Clinic.team_id == team_id)
+        .options(selectinload(Clinic.focus_areas))
+        .order_by(Clinic.name_key)
+    ).all()
+
+
+def clinics_led_by(session: Session, team_id: str, user_id: str) -> Sequence[Clinic]:
+    return session.scalars(
+        select(Clinic).where(
+            Clinic.team_id == team_id, or_(Clinic.lead_id == user_id, Clinic.sponsor_id == user_id)
+        )
+    ).all()
+
+
+def get_focus_area(session: Session, team_id: str, focus_area_id: int) -> FocusArea | None:
+    area = session.get(FocusArea, focus_area_id)
+    return area if area is not None and area.team_id == team_id else None
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def get_action(session: Session, team_id: str, action_id: int, *, lock: bool = False) -> Action | None:
+    query = (
+        select(Action)
+        .where(Action.team_id == team_id, Action.id == action_id)
+        .options(selectinload(Action.clinic), selectinload(Action.focus_area))
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def _open_actions(team_id: str) -> Select[tuple[Action]]:
+    return (
+        select(Action)
+        .where(Action.team_id == team_id, Action.closed_at.is_(None))
+        .options(selectinload(Action.clinic), selectinload(Action.focus_area))
+    )
+
+
+def open_actions_owned_by(session: Session, team_id: str, owner_id: str, *, limit: int) -> Sequence[Action]:
+    return session.scalars(
+        _open_actions(team_id)
+        .where(Action.owner_id == owner_id)
+        .order_by(Action.due_at, Action.id)
+        .limit(limit)
+    ).all()
+
+
+def open_actions_in_clinics(
+    session: Session, team_id: str, clinic_ids: Sequence[int], *, limit: int
+) -> Sequence[Action]:
+    if not clinic_ids:
+        return []
+    return session.scalars(
+        _open_actions(team_id)
+        .where(Action.clinic_id.in_(clinic_ids))
+        .order_by(Action.due_at, Action.id)
+        .limit(limit)
+    ).all()
+
+
+def open_actions_visible_to(
+    session: Session,
+    team_id: str,
+    viewer_id: str,
+    *,
+    owner_id: str | None = None,
+    overdue_at: datetime | None = None,
+    limit: int,
+) -> Sequence[Action]:
+    """Open actions the viewer may see: theirs, those they assigned, and their clinics' (lead or sponsor)."""
+    led = select(Clinic.id).where(
+        Clinic.team_id == team_id, or_(Clinic.lead_id == viewer_id, Clinic.sponsor_id == viewer_id)
+    )
+    query = _open_actions(team_id).where(
+        or_(
+            Action.owner_id == viewer_id,
+            Action.assigner_id == viewer_id,
+            Action.clinic_id.in_(led.scalar_subquery()),
+        )
+    )
+    if owner_id is not None:
+        query = query.where(Action.owner_id == owner_id)
+    if overdue_at is not None:
+        query = query.where(Action.due_at < overdue_at)
+    return session.scalars(query.order_by(Action.due_at, Action.id).limit(limit)).all()
+
+
+def count_open_in_clinic(
+    session: Session, team_id: str, clinic_id: int, now: datetime
+) -> tuple[int, int, int]:
+    """(open, overdue, blocked) for one clinic."""
+    row = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Action.due_at < now),
+            func.count().filter(Action.status == "blocked"),
+        ).where(Action.team_id == team_id, Action.clinic_id == clinic_id, Action.closed_at.is_(None))
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def action_history(session: Session, team_id: str, action_id: int) -> Sequence[ActionEvent]:
+    return session.scalars(
+        select(ActionEvent)
+        .where(ActionEvent.team_id == team_id, ActionEvent.action_id == action_id)
+        .order_by(ActionEvent.at, ActionEvent.id)
+    ).all()
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def enqueue(session: Session, **row: Any) -> bool:
+    """Queue a message unless one with the same dedupe key exists; True when this call queued it."""
+    statement = _insert(session)(OutboxMessage).values(**row)
+    statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return session.execute(statement.returning(OutboxMessage.id)).first() is not None
+
+
+def claim_due(session: Session, now: datetime, lease_until: datetime, owner: str, *, limit: int) -> list[int]:
+    """Lease up to `limit` due messages to `owner`. Rows another process holds are skipped, not waited on."""
+    candidates = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.state == "pending",
+            OutboxMessage.not_before <= now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+        )
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    # The conditional update is what makes the claim safe on SQLite, where there is no SKIP LOCKED.
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.state == "pending",
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+        )
+        .values(lease_owner=owner, lease_until=lease_until)
+    )
+    return list(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.id.in_(ids),
+                and_(OutboxMessage.lease_owner == owner, OutboxMessage.lease_until == lease_until),
+            )
+        )
+    )
+
+
+def get_outbox(session: Session, message_id: int) -> OutboxMessage | None:
+    return session.get(OutboxMessage, message_id)
+
+
+def outbox_for_message(session: Session, team_id: str, channel: str, ts: str) -> OutboxMessage | None:
+    return session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.sent_channel == channel,
+            OutboxMessage.sent_ts == ts,
+        )
+    )
+
+
+def pending_outbox_count(session: Session, now: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).where(OutboxMessage.state == "pending", OutboxMessage.not_before <= now)
+        )
+        or 0
+    )
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def mark_event_processed(session: Session, team_id: str, event_id: str, now: datetime) -> bool:
+    """Record a Slack event id; False when it was already recorded (a retry of a handled event)."""
+    statement = _insert(session)(ProcessedEvent).values(event_id=event_id, team_id=team_id, received_at=now)
+    statement = statement.on_conflict_do_nothing(index_elements=["event_id"])
+    return session.execute(statement.returning(ProcessedEvent.event_id)).first() is not None

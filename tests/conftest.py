@@ -1,0 +1,134 @@
+"""The world the tests build: a real database (SQLite file or throwaway PostgreSQL), a local stand-in of
+Slack's Web API, a movable clock, and the real Bolt app wired by the real app factory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from bot.slack_standin import SlackStandIn
+from sqlalchemy.orm import Session
+
+from bot.app import ClinicBot, create_app
+from bot.clock import FixedClock
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory, upgrade
+from tests.postgres import ThrowawayPostgres, find_pg_bin
+from tests.slack_driver import TEAM, SlackDriver
+
+SIGNING_SECRET = "test-signing-secret-8f14e45fceea167a"
+BOT_TOKEN = "xoxb-test-token-0000"
+
+LEAD, OWNER, SPONSOR, OTHER, ASSIGNER = "ULEAD", "UOWNER", "USPONSOR", "UOTHER", "UASSIGNER"
+GONE, ROBOT = "UGONE", "UROBOT"
+# A Tuesday, mid-morning in London.
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres | None]:
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        yield None
+        return
+    cluster = ThrowawayPostgres(bin_dir).start()
+    try:
+        template = cluster.create_database("clinic_template")
+        upgrade(template)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "clinic.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "clinic.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    cluster = request.getfixturevalue("postgres")
+    if cluster is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL binaries are missing on CI; .ci/run must install them")
+        pytest.skip(
+            "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install the postgresql package"
+        )
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = cluster.create_database(name, template="clinic_template")
+    yield url
+    cluster.drop_database(name)
+
+
+# --- Slack, the clock and the app --------------------------------------------------------------
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn(team_id=TEAM) as standin:
+        standin.add_user(LEAD, name="Lee Lead", tz="Europe/London")
+        standin.add_user(OWNER, name="Olu Owner", tz="America/New_York")
+        standin.add_user(SPONSOR, name="Sam Sponsor", tz="Asia/Kolkata")
+        standin.add_user(OTHER, name="Otto Other", tz="Europe/London")
+        standin.add_user(ASSIGNER, name="Asha Assigner", tz="Europe/London")
+        standin.add_user(GONE, name="Gwen Gone", tz="Europe/London", deleted=True)
+        standin.add_user(ROBOT, name="Some Bot", tz="UTC", is_bot=True)
+        standin.add_channel("C0CLINIC", name="discharge-clinic")
+        yield standin
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(slack: SlackStandIn, database_url: str) -> Settings:
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.base_url,
+        database_url=database_url,
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def bot(settings: Settings, engine, clock: FixedClock) -> Iterator[ClinicBot]:  # type: ignore[no-untyped-def]
+    app = create_app(settings, session_factory=make_session_factory(engine), clock=clock)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def user(bot: ClinicBot, slack: SlackStandIn) -> SlackDriver:
+    """Slack's side: people typing commands, pressing buttons and submitting modals."""
+    return SlackDriver(bot.bolt, SIGNING_SECRET, slack.response_url("resp"))
+
+
+@pytest.fixture
+def db(bot: ClinicBot) -> Iterator[Session]:
+    with bot.services.sessions() as session:
+        yield session

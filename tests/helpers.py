@@ -1,0 +1,59 @@
+"""Reading the world back: what people were told, and what the database holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack_standin import Call, SlackStandIn
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Action, ActionEvent
+from tests.slack_driver import blocks_text_of
+
+
+def text_of(call: Call) -> str:
+    return blocks_text_of({"text": call.params.get("text", ""), "blocks": call.params.get("blocks") or []})
+
+
+def buttons_of(call: Call) -> list[str]:
+    labels = []
+    for block in call.params.get("blocks") or []:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("type") == "button":
+                labels.append(element["text"]["text"])
+    return labels
+
+
+def wait_dms(slack: SlackStandIn, user_id: str, count: int = 1) -> list[Call]:
+    slack.wait_for(lambda _calls: len(slack.messages_to(user_id)) >= count)
+    return slack.messages_to(user_id)
+
+
+def wait_response(slack: SlackStandIn, count: int = 1) -> list[Call]:
+    slack.wait_for(lambda _calls: len(slack.calls_to("response_url")) >= count)
+    return slack.calls_to("response_url")
+
+
+def opened_view(slack: SlackStandIn, count: int = 1) -> dict[str, Any]:
+    slack.wait_for(lambda _calls: len(slack.calls_to("views.open")) >= count)
+    return slack.calls_to("views.open")[count - 1].params["view"]
+
+
+def actions_in(db: Session) -> list[Action]:
+    db.expire_all()
+    return list(db.scalars(select(Action).order_by(Action.id)))
+
+
+def history_kinds(db: Session, action_id: int) -> list[str]:
+    db.expire_all()
+    return list(
+        db.scalars(
+            select(ActionEvent.kind).where(ActionEvent.action_id == action_id).order_by(ActionEvent.id)
+        )
+    )
+
+
+def count(db: Session, model: type) -> int:
+    db.expire_all()
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)

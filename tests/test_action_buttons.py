@@ -1,0 +1,170 @@
+"""The owner's buttons: Done, On track, Blocked (with a reason), Need more time (with a date and a reason),
+and who may press them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from bot.views import ids
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
+from tests.helpers import actions_in, history_kinds, opened_view, text_of, wait_dms, wait_response
+
+
+@pytest.fixture
+def action_id(user, slack, db) -> int:
+    user.command(ASSIGNER, f"add <@{OWNER}> Audit discharge letters by next friday")
+    wait_dms(slack, OWNER)
+    slack.reset()
+    return actions_in(db)[0].id
+
+
+def test_owner_marks_done_and_the_message_says_so(user, slack, db, action_id):
+    answer = user.click(OWNER, ids.ACTION_DONE, str(action_id))
+
+    assert answer.status == 200
+    [update] = wait_response(slack)
+    assert update.params["replace_original"] is True
+    assert "marked it done" in text_of(update)
+    [action] = actions_in(db)
+    assert action.status == "done" and action.closed_at is not None
+    assert history_kinds(db, action_id) == ["created", "status"]
+
+
+@pytest.mark.parametrize("who", [OWNER, ASSIGNER])
+def test_owner_or_assigner_can_say_on_track(user, slack, db, action_id, who):
+    user.click(who, ids.ACTION_ON_TRACK, str(action_id))
+
+    wait_response(slack)
+    assert actions_in(db)[0].status == "on_track"
+
+
+def test_someone_else_is_refused_politely_and_nothing_changes(user, slack, db, action_id):
+    user.click(OTHER, ids.ACTION_DONE, str(action_id))
+
+    [refusal] = wait_response(slack)
+    assert refusal.params["response_type"] == "ephemeral"
+    assert refusal.params.get("replace_original") is False
+    assert "Only the owner" in text_of(refusal) and "Nothing was changed" in text_of(refusal)
+    assert actions_in(db)[0].status == "open"
+    assert history_kinds(db, action_id) == ["created"]
+
+
+def test_clinic_lead_and_sponsor_may_change_actions_of_their_clinic(user, slack, db):
+    from tests.test_clinics import register_clinic
+
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    area = f"clinic:{clinic_id}"
+    user.submit(
+        ASSIGNER,
+        ids.ADD_ACTION_MODAL,
+        {
+            ids.ACTION_TITLE: {"type": "plain_text_input", "value": "Review weekend discharges"},
+            ids.ACTION_OWNER: {"type": "users_select", "selected_user": OWNER},
+            ids.ACTION_DUE: {"type": "datepicker", "selected_date": "2026-12-04"},
+            ids.ACTION_CLINIC_AREA: {"type": "static_select", "selected_option": {"value": area}},
+        },
+    )
+    [action] = actions_in(db)
+    user.click(SPONSOR, ids.ACTION_ON_TRACK, str(action.id))
+    wait_response(slack)
+    assert actions_in(db)[0].status == "on_track"
+    user.click(LEAD, ids.ACTION_DONE, str(action.id))
+    wait_response(slack, 2)
+    assert actions_in(db)[0].status == "done"
+
+
+def test_blocked_asks_why_then_tells_the_assigner(user, slack, db, action_id):
+    user.click(OWNER, ids.ACTION_BLOCKED, str(action_id))
+    modal = opened_view(slack)
+    assert modal["callback_id"] == ids.BLOCKED_MODAL
+
+    answer = user.submit(
+        OWNER,
+        ids.BLOCKED_MODAL,
+        {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": "Waiting for the IT access form"}},
+        private_metadata=modal["private_metadata"],
+    )
+
+    assert answer.body == {} or answer.body.get("response_action") is None
+    [action] = actions_in(db)
+    assert action.status == "blocked" and action.blocked_reason == "Waiting for the IT access form"
+    [told] = wait_dms(slack, ASSIGNER)
+    assert "blocked" in text_of(told) and "Waiting for the IT access form" in text_of(told)
+
+
+def test_blocked_without_a_reason_shows_the_field_error(user, slack, db, action_id):
+    answer = user.submit(
+        OWNER,
+        ids.BLOCKED_MODAL,
+        {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": "   "}},
+        private_metadata=json.dumps({"action_id": action_id}),
+    )
+
+    assert answer.body["response_action"] == "errors"
+    assert ids.BLOCKED_REASON in answer.body["errors"]
+    assert actions_in(db)[0].status == "open"
+
+
+def test_more_time_moves_the_deadline_and_tells_the_assigner(user, slack, db, action_id):
+    user.click(OWNER, ids.ACTION_MORE_TIME, str(action_id))
+    modal = opened_view(slack)
+
+    user.submit(
+        OWNER,
+        ids.MORE_TIME_MODAL,
+        {
+            ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"},
+            ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": "Audit team on leave"},
+        },
+        private_metadata=modal["private_metadata"],
+    )
+
+    [action] = actions_in(db)
+    assert action.due_date == date(2026, 12, 18)
+    assert history_kinds(db, action_id) == ["created", "deadline"]
+    [told] = wait_dms(slack, ASSIGNER)
+    assert "needs more time" in text_of(told) and "Fri 18 Dec" in text_of(told)
+
+
+@pytest.mark.parametrize(
+    ("picked", "error"),
+    [
+        ("2026-11-01", "in the past"),
+        ("2026-12-01", "after the current deadline"),
+        (None, "Pick the new date"),
+    ],
+)
+def test_more_time_with_a_bad_date_shows_the_field_error(user, db, action_id, picked, error):
+    values = {ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": "Leave"}}
+    if picked:
+        values[ids.NEW_DUE] = {"type": "datepicker", "selected_date": picked}
+
+    answer = user.submit(
+        OWNER, ids.MORE_TIME_MODAL, values, private_metadata=json.dumps({"action_id": action_id})
+    )
+
+    assert answer.body["response_action"] == "errors"
+    assert error in answer.body["errors"][ids.NEW_DUE]
+    assert actions_in(db)[0].due_date == date(2026, 12, 4)
+
+
+def test_a_button_for_an_unknown_action_gets_a_clear_answer(user, slack, db, action_id):
+    user.click(OWNER, ids.ACTION_DONE, "99999")
+
+    [reply] = wait_response(slack)
+    assert "no action #99999" in text_of(reply)
+    assert actions_in(db)[0].status == "open"
+
+
+def test_history_button_shows_every_change(user, slack, db, action_id):
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(action_id))
+    wait_response(slack)
+
+    user.click(ASSIGNER, ids.ACTION_HISTORY, str(action_id))
+    view = opened_view(slack)
+
+    shown = json.dumps(view)
+    assert "created it" in shown and "set it on track" in shown

@@ -1,0 +1,123 @@
+"""`/clinic add` with no text opens a form; the "Make a clinic action" shortcut opens it from a message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.views import ids
+from tests.conftest import ASSIGNER, GONE, LEAD, OWNER
+from tests.helpers import actions_in, opened_view, text_of, wait_dms
+from tests.test_clinics import register_clinic
+
+
+def form(title="Fix the TTO backlog", owner=OWNER, due="2026-12-04", **extra):
+    values = {
+        ids.ACTION_TITLE: {"type": "plain_text_input", "value": title},
+        ids.ACTION_OWNER: {"type": "users_select", "selected_user": owner},
+        ids.ACTION_DUE: {"type": "datepicker", "selected_date": due},
+    }
+    values.update(extra)
+    return values
+
+
+def test_add_opens_a_form_offering_the_clinics_and_their_focus_areas(user, slack, db):
+    register_clinic(user, slack, db, areas=("Weekend discharges", "Pharmacy TTOs"))
+    slack.reset()
+
+    user.command(LEAD, "add")
+
+    view = opened_view(slack)
+    assert view["callback_id"] == ids.ADD_ACTION_MODAL
+    select = next(b for b in view["blocks"] if b.get("block_id") == ids.ACTION_CLINIC_AREA)["element"]
+    labels = [o["text"]["text"] for g in select["option_groups"] for o in g["options"]]
+    assert labels == ["Discharge flow (no focus area)", "Weekend discharges", "Pharmacy TTOs"]
+
+
+def test_submitting_the_form_assigns_the_action_with_its_focus_area(user, slack, db):
+    clinic_id = register_clinic(user, slack, db, areas=("Weekend discharges",))
+    from storage.models import FocusArea
+
+    area_id = db.query(FocusArea.id).scalar()
+    answer = user.submit(
+        ASSIGNER,
+        ids.ADD_ACTION_MODAL,
+        form(
+            **{
+                ids.ACTION_CLINIC_AREA: {
+                    "type": "static_select",
+                    "selected_option": {"value": f"area:{area_id}"},
+                }
+            }
+        ),
+        private_metadata=json.dumps({"channel": "C0CLINIC"}),
+    )
+
+    assert answer.status == 200 and answer.body.get("response_action") is None
+    [action] = actions_in(db)
+    assert (action.clinic_id, action.focus_area_id) == (clinic_id, area_id)
+    [dm] = wait_dms(slack, OWNER)
+    assert "Discharge flow › Weekend discharges" in text_of(dm)
+    slack.wait_for(lambda calls: any(c.method == "chat.postEphemeral" for c in calls))
+    [confirmation] = slack.calls_to("chat.postEphemeral")
+    assert confirmation.params["user"] == ASSIGNER and f"#{action.id}" in text_of(confirmation)
+
+
+@pytest.mark.parametrize(
+    ("values", "block", "message"),
+    [
+        (form(title="  "), ids.ACTION_TITLE, "needs a title"),
+        (form(title="x" * 201), ids.ACTION_TITLE, "under 200"),
+        (form(owner=None), ids.ACTION_OWNER, "Pick who owns"),
+        (form(owner=GONE), ids.ACTION_OWNER, "deactivated"),
+        (form(due=None), ids.ACTION_DUE, "Pick the date"),
+        (form(due="2026-11-20"), ids.ACTION_DUE, "in the past"),
+        (form(due="not-a-date"), ids.ACTION_DUE, "from the calendar"),
+    ],
+)
+def test_a_bad_form_gets_inline_field_errors_and_creates_nothing(user, slack, db, values, block, message):
+    answer = user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, values)
+
+    assert answer.body["response_action"] == "errors"
+    assert message in answer.body["errors"][block]
+    assert actions_in(db) == []
+    assert slack.messages_to(OWNER) == []
+
+
+def test_picking_an_owner_looks_them_up_so_submit_needs_no_slack_call(user, slack, db):
+    user.select_user(ASSIGNER, ids.ACTION_OWNER, OWNER)
+    looked_up = len(slack.calls_to("users.info"))
+
+    user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, form())
+
+    assert looked_up == 1
+    assert len(slack.calls_to("users.info")) == 1
+    assert len(actions_in(db)) == 1
+
+
+def test_message_shortcut_opens_the_form_with_the_message_as_notes_and_a_link_back(user, slack, db):
+    user.shortcut(
+        LEAD,
+        ids.MAKE_ACTION_SHORTCUT,
+        channel="C0CLINIC",
+        message_ts="1764000000.000100",
+        text="Agreed: <b>Olu</b> to chase TTOs",
+    )
+
+    view = opened_view(slack)
+    notes = next(b for b in view["blocks"] if b.get("block_id") == ids.ACTION_NOTES)["element"]
+    assert notes["initial_value"] == "Agreed: <b>Olu</b> to chase TTOs"
+    link = json.loads(view["private_metadata"])["source_link"]
+    assert link and "C0CLINIC" in link
+
+    user.submit(
+        LEAD,
+        ids.ADD_ACTION_MODAL,
+        form(**{ids.ACTION_NOTES: {"type": "plain_text_input", "value": notes["initial_value"]}}),
+        private_metadata=view["private_metadata"],
+    )
+    [action] = actions_in(db)
+    assert action.source_link == link
+    [dm] = wait_dms(slack, OWNER)
+    assert "&lt;b&gt;Olu&lt;/b&gt;" in text_of(dm) and "From this message" in text_of(dm)

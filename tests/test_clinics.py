@@ -1,0 +1,86 @@
+"""`/clinic new`: registering a clinic with its lead, sponsor, channel and focus areas."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.views import ids
+from storage.models import Clinic
+from tests.conftest import LEAD, OTHER, SPONSOR
+from tests.helpers import opened_view, text_of, wait_dms
+
+
+def clinic_form(
+    name: str, lead: str, sponsor: str | None = None, channel: str | None = "C0CLINIC", areas=()
+) -> dict:
+    values = {
+        ids.CLINIC_NAME: {"type": "plain_text_input", "value": name},
+        ids.CLINIC_LEAD: {"type": "users_select", "selected_user": lead},
+        ids.CLINIC_SPONSOR: {"type": "users_select", "selected_user": sponsor},
+        ids.CLINIC_CHANNEL: {"type": "conversations_select", "selected_conversation": channel},
+    }
+    for block, area in zip(ids.CLINIC_FOCUS, areas, strict=False):
+        values[block] = {"type": "plain_text_input", "value": area}
+    return values
+
+
+def register_clinic(
+    user, slack, db, *, lead=LEAD, sponsor=SPONSOR, name="Discharge flow", areas=("Weekend discharges",)
+) -> int:
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form(name, lead, sponsor, areas=areas))
+    assert answer.body.get("response_action") is None, answer.body
+    db.expire_all()
+    return db.scalar(select(Clinic.id).where(Clinic.name == name))
+
+
+def test_new_opens_the_registration_modal_with_the_caller_as_lead(user, slack):
+    answer = user.command(LEAD, "new")
+
+    assert answer.status == 200
+    view = opened_view(slack)
+    assert view["callback_id"] == ids.NEW_CLINIC_MODAL
+    lead_block = next(b for b in view["blocks"] if b.get("block_id") == ids.CLINIC_LEAD)
+    assert lead_block["element"]["initial_user"] == LEAD
+    assert sum(1 for b in view["blocks"] if b.get("block_id") in ids.CLINIC_FOCUS) == 4
+
+
+def test_registering_stores_the_clinic_and_tells_lead_and_sponsor(user, slack, db):
+    register_clinic(
+        user, slack, db, areas=("Weekend discharges", "Medically fit for discharge", "Pharmacy TTOs")
+    )
+
+    clinic = db.scalar(select(Clinic))
+    assert (clinic.lead_id, clinic.sponsor_id, clinic.channel_id) == (LEAD, SPONSOR, "C0CLINIC")
+    assert [a.name for a in clinic.focus_areas] == [
+        "Weekend discharges",
+        "Medically fit for discharge",
+        "Pharmacy TTOs",
+    ]
+    [to_lead] = wait_dms(slack, LEAD)
+    [to_sponsor] = wait_dms(slack, SPONSOR)
+    assert "as its lead" in text_of(to_lead) and "Pharmacy TTOs" in text_of(to_lead)
+    assert "as its executive sponsor" in text_of(to_sponsor)
+
+
+def test_a_second_clinic_with_the_same_name_gets_a_field_error(user, slack, db):
+    register_clinic(user, slack, db)
+
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("  discharge   FLOW ", LEAD))
+
+    assert answer.body["response_action"] == "errors"
+    assert "already a clinic" in answer.body["errors"][ids.CLINIC_NAME]
+
+
+def test_lead_as_sponsor_is_refused_with_the_reason(user, db):
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("Flow", LEAD, LEAD))
+
+    assert answer.body["response_action"] == "errors"
+    assert "someone other than the lead" in answer.body["errors"][ids.CLINIC_SPONSOR]
+    assert db.scalar(select(Clinic)) is None
+
+
+def test_a_clinic_without_a_name_gets_a_field_error(user, db):
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("   ", LEAD))
+
+    assert answer.body["errors"][ids.CLINIC_NAME]
+    assert db.scalar(select(Clinic)) is None

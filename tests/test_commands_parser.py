@@ -1,0 +1,64 @@
+"""Reading `/clinic` text: every subcommand, and no input that can make the parser fall over."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import commands
+from bot.errors import UserError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", commands.Help()),
+        ("help", commands.Help()),
+        ("HELP", commands.Help()),
+        ("dance", commands.Help(unknown="dance")),
+        ("new", commands.NewClinic()),
+        ("add", commands.AddWithModal()),
+        (
+            "add <@U123|olu> Call the rota team by friday",
+            commands.QuickAdd("U123", "Call the rota team", "friday"),
+        ),
+        (
+            "add <@U123> Sign off by the board by 4 Dec",
+            commands.QuickAdd("U123", "Sign off by the board", "4 Dec"),
+        ),
+        (
+            "add   <@W9>   Chase   TTOs   BY  next friday ",
+            commands.QuickAdd("W9", "Chase TTOs", "next friday"),
+        ),
+        ("status", commands.Status("mine", None, False)),
+        ("status share", commands.Status("mine", None, True)),
+        ("status overdue", commands.Status("overdue", None, False)),
+        ("status <@U123|olu>", commands.Status("person", "U123", False)),
+        ("status <#C123|discharge>", commands.Status("channel", "C123", False)),
+        ("status Discharge flow share", commands.Status("clinic", "Discharge flow", True)),
+        ("done 12", commands.Done(12)),
+        ("done #12", commands.Done(12)),
+        ("close 7", commands.Done(7)),
+        ("show 3", commands.Show(3)),
+    ],
+)
+def test_parses_each_subcommand(text, expected):
+    assert commands.parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["done", "done twelve", "show -1", "add olu Call by friday", "add <@U1> Call them"]
+)
+def test_unreadable_requests_explain_how_to_write_them(text):
+    with pytest.raises(UserError) as caught:
+        commands.parse(text)
+    assert "/clinic" in caught.value.message
+
+
+@given(st.text(max_size=300))
+def test_any_text_parses_or_raises_a_user_error(text):
+    try:
+        commands.parse(text)
+    except UserError as exc:
+        assert exc.message

@@ -1,0 +1,69 @@
+"""`/clinic add @owner <title> by <date>`: the one-line way to assign an action."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from storage.models import Action, OutboxMessage
+from tests.conftest import GONE, LEAD, OWNER, ROBOT
+from tests.helpers import actions_in, buttons_of, count, text_of, wait_dms, wait_response
+
+
+def test_quick_add_assigns_the_action_and_dms_the_owner_in_their_time_zone(user, slack, db):
+    answer = user.command(LEAD, f"add <@{OWNER}|olu> Call the rota team about weekend cover by friday")
+
+    assert answer.status == 200
+    [dm] = wait_dms(slack, OWNER)
+    shown = text_of(dm)
+    assert "Call the rota team about weekend cover" in shown
+    assert "Fri 27 Nov" in shown
+    assert f"<@{LEAD}>" in shown
+    assert buttons_of(dm)[:4] == ["Done", "On track", "Blocked", "Need more time"]
+
+    [action] = actions_in(db)
+    assert action.owner_id == OWNER and action.assigner_id == LEAD
+    assert action.due_date == date(2026, 11, 27)
+    # End of Friday in New York, where the owner is.
+    assert action.due_at == datetime(2026, 11, 28, 4, 59, 59, tzinfo=UTC)
+    [confirmation] = wait_response(slack)
+    assert f"#{action.id}" in text_of(confirmation) and f"<@{OWNER}>" in text_of(confirmation)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"add <@{OWNER}> Call the rota team by soonish", "couldn't read"),
+        (f"add <@{OWNER}> Call the rota team by 2026-11-01", "in the past"),
+        (f"add <@{GONE}> Call the rota team by friday", "deactivated"),
+        (f"add <@{ROBOT}> Call the rota team by friday", "not bots"),
+        ("add <@UNOBODY> Call the rota team by friday", "can't find"),
+    ],
+)
+def test_quick_add_with_a_bad_part_says_what_is_wrong_and_creates_nothing(user, slack, db, text, expected):
+    answer = user.command(LEAD, text)
+
+    assert answer.status == 200
+    [reply] = wait_response(slack)
+    assert expected in text_of(reply)
+    assert "Nothing was added" in text_of(reply)
+    assert count(db, Action) == 0
+    assert count(db, OutboxMessage) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("add Call the rota team by friday", "Start with the owner"),
+        (f"add <@{OWNER}> Call the rota team", "Add a deadline"),
+        (f"add <@{OWNER}> by friday", "Say what will be done"),
+    ],
+)
+def test_quick_add_that_cannot_be_read_is_answered_in_the_ack(user, slack, db, text, expected):
+    answer = user.command(LEAD, text)
+
+    assert answer.body["response_type"] == "ephemeral"
+    assert expected in answer.text
+    assert "/clinic add @owner" in answer.text
+    assert count(db, Action) == 0

@@ -1,0 +1,211 @@
+"""`clinic-bot` as an operator runs it: a real process, a production HTTP server, Socket Mode, and clear
+start-up errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+import pytest
+
+from tests.conftest import BOT_TOKEN, LEAD, OWNER, SIGNING_SECRET
+from tests.helpers import text_of, wait_dms
+from tests.slack_driver import sign
+from tests.socket_mode_server import SocketModeServer
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clinic_bot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[1]), **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_once(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    process = clinic_bot(*args, env=env, cwd=cwd)
+    out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def wait_healthy(port: int, process: subprocess.Popen[str], timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"clinic-bot exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            with urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                return json.loads(response.read())
+        except (OSError, HTTPError):
+            time.sleep(0.1)
+    raise AssertionError("clinic-bot never became healthy")
+
+
+@pytest.fixture
+def bot_env(slack, database_url) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": database_url,
+    }
+
+
+@pytest.fixture
+def http_bot(bot_env, tmp_path) -> Iterator[int]:
+    port = free_port()
+    process = clinic_bot(
+        "run",
+        "--mode",
+        "http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-scheduler",
+        env=bot_env,
+        cwd=tmp_path,
+    )
+    try:
+        wait_healthy(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def post_signed(port: int, body: str, content_type: str, secret: str = SIGNING_SECRET) -> tuple[int, str]:
+    request = Request(
+        f"http://127.0.0.1:{port}/slack/events",
+        data=body.encode(),
+        headers={"Content-Type": content_type, **sign(secret, body)},
+        method="POST",
+    )
+    try:
+        with urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def command_payload(text: str, user: str, response_url: str) -> dict[str, str]:
+    return {
+        "team_id": "T0001",
+        "channel_id": "C0CLINIC",
+        "user_id": user,
+        "command": "/clinic",
+        "text": text,
+        "response_url": response_url,
+        "trigger_id": "t-1",
+    }
+
+
+def command_form(text: str, user: str, response_url: str) -> str:
+    return urlencode(command_payload(text, user, response_url))
+
+
+def test_http_mode_serves_signed_commands_and_dms_the_owner_without_a_scheduler(http_bot, slack):
+    status, body = post_signed(
+        http_bot, command_form("help", LEAD, slack.response_url("h")), "application/x-www-form-urlencoded"
+    )
+    assert status == 200 and "/clinic status" in body
+
+    status, _ = post_signed(
+        http_bot,
+        command_form(f"add <@{OWNER}> Call the rota team by friday", LEAD, slack.response_url("a")),
+        "application/x-www-form-urlencoded",
+    )
+    assert status == 200
+    [dm] = wait_dms(slack, OWNER)
+    assert "Call the rota team" in text_of(dm)
+
+
+def test_http_mode_refuses_a_badly_signed_request(http_bot):
+    status, _ = post_signed(
+        http_bot, command_form("help", LEAD, "http://x"), "application/x-www-form-urlencoded", secret="wrong"
+    )
+    assert status == 401
+
+
+def test_healthz_reports_the_database(http_bot):
+    with urlopen(f"http://127.0.0.1:{http_bot}/healthz", timeout=5) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["database"] == "ok"
+
+
+def test_socket_mode_answers_commands_and_interactions(slack, bot_env, tmp_path):
+    server = SocketModeServer().start()
+    slack.socket_mode_url = server.url
+    env = {**bot_env, "SLACK_APP_TOKEN": "xapp-1-test"}
+    env.pop("SLACK_SIGNING_SECRET")
+    process = clinic_bot("run", "--no-scheduler", env=env, cwd=tmp_path)
+    try:
+        server.wait_connected()
+        help_answer = server.send("slash_commands", command_payload("help", LEAD, "http://x"))
+        assert "/clinic status" in json.dumps(help_answer)
+
+        server.send(
+            "slash_commands",
+            command_payload(f"add <@{OWNER}> Socket thing by friday", LEAD, slack.response_url("s")),
+        )
+        [dm] = wait_dms(slack, OWNER)
+        assert "Socket thing" in text_of(dm)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_SIGNING_SECRET is not set"),
+        ({"SLACK_BOT_TOKEN": "nonsense"}, "SLACK_BOT_TOKEN"),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "mysql://x"},
+            "DATABASE_URL",
+        ),
+    ],
+)
+def test_run_without_the_right_settings_says_which_in_one_line(env, message, tmp_path):
+    result = run_once("run", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path):
+    result = run_once("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "x.db").exists()
+
+
+def test_tick_delivers_what_is_left_in_the_outbox(bot_env, slack, tmp_path):
+    result = run_once("tick", "--now", "2026-11-24T10:00", env=bot_env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "pass done" in result.stdout

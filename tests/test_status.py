@@ -1,0 +1,135 @@
+"""`/clinic status` and friends: what is open, overdue first, limited to what the caller may see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.views import ids
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
+from tests.helpers import actions_in, history_kinds, wait_dms
+from tests.test_clinics import register_clinic
+
+
+def add(user, slack, who, owner, title, due, clinic_id=None):
+    values = {
+        ids.ACTION_TITLE: {"type": "plain_text_input", "value": title},
+        ids.ACTION_OWNER: {"type": "users_select", "selected_user": owner},
+        ids.ACTION_DUE: {"type": "datepicker", "selected_date": due},
+    }
+    if clinic_id:
+        values[ids.ACTION_CLINIC_AREA] = {
+            "type": "static_select",
+            "selected_option": {"value": f"clinic:{clinic_id}"},
+        }
+    answer = user.submit(who, ids.ADD_ACTION_MODAL, values)
+    assert answer.body.get("response_action") is None, answer.body
+
+
+def test_status_lists_my_open_actions_overdue_first(user, slack, db, clock):
+    add(user, slack, ASSIGNER, OWNER, "Later thing", "2026-12-20")
+    add(user, slack, ASSIGNER, OWNER, "Soon thing", "2026-11-25")
+    add(user, slack, ASSIGNER, OWNER, "Middle thing", "2026-12-01")
+    clock.advance(timedelta(days=3))  # "Soon thing" is now overdue
+
+    answer = user.command(OWNER, "status")
+
+    assert answer.body["response_type"] == "ephemeral"
+    text = answer.text
+    assert text.index("Soon thing") < text.index("Middle thing") < text.index("Later thing")
+    assert "overdue" in text.split("Soon thing")[1].split("Middle thing")[0]
+    buttons = [e["action_id"] for b in answer.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons.count(ids.ACTION_DONE) == 3
+
+
+def test_status_shows_nothing_of_other_peoples_actions(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Owner's private thing", "2026-12-20")
+
+    mine = user.command(OTHER, "status")
+    theirs = user.command(OTHER, f"status <@{OWNER}|olu>")
+
+    assert "Owner's private thing" not in mine.text and "Nothing open" in mine.text
+    assert "Owner's private thing" not in theirs.text
+
+
+def test_lead_sees_the_clinic_by_name_and_by_channel_with_its_numbers(user, slack, db):
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Clinic thing", "2026-12-20", clinic_id)
+    add(user, slack, ASSIGNER, OWNER, "Unrelated thing", "2026-12-20")
+
+    by_name = user.command(LEAD, "status discharge flow")
+    by_channel = user.command(SPONSOR, "status <#C0CLINIC|discharge-clinic>")
+
+    for answer in (by_name, by_channel):
+        assert "Clinic thing" in answer.text and "Unrelated thing" not in answer.text
+        assert "1 open · 0 overdue · 0 blocked" in answer.text
+
+
+def test_a_member_sees_the_clinic_summary_but_only_their_own_actions(user, slack, db):
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Owner thing", "2026-12-20", clinic_id)
+    add(user, slack, ASSIGNER, OTHER, "Other thing", "2026-12-20", clinic_id)
+
+    answer = user.command(OTHER, "status Discharge flow")
+
+    assert "2 open" in answer.text
+    assert "Other thing" in answer.text and "Owner thing" not in answer.text
+
+
+def test_status_overdue_and_share(user, slack, db, clock):
+    add(user, slack, ASSIGNER, OWNER, "Late thing", "2026-11-24")
+    add(user, slack, ASSIGNER, OWNER, "Fine thing", "2026-12-24")
+    clock.advance(timedelta(days=2))
+
+    answer = user.command(ASSIGNER, "status overdue share")
+
+    assert answer.body["response_type"] == "in_channel"
+    assert "Late thing" in answer.text and "Fine thing" not in answer.text
+
+
+def test_status_of_an_unknown_clinic_lists_the_real_ones(user, slack, db):
+    register_clinic(user, slack, db)
+
+    answer = user.command(OTHER, "status Cardiology")
+
+    assert "no clinic with that name" in answer.text and "Discharge flow" in answer.text
+
+
+def test_done_by_number_closes_the_action(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Close me", "2026-12-20")
+    [action] = actions_in(db)
+
+    answer = user.command(OWNER, f"done {action.id}")
+
+    assert "Closed" in answer.text and "Close me" in answer.text
+    assert actions_in(db)[0].status == "done"
+    assert history_kinds(db, action.id) == ["created", "status"]
+
+
+def test_done_by_someone_else_is_refused(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Not yours", "2026-12-20")
+    [action] = actions_in(db)
+
+    answer = user.command(OTHER, f"done #{action.id}")
+
+    assert "Only the owner" in answer.text
+    assert actions_in(db)[0].status == "open"
+
+
+def test_show_gives_the_history(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Show me", "2026-12-20")
+    [action] = actions_in(db)
+
+    answer = user.command(OWNER, f"show {action.id}")
+
+    assert "Show me" in answer.text and "History" in answer.text and "created it" in answer.text
+
+
+def test_help_lists_every_subcommand_and_unknown_gets_help(user):
+    helped = user.command(OTHER, "help")
+    unknown = user.command(OTHER, "frobnicate")
+    empty = user.command(OTHER, "")
+
+    for sub in ("new", "add", "status", "done", "show", "help"):
+        assert f"/clinic {sub}" in helped.text
+    assert "I don't know `frobnicate`" in unknown.text and "/clinic status" in unknown.text
+    assert "/clinic add" in empty.text
