@@ -139,6 +139,7 @@ class ActionService:
                 due_at=end_of_day(new.due_date, owner.tz),
                 created_at=now,
                 updated_at=now,
+                next_check_at=now,
             )
             session.add(action)
             session.flush()
@@ -273,7 +274,9 @@ class ActionService:
         return action
 
     def _touch(self, action: Action, actor_id: str, now: datetime) -> None:
+        """Any change asks the next pass to look again; an owner's update restarts the chase."""
         action.updated_at = now
+        action.next_check_at = None if action.closed_at is not None else now
         if actor_id == action.owner_id:
             action.last_owner_update_at = now
 

@@ -111,7 +111,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if not args.no_scheduler:
         from scheduler import build_scheduler
 
-        scheduler = build_scheduler(bot.services)
+        scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
         scheduler.start()
     bot.services.delivery.kick()  # whatever an earlier run left unsent
     log.info("starting", extra={"mode": mode, "scheduler": scheduler is not None})

@@ -20,14 +20,33 @@ MAX_YEARS_AHEAD = 5
 _WEEKDAYS = {
     name: weekday(index)
     for index, names in enumerate(
-        [("monday", "mon"), ("tuesday", "tue", "tues"), ("wednesday", "wed"), ("thursday", "thu", "thur", "thurs"),
-         ("friday", "fri"), ("saturday", "sat"), ("sunday", "sun")]
+        [
+            ("monday", "mon"),
+            ("tuesday", "tue", "tues"),
+            ("wednesday", "wed"),
+            ("thursday", "thu", "thur", "thurs"),
+            ("friday", "fri"),
+            ("saturday", "sat"),
+            ("sunday", "sun"),
+        ]
     )
     for name in names
 }
 _NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
 }
 _IN = re.compile(r"^in (\d{1,3}|[a-z]+) (day|week|month)s?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -56,7 +75,9 @@ def parse_due_date(text: str, today: date) -> date:
     if day is None:
         day = _calendar(cleaned, text, today)
     if day < today:
-        raise DueDateError(f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}")
+        raise DueDateError(
+            f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}"
+        )
     if day > today + relativedelta(years=MAX_YEARS_AHEAD):
         raise DueDateError(
             f"{describe_date(day, today)} is more than {MAX_YEARS_AHEAD} years away; "

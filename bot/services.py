@@ -8,6 +8,7 @@ from bot.actions import ActionService
 from bot.clinics import ClinicService
 from bot.clock import Clock
 from bot.delivery import Delivery
+from bot.nudges import NudgePlanner
 from bot.people import People
 from bot.settings import Settings
 from bot.status import StatusService
@@ -24,3 +25,4 @@ class Services:
     clinics: ClinicService
     status: StatusService
     delivery: Delivery
+    planner: NudgePlanner

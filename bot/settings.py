@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, time
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.chasing import ChasePolicy
+from bot.working_time import WorkingHours
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class Settings(BaseSettings):
@@ -34,6 +40,92 @@ class Settings(BaseSettings):
     delivery_attempts: int = Field(
         default=8, ge=1, le=100, description="Attempts before an outbox message is given up."
     )
+
+    # Chasing defaults for the workspace; a clinic's lead can override them with `/clinic chase`.
+    chase_reminder: bool = Field(
+        default=True, description="Remind owners on the working day before a deadline."
+    )
+    chase_repeat_every_days: int = Field(
+        default=2, ge=1, le=20, description="Working days between overdue nudges."
+    )
+    chase_owner_nudges: int = Field(
+        default=3, ge=0, le=10, description="Overdue nudges to an owner, at most."
+    )
+    chase_lead_after_days: int = Field(
+        default=3, ge=1, le=60, description="Working days overdue before the lead hears."
+    )
+    chase_sponsor_after_days: int = Field(
+        default=7, ge=1, le=90, description="Working days overdue before the executive sponsor hears."
+    )
+    chase_stalled_after_days: int = Field(
+        default=14, ge=1, le=180, description="Days without an owner update before a still-on-track check-in."
+    )
+    working_hours: str = Field(
+        default="09:00-17:00", description="Working window, in each person's own time zone."
+    )
+    working_days: str = Field(default="mon,tue,wed,thu,fri", description="Working days of the week.")
+    holidays: str = Field(
+        default="", description="Workspace holidays, comma-separated ISO dates: no nudges on them."
+    )
+    pass_every_seconds: int = Field(
+        default=60, ge=5, le=3600, description="How often the scheduler runs a pass."
+    )
+    tick_timeout_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86400,
+        description="How long `clinic-bot tick` waits for Slack before giving up.",
+    )
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours_shape(cls, value: str) -> str:
+        start, sep, end = value.partition("-")
+        try:
+            opens, closes = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+        except ValueError:
+            raise ValueError("must look like 09:00-17:00") from None
+        if not sep or opens >= closes:
+            raise ValueError("must look like 09:00-17:00, start before end")
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _days_shape(cls, value: str) -> str:
+        days = [d.strip().lower()[:3] for d in value.split(",") if d.strip()]
+        if not days or any(d not in WEEKDAYS for d in days):
+            raise ValueError("must be day names like mon,tue,wed,thu,fri")
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays_shape(cls, value: str) -> str:
+        try:
+            [date.fromisoformat(d.strip()) for d in value.split(",") if d.strip()]
+        except ValueError:
+            raise ValueError("must be ISO dates separated by commas, like 2026-12-25,2026-12-28") from None
+        return value
+
+    def hours(self) -> WorkingHours:
+        start, _, end = self.working_hours.partition("-")
+        return WorkingHours(
+            start=time.fromisoformat(start.strip()),
+            end=time.fromisoformat(end.strip()),
+            days=frozenset(
+                WEEKDAYS.index(d.strip().lower()[:3]) for d in self.working_days.split(",") if d.strip()
+            ),
+            holidays=frozenset(date.fromisoformat(d.strip()) for d in self.holidays.split(",") if d.strip()),
+        )
+
+    def chase_policy(self) -> ChasePolicy:
+        return ChasePolicy(
+            reminder=self.chase_reminder,
+            repeat_every_days=self.chase_repeat_every_days,
+            owner_nudges=self.chase_owner_nudges,
+            lead_after_days=self.chase_lead_after_days,
+            sponsor_after_days=self.chase_sponsor_after_days,
+            stalled_after_days=self.chase_stalled_after_days,
+        )
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -81,4 +173,4 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"{name}: {first['msg']}") from None
+        raise SettingsError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None

@@ -201,7 +201,9 @@ class SlackStandIn:
             token = auth[len("Bearer ") :]
         if parsed.path.startswith("/upload/"):
             file_id = parsed.path.rsplit("/", 1)[-1]
-            self._record(Call("upload", {"file_id": file_id, "bytes": len(raw), "data": raw}, token, time.monotonic()))
+            self._record(
+                Call("upload", {"file_id": file_id, "bytes": len(raw), "data": raw}, token, time.monotonic())
+            )
             _reply(request, 200, f"OK - {len(raw)}".encode(), "text/plain")
             return
         params = _params(parsed.query, raw, request.headers.get("Content-Type", ""))
@@ -356,7 +358,12 @@ class SlackStandIn:
             return {"ok": False, "error": "channel_not_found"}
         return {
             "ok": True,
-            "channel": {"id": channel, "name": self._state.channels[channel], "is_channel": True, "is_member": True},
+            "channel": {
+                "id": channel,
+                "name": self._state.channels[channel],
+                "is_channel": True,
+                "is_member": True,
+            },
         }
 
     def _reactions_add(self, _p: dict[str, Any]) -> dict[str, Any]:
@@ -400,7 +407,13 @@ def _params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
     return params
 
 
-def _reply(request: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+def _reply(
+    request: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = None,
+) -> None:
     request.send_response(status)
     request.send_header("Content-Type", content_type)
     request.send_header("Content-Length", str(len(body)))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
 
 from bot.clinics import NewClinic
 from bot.errors import UserError
 from bot.services import Services
+from bot.slack import SlackFailure, SlackGateway
 from bot.views import ids
 from handlers.replies import DELIVER, make_follow_up, team_of
 
+LEADERS = "clinic_leaders"
 FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "sponsor": ids.CLINIC_SPONSOR, "focus": ids.CLINIC_FOCUS[0]}
 
 
@@ -40,5 +44,12 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         context[DELIVER] = True
+        context[LEADERS] = [uid for uid in (new.lead_id, new.sponsor_id) if uid]
 
-    app.view(ids.NEW_CLINIC_MODAL)(ack=submit_clinic, lazy=[make_follow_up(services)])
+    def learn_leaders(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:
+        """Escalations reach leads and sponsors in their own working hours: learn their time zones now."""
+        for user_id in context.get(LEADERS) or []:
+            with suppress(SlackFailure):
+                services.people.lookup(SlackGateway(client), team_of(context, body), user_id)
+
+    app.view(ids.NEW_CLINIC_MODAL)(ack=submit_clinic, lazy=[make_follow_up(services), learn_leaders])

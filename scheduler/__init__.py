@@ -16,11 +16,12 @@ PASS_JOB_ID = "clinic-pass"
 
 
 def run_pass(services: Services) -> DeliveryReport:
-    """One pass: decide what is due now (nudges come with the chasing policy), then deliver the outbox."""
+    """One pass: decide what is due now, then deliver the outbox."""
+    services.planner.plan()
     return services.delivery.deliver_due()
 
 
-def build_scheduler(services: Services, *, every_seconds: int = 60) -> BackgroundScheduler:
+def build_scheduler(services: Services, *, every_seconds: int) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         _safe_pass,

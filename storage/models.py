@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    text,
     DateTime,
     ForeignKey,
     Index,
@@ -68,6 +69,7 @@ class Clinic(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
+    chase_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     focus_areas: Mapped[list[FocusArea]] = relationship(
         back_populates="clinic", order_by="FocusArea.position", cascade="all, delete-orphan"
@@ -91,6 +93,12 @@ class Action(Base):
     __table_args__ = (
         Index("ix_actions_owner_open", "team_id", "owner_id", "closed_at", "due_at"),
         Index("ix_actions_clinic_open", "team_id", "clinic_id", "closed_at", "due_at"),
+        Index(
+            "ix_actions_next_check",
+            "next_check_at",
+            postgresql_where=text("next_check_at IS NOT NULL"),
+            sqlite_where=text("next_check_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -110,6 +118,16 @@ class Action(Base):
     updated_at: Mapped[datetime]
     last_owner_update_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Chasing: when a pass should next look at it (NULL: never again until something changes),
+    # a snooze, and how far the current chase cycle has gone.
+    next_check_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    chase_cycle: Mapped[datetime | None]
+    owner_nudges: Mapped[int] = mapped_column(default=0)
+    lead_escalated_at: Mapped[datetime | None]
+    sponsor_escalated_at: Mapped[datetime | None]
+    reminded_for: Mapped[date | None]
+    stalled_for: Mapped[datetime | None]
 
     clinic: Mapped[Clinic | None] = relationship()
     focus_area: Mapped[FocusArea | None] = relationship()
@@ -156,6 +174,56 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     sent_channel: Mapped[str | None] = mapped_column(String(32))
     sent_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class ChaseStep(Base):
+    """The ledger of reminders, nudges and escalations decided. Its unique key is what makes a second
+    pass, in this process or another replica, decide nothing twice."""
+
+    __tablename__ = "chase_steps"
+    __table_args__ = (UniqueConstraint("action_id", "kind", "cycle", "number", name="uq_chase_steps_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    cycle: Mapped[datetime]
+    number: Mapped[int]
+    recipient: Mapped[str] = mapped_column(String(32))
+    planned_at: Mapped[datetime]
+
+
+class ExtensionRequest(Base):
+    """An owner asking for more time on an escalated action: the lead approves or refuses."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    decider_id: Mapped[str] = mapped_column(String(32))
+    new_date: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
+class AgendaItem(Base):
+    """An action put on the agenda of the next one-to-one between a lead and the action's owner."""
+
+    __tablename__ = "agenda_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    lead_id: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str] = mapped_column(String(32))
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime]
+    discussed_at: Mapped[datetime | None]
 
 
 class ProcessedEvent(Base):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from storage.models import (
     Action,
     ActionEvent,
+    ChaseStep,
     Clinic,
     FocusArea,
     OutboxMessage,
@@ -255,3 +256,56 @@ def mark_event_processed(session: Session, team_id: str, event_id: str, now: dat
     statement = _insert(session)(ProcessedEvent).values(event_id=event_id, team_id=team_id, received_at=now)
     statement = statement.on_conflict_do_nothing(index_elements=["event_id"])
     return session.execute(statement.returning(ProcessedEvent.event_id)).first() is not None
+
+
+# --- chasing ----------------------------------------------------------------------------------
+
+
+def actions_to_check(session: Session, now: datetime, *, after_id: int, limit: int) -> Sequence[Action]:
+    """Open actions whose next check is due, in id order from `after_id`; rows another replica is
+    planning are skipped rather than waited on. Uses the partial index on `next_check_at`."""
+    query = (
+        select(Action)
+        .where(Action.next_check_at.is_not(None), Action.next_check_at <= now, Action.id > after_id)
+        .order_by(Action.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Action)
+    actions = session.scalars(query).all()
+    if actions:
+        clinic_ids = {a.clinic_id for a in actions if a.clinic_id is not None}
+        if clinic_ids:
+            session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids))).all()  # into the identity map
+    return actions
+
+
+def users_by_id(session: Session, team_ids_users: set[tuple[str, str]]) -> dict[tuple[str, str], SlackUser]:
+    if not team_ids_users:
+        return {}
+    rows = session.scalars(
+        select(SlackUser).where(tuple_(SlackUser.team_id, SlackUser.user_id).in_(list(team_ids_users)))
+    ).all()
+    return {(row.team_id, row.user_id): row for row in rows}
+
+
+def record_step(session: Session, **row: Any) -> int | None:
+    """Add a step to the ledger; its id, or None when that step was already decided."""
+    statement = _insert(session)(ChaseStep).values(**row)
+    statement = statement.on_conflict_do_nothing(index_elements=["action_id", "kind", "cycle", "number"])
+    return session.execute(statement.returning(ChaseStep.id)).scalar()
+
+
+def events_since(
+    session: Session, team_id: str, action_id: int, actor_id: str, since: datetime
+) -> Sequence[ActionEvent]:
+    return session.scalars(
+        select(ActionEvent)
+        .where(
+            ActionEvent.team_id == team_id,
+            ActionEvent.action_id == action_id,
+            ActionEvent.actor_id == actor_id,
+            ActionEvent.at >= since,
+        )
+        .order_by(ActionEvent.at)
+    ).all()

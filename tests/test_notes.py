@@ -16,7 +16,11 @@ def sent_thread(db, action_id: int) -> tuple[str, str]:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         db.expire_all()
-        row = db.scalar(select(OutboxMessage).where(OutboxMessage.action_id == action_id, OutboxMessage.kind == "assigned"))
+        row = db.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.action_id == action_id, OutboxMessage.kind == "assigned"
+            )
+        )
         if row is not None and row.sent_ts:
             return row.sent_channel, row.sent_ts
         time.sleep(0.02)
@@ -49,6 +53,15 @@ def test_replies_that_are_not_about_an_action_change_nothing(user, slack, db):
 
     user.dm_reply(OTHER, channel, ts, "I should not be able to write here")
     user.dm_reply(OWNER, channel, "1111111111.000100", "Unrelated thread")
-    user.event({"type": "message", "channel": channel, "channel_type": "im", "user": OWNER, "text": "no thread", "ts": "1.1"})
+    user.event(
+        {
+            "type": "message",
+            "channel": channel,
+            "channel_type": "im",
+            "user": OWNER,
+            "text": "no thread",
+            "ts": "1.1",
+        }
+    )
 
     assert history_kinds(db, action_id) == ["created"]

@@ -62,7 +62,14 @@ def interactive_probes() -> list[BoltRequest]:
         for action_id in (*ids.ACTION_BUTTONS, ids.ACTION_OWNER)
     ]
     probes += [
-        _probe({"type": "view_submission", "team": TEAM, "user": USER, "view": {"type": "modal", "callback_id": callback_id}})
+        _probe(
+            {
+                "type": "view_submission",
+                "team": TEAM,
+                "user": USER,
+                "view": {"type": "modal", "callback_id": callback_id},
+            }
+        )
         for callback_id in (
             ids.NEW_CLINIC_MODAL,
             ids.ADD_ACTION_MODAL,

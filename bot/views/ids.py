@@ -10,12 +10,25 @@ ACTION_MORE_TIME = "action_more_time"
 ACTION_HISTORY = "action_history"
 ACTION_BUTTONS = (ACTION_DONE, ACTION_ON_TRACK, ACTION_BLOCKED, ACTION_MORE_TIME, ACTION_HISTORY)
 
+# Buttons on an escalation to a lead or sponsor.
+ESCALATION_NUDGE = "escalation_nudge"
+ESCALATION_EXTEND = "escalation_extend"
+ESCALATION_REASSIGN = "escalation_reassign"
+ESCALATION_AGENDA = "escalation_agenda"
+ESCALATION_BUTTONS = (ESCALATION_NUDGE, ESCALATION_EXTEND, ESCALATION_REASSIGN, ESCALATION_AGENDA)
+
+# Buttons on an extension request sent to a lead.
+EXTENSION_APPROVE = "extension_approve"
+EXTENSION_REFUSE = "extension_refuse"
+
 # Modals (callback ids) and their inputs (block id == action id, so errors name the block).
 NEW_CLINIC_MODAL = "clinic_new"
 ADD_ACTION_MODAL = "action_add"
 BLOCKED_MODAL = "action_blocked_reason"
 MORE_TIME_MODAL = "action_more_time_request"
 HISTORY_MODAL = "action_history_view"
+EXTEND_MODAL = "escalation_extend_date"
+REASSIGN_MODAL = "escalation_reassign_owner"
 
 CLINIC_NAME = "clinic_name"
 CLINIC_LEAD = "clinic_lead"
@@ -32,6 +45,7 @@ ACTION_NOTES = "action_notes"
 BLOCKED_REASON = "blocked_reason"
 NEW_DUE = "new_due"
 MORE_TIME_REASON = "more_time_reason"
+NEW_OWNER = "new_owner"
 
 # The message shortcut in app.yaml.
 MAKE_ACTION_SHORTCUT = "make_clinic_action"

@@ -1,0 +1,181 @@
+"""The chasing policy: which reminders, nudges and escalations are due for an action at `now`.
+
+Pure functions of an action's state and the clock, so they can be reasoned about and property-tested:
+`due_steps` says what to send, `next_check` says when anything could next become due. Days are working
+days in the RECIPIENT's time zone; each step becomes due at the opening of a working window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from bot.working_time import WorkingHours
+
+OPEN = ("open", "on_track", "blocked")
+
+
+class ChasePolicy(BaseModel):
+    """How persistently to chase. Workspace defaults come from settings; a clinic's lead may override."""
+
+    reminder: bool = Field(True, description="remind the owner on the working day before the deadline")
+    repeat_every_days: int = Field(2, ge=1, le=20, description="working days between overdue nudges")
+    owner_nudges: int = Field(3, ge=0, le=10, description="overdue nudges to the owner, at most, per cycle")
+    lead_after_days: int = Field(3, ge=1, le=60, description="working days overdue before the lead hears")
+    sponsor_after_days: int = Field(
+        7, ge=1, le=90, description="working days overdue before the sponsor hears"
+    )
+    stalled_after_days: int = Field(
+        14, ge=1, le=180, description="days without an owner update before a check-in"
+    )
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    tz: str
+
+
+@dataclass(frozen=True)
+class ChaseState:
+    """What the policy needs to know about one action; built from its row, nothing else."""
+
+    action_id: int
+    status: str
+    owner: Person
+    lead: Person  # the clinic lead, else whoever assigned it
+    sponsor: Person | None
+    created_at: datetime
+    due_at: datetime
+    due_date: date
+    last_owner_update_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    # progress, reset whenever a new cycle starts
+    cycle_start: datetime | None = None
+    owner_nudges: int = 0
+    lead_escalated_at: datetime | None = None
+    sponsor_escalated_at: datetime | None = None
+    reminded_for: date | None = None
+    stalled_for: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # reminder | overdue | lead | sponsor | stalled
+    recipient: str
+    tz: str
+    number: int  # which overdue nudge; 1 for everything else
+    cycle: datetime  # the instant the chase cycle started (deadline, or the owner's last update)
+    due_at: datetime  # when it became due: the opening of a working window in the recipient's zone
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.cycle.isoformat()}:{self.number}"
+
+
+def cycle_start(state: ChaseState) -> datetime:
+    """Overdue chasing counts from the deadline, or from the owner's latest update after it."""
+    update = state.last_owner_update_at
+    return update if update is not None and update > state.due_at else state.due_at
+
+
+def current(state: ChaseState) -> ChaseState:
+    """The state with progress reset when the cycle moved on (an owner update, a new deadline)."""
+    start = cycle_start(state)
+    if state.cycle_start == start:
+        return state
+    return replace(
+        state, cycle_start=start, owner_nudges=0, lead_escalated_at=None, sponsor_escalated_at=None
+    )
+
+
+def planned_steps(state: ChaseState, policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
+    """Every step this state calls for, due now or later, in order of time."""
+    if state.status not in OPEN:
+        return []
+    state = current(state)
+    start = cycle_start(state)
+    owner, steps = state.owner, []
+    overdue_cycle = start == state.due_at
+    if policy.reminder and state.reminded_for != state.due_date:
+        day_before = hours.working_day_before(state.due_date)
+        remind_at = hours.window(day_before, owner.tz)[0]
+        if state.created_at < remind_at < state.due_at:
+            steps.append(Step("reminder", owner.user_id, owner.tz, 1, state.due_at, remind_at))
+    first = 1 if overdue_cycle else policy.repeat_every_days
+    for number in range(state.owner_nudges + 1, policy.owner_nudges + 1):
+        offset = first + policy.repeat_every_days * (number - 1)
+        at = hours.start_of_working_day_after(start, offset, owner.tz)
+        steps.append(Step("overdue", owner.user_id, owner.tz, number, start, at))
+    if state.lead_escalated_at is None and state.lead.user_id != owner.user_id:
+        at = hours.start_of_working_day_after(start, policy.lead_after_days, state.lead.tz)
+        steps.append(Step("lead", state.lead.user_id, state.lead.tz, 1, start, at))
+    if (
+        state.sponsor is not None
+        and state.sponsor_escalated_at is None
+        and state.sponsor.user_id != state.lead.user_id
+    ):
+        at = hours.start_of_working_day_after(start, policy.sponsor_after_days, state.sponsor.tz)
+        steps.append(Step("sponsor", state.sponsor.user_id, state.sponsor.tz, 1, start, at))
+    last_update = max(state.created_at, state.last_owner_update_at or state.created_at)
+    if state.stalled_for != last_update:
+        at = hours.next_open(last_update + timedelta(days=policy.stalled_after_days), owner.tz)
+        if at < state.due_at:
+            steps.append(Step("stalled", owner.user_id, owner.tz, 1, last_update, at))
+    return sorted(steps, key=lambda s: s.due_at)
+
+
+OWNER_KINDS = ("reminder", "overdue", "stalled")
+
+
+def due_steps(state: ChaseState, now: datetime, policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
+    """What to send at `now`. At most one owner message per action, the latest that is due (after
+    downtime: one catch-up, not every missed step); escalation strictly owner -> lead -> sponsor, the
+    sponsor only in a pass after the lead's; nothing while snoozed or closed."""
+    if state.snoozed_until is not None and now < state.snoozed_until:
+        return []
+    state = current(state)
+    due = [s for s in planned_steps(state, policy, hours) if s.due_at <= now]
+    overdue = now >= state.due_at
+    to_owner = [s for s in due if s.kind in OWNER_KINDS and not (overdue and s.kind != "overdue")]
+    chosen = to_owner[-1:]
+    owner_heard = (
+        state.owner_nudges > 0 or policy.owner_nudges == 0 or any(s.kind == "overdue" for s in chosen)
+    )
+    lead_heard = state.lead_escalated_at is not None or state.lead.user_id == state.owner.user_id
+    for step in due:
+        if (step.kind == "lead" and owner_heard) or (step.kind == "sponsor" and lead_heard):
+            chosen.append(step)
+    return chosen
+
+
+def advance(state: ChaseState, sent: list[Step], now: datetime) -> ChaseState:
+    """The state after `sent` were queued."""
+    state = current(state)
+    for step in sent:
+        if step.kind == "reminder":
+            state = replace(state, reminded_for=state.due_date)
+        elif step.kind == "overdue":
+            state = replace(state, owner_nudges=max(state.owner_nudges, step.number))
+        elif step.kind == "lead":
+            state = replace(state, lead_escalated_at=now)
+        elif step.kind == "sponsor":
+            state = replace(state, sponsor_escalated_at=now)
+        elif step.kind == "stalled":
+            state = replace(state, stalled_for=step.cycle)
+    return state
+
+
+def next_check(state: ChaseState, now: datetime, policy: ChasePolicy, hours: WorkingHours) -> datetime | None:
+    """When this action could next need something sent; None when it never will (closed)."""
+    if state.status not in OPEN:
+        return None
+    if state.snoozed_until is not None and now < state.snoozed_until:
+        return state.snoozed_until
+    if due_steps(state, now, policy, hours):
+        return now
+    later = [s.due_at for s in planned_steps(state, policy, hours) if s.due_at > now]
+    return min(later, default=None)

@@ -1,0 +1,67 @@
+"""Walking the simulated clock through days and weeks, running the real scheduler pass at each step, and
+recording who was told what, when (in their own time zone)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.app import ClinicBot
+from bot.clock import FixedClock
+from bot.slack_standin import Call, SlackStandIn
+from scheduler import run_pass
+
+
+@dataclass(frozen=True)
+class Told:
+    at: datetime  # simulated instant of the pass that sent it
+    recipient: str
+    call: Call
+
+    def local(self, tz: str) -> str:
+        return self.at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M")
+
+
+class Walk:
+    def __init__(self, bot: ClinicBot, slack: SlackStandIn, clock: FixedClock) -> None:
+        self.bot, self.slack, self.clock = bot, slack, clock
+        self.seen = len(slack.calls_to("chat.postMessage"))
+        self.told: list[Told] = []
+
+    def until(self, end: datetime, step: timedelta = timedelta(minutes=30)) -> list[Told]:
+        new: list[Told] = []
+        while self.clock.now() < end:
+            self.clock.advance(step)
+            new += self.run()
+        return new
+
+    def settle(self) -> None:
+        """Wait for what requests queued (assignment DMs) to be delivered, then start recording afresh."""
+        from sqlalchemy import func, select
+
+        from storage.models import OutboxMessage
+
+        deadline = time.monotonic() + 5
+        while True:
+            with self.bot.services.sessions() as session:
+                pending = session.scalar(select(func.count()).where(OutboxMessage.state == "pending"))
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("requests' messages were never delivered")
+            time.sleep(0.01)
+        self.seen = len(self.slack.calls_to("chat.postMessage"))
+        self.told = []
+
+    def run(self) -> list[Told]:
+        run_pass(self.bot.services)
+        calls = self.slack.calls_to("chat.postMessage")
+        new = [Told(self.clock.now(), c.params["channel"].removeprefix("D"), c) for c in calls[self.seen :]]
+        self.seen = len(calls)
+        self.told += new
+        return new
+
+    def to(self, user: str) -> list[Told]:
+        return [t for t in self.told if t.recipient == user]

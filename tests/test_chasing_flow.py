@@ -1,0 +1,159 @@
+"""Nudges and escalations over simulated weeks: the exact sequence each person receives, in their own
+working hours, across a daylight-saving change and a holiday, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.views import ids
+from tests.chase_walk import Walk
+from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
+from tests.helpers import actions_in, buttons_of, text_of, wait_dms
+from tests.test_status import add
+
+
+@pytest.fixture
+def walk(bot, slack, clock) -> Walk:
+    return Walk(bot, slack, clock)
+
+
+def in_clinic(user, slack, db) -> int:
+    from tests.test_clinics import register_clinic
+
+    return register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+
+
+def local_times(walk: Walk, who: str, tz: str) -> list[str]:
+    return [t.local(tz) for t in walk.to(who)]
+
+
+def test_an_ignored_action_is_chased_then_escalated_to_lead_then_sponsor(user, slack, db, bot, walk):
+    clinic_id = in_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 12, tzinfo=UTC))
+
+    # Owner in New York: reminder the working day before, then 3 overdue nudges 2 working days apart.
+    assert local_times(walk, OWNER, "America/New_York") == [
+        "Thu 26 Nov 09:00",
+        "Mon 30 Nov 09:00",
+        "Wed 02 Dec 09:00",
+        "Fri 04 Dec 09:00",
+    ]
+    # Lead in London after 3 working days overdue; sponsor in Kolkata after 7.
+    assert local_times(walk, LEAD, "Europe/London") == ["Wed 02 Dec 09:00"]
+    assert local_times(walk, SPONSOR, "Asia/Kolkata") == ["Tue 08 Dec 09:00"]
+    assert {t.recipient for t in walk.told} == {OWNER, LEAD, SPONSOR}
+
+    [to_lead] = walk.to(LEAD)
+    shown = text_of(to_lead.call)
+    assert (
+        "Audit weekend discharges" in shown and f"<@{OWNER}>" in shown and "3 working days overdue" in shown
+    )
+    assert buttons_of(to_lead.call) == ["Nudge again", "Extend deadline", "Reassign", "Add to next 1:1"]
+    [to_sponsor] = walk.to(SPONSOR)
+    assert "The lead has not acted on it yet" in text_of(to_sponsor.call)
+    assert "Done" in buttons_of(walk.to(OWNER)[1].call)
+
+
+def test_done_stops_all_chasing(user, slack, db, bot, walk):
+    add(user, slack, ASSIGNER, OWNER, "Finish me", "2026-11-27")
+    walk.settle()
+    walk.until(datetime(2026, 12, 1, tzinfo=UTC))
+    [action] = actions_in(db)
+    user.command(OWNER, f"done {action.id}")
+    before = len(walk.told)
+
+    walk.until(datetime(2026, 12, 20, tzinfo=UTC))
+
+    assert len(walk.told) == before
+
+
+def test_an_owner_update_resets_the_escalation_clock(user, slack, db, bot, walk):
+    clinic_id = in_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Keep me going", "2026-11-27", clinic_id)
+    walk.settle()
+    walk.until(datetime(2026, 11, 30, 15, tzinfo=UTC))  # the first overdue nudge has gone
+    [action] = actions_in(db)
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(action.id))  # Mon 30 Nov, 10:00 in New York
+
+    walk.until(datetime(2026, 12, 4, 12, tzinfo=UTC))
+
+    # The clock restarted on Monday: the next nudge comes 2 working days after the update, and the
+    # lead hears 3 working days after it (Thursday) instead of 3 after the deadline (Wednesday).
+    assert local_times(walk, OWNER, "America/New_York") == [
+        "Thu 26 Nov 09:00",
+        "Mon 30 Nov 09:00",
+        "Wed 02 Dec 09:00",
+    ]
+    assert local_times(walk, LEAD, "Europe/London") == ["Thu 03 Dec 09:00"]
+    assert "last update from the owner Mon 30 Nov" in text_of(walk.to(LEAD)[0].call)
+
+
+def test_several_items_for_one_person_come_as_one_message(user, slack, db, walk):
+    add(user, slack, ASSIGNER, OWNER, "First thing", "2026-11-27")
+    add(user, slack, ASSIGNER, OWNER, "Second thing", "2026-11-27")
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 26, 15, tzinfo=UTC))
+
+    [reminder] = walk.to(OWNER)
+    assert "First thing" in text_of(reminder.call) and "Second thing" in text_of(reminder.call)
+    assert buttons_of(reminder.call).count("Done") == 2
+
+
+def test_a_holiday_moves_the_nudge_to_the_next_working_day(user, slack, db, bot, walk):
+    bot.services.planner._hours = bot.services.settings.model_copy(update={"holidays": "2026-11-30"}).hours()
+    add(user, slack, ASSIGNER, OWNER, "Holiday thing", "2026-11-27")
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 2, tzinfo=UTC))
+
+    assert local_times(walk, OWNER, "America/New_York") == ["Thu 26 Nov 09:00", "Tue 01 Dec 09:00"]
+
+
+def test_across_a_daylight_saving_change_nudges_stay_at_nine_local_and_never_double(
+    user, slack, db, bot, clock, walk
+):
+    slack.add_user("UBERLIN", name="Bea Berlin", tz="Europe/Berlin")
+    clock.set(datetime(2026, 10, 20, 8, tzinfo=UTC))
+    add(user, slack, ASSIGNER, "UBERLIN", "Across the clock change", "2026-10-23")
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 4, tzinfo=UTC), step=timedelta(minutes=15))
+
+    # Summer time ends on Sunday 25 October: 09:00 is 07:00 UTC before it and 08:00 UTC after.
+    assert local_times(walk, "UBERLIN", "Europe/Berlin") == [
+        "Thu 22 Oct 09:00",
+        "Mon 26 Oct 09:00",
+        "Wed 28 Oct 09:00",
+        "Fri 30 Oct 09:00",
+    ]
+    assert [t.at.hour for t in walk.to("UBERLIN")] == [7, 8, 8, 8]
+
+
+def test_after_three_days_of_downtime_one_catch_up_message_per_item(user, slack, db, bot, clock, walk):
+    add(user, slack, ASSIGNER, OWNER, "Catch me up", "2026-11-27")
+    walk.settle()
+    clock.set(datetime(2026, 12, 4, 15, tzinfo=UTC))  # the bot was down from Tuesday to Friday
+
+    walk.run()
+    walk.run()
+
+    [catch_up] = walk.to(OWNER)
+    assert "Catch me up" in text_of(catch_up.call)
+
+
+def test_a_nudge_due_outside_working_hours_waits_for_the_next_window(user, slack, db, bot, clock, walk):
+    add(user, slack, ASSIGNER, OWNER, "Wait for morning", "2026-11-27")
+    walk.settle()
+    clock.set(datetime(2026, 12, 1, 2, tzinfo=UTC))  # Monday 21:00 in New York: the nudge was due at 09:00
+
+    walk.run()
+    assert walk.to(OWNER) == []
+    walk.until(datetime(2026, 12, 1, 15, tzinfo=UTC))
+
+    assert local_times(walk, OWNER, "America/New_York") == ["Tue 01 Dec 09:00"]
