@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -17,7 +17,7 @@ from bot.people import People, Person
 from bot.views import actions as views
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Action, ActionEvent
+from storage.models import Action, ActionEvent, ExtensionRequest
 
 TITLE_LIMIT = 200
 NOTE_LIMIT = 3000
@@ -32,6 +32,12 @@ class Status(StrEnum):
 
 
 CLOSED = frozenset({Status.DONE, Status.CANCELLED})
+
+
+@dataclass(frozen=True)
+class MoreTime:
+    action: Action
+    decider_id: str | None = None  # set when the request awaits a lead's decision
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,19 @@ def may_change(action: Action, user_id: str) -> bool:
     return clinic is not None and user_id in (clinic.lead_id, clinic.sponsor_id)
 
 
+def lead_of(action: Action) -> str:
+    """Who answers for an action above its owner: the clinic's lead, else whoever assigned it."""
+    return action.clinic.lead_id if action.clinic is not None else action.assigner_id
+
+
+def may_lead(action: Action, user_id: str) -> bool:
+    """The lead's tools (extend, reassign, nudge, decide on extensions): assigner, lead and sponsor."""
+    if user_id == action.assigner_id:
+        return True
+    clinic = action.clinic
+    return clinic is not None and user_id in (clinic.lead_id, clinic.sponsor_id)
+
+
 def may_see(action: Action, user_id: str) -> bool:
     return may_change(action, user_id)
 
@@ -143,11 +162,12 @@ class ActionService:
             )
             session.add(action)
             session.flush()
-            self._record(session, action, new.assigner_id, "created", due=new.due_date.isoformat())
+            record(session, action, new.assigner_id, "created", now, due=new.due_date.isoformat())
             action = queries.get_action(session, new.team_id, action.id)
             assert action is not None
-            text, blocks = views.assignment_message(action, owner, now)
-            self._enqueue(session, action, "assigned", owner.user_id, text, blocks)
+            tell(
+                session, action, "assigned", owner.user_id, views.assignment_message(action, owner, now), now
+            )
             return action
 
     def _check_clinic(self, session: Session, new: NewAction) -> tuple[int | None, int | None]:
@@ -171,54 +191,65 @@ class ActionService:
         if status == Status.BLOCKED:
             reason = clean_text(reason, "reason")
         with self._sessions.begin() as session:
-            action = self._changeable(session, team_id, action_id, actor_id)
-            if action.status in CLOSED:
-                raise UserError(f"Action #{action.id} is already {views.STATUS_WORDS[action.status]}.")
+            action = load_changeable(session, team_id, action_id, actor_id)
+            ensure_open(action)
             before = action.status
             action.status = status
             action.blocked_reason = reason if status == Status.BLOCKED else None
             if status in CLOSED:
                 action.closed_at = now
-            self._touch(action, actor_id, now)
+            touch(action, actor_id, now)
             detail: dict[str, Any] = {"from": before, "to": str(status)}
             if reason:
                 detail["reason"] = reason
-            self._record(session, action, actor_id, "status", **detail)
+            record(session, action, actor_id, "status", now, **detail)
             if status == Status.BLOCKED and action.assigner_id != actor_id:
                 self._tell_assigner(session, action, actor_id, "blocked", now)
             return action
 
     def request_more_time(
         self, team_id: str, action_id: int, actor_id: str, new_date: date, reason: str
-    ) -> Action:
+    ) -> MoreTime:
+        """Move the deadline and tell the assigner; once the action has been escalated, the owner's
+        request goes to the lead instead, and the deadline moves only when they approve."""
         reason = clean_text(reason, "reason")
         now = self._clock.now()
         with self._sessions.begin() as session:
-            action = self._changeable(session, team_id, action_id, actor_id)
-            if action.status in CLOSED:
-                raise UserError(f"Action #{action.id} is already {views.STATUS_WORDS[action.status]}.")
+            action = load_changeable(session, team_id, action_id, actor_id)
+            ensure_open(action)
             owner = self._people.cached(session, team_id, action.owner_id)
-            check_due_date(new_date, owner, now)
-            if new_date <= action.due_date:
-                raise UserError(
-                    f"The new date must be after the current deadline "
-                    f"({describe_date(action.due_date, owner.local(now).date())}).",
-                    field="due",
+            if action.lead_escalated_at is not None and actor_id == action.owner_id:
+                decider = lead_of(action)
+                check_due_date(new_date, owner, now)
+                request = ExtensionRequest(
+                    team_id=team_id,
+                    action_id=action.id,
+                    requested_by=actor_id,
+                    decider_id=decider,
+                    new_date=new_date,
+                    reason=reason,
+                    created_at=now,
                 )
-            before = action.due_date
-            action.due_date = new_date
-            action.due_at = end_of_day(new_date, owner.tz)
-            self._touch(action, actor_id, now)
-            self._record(
-                session,
-                action,
-                actor_id,
-                "deadline",
-                **{"from": before.isoformat(), "to": new_date.isoformat(), "reason": reason},
-            )
+                session.add(request)
+                session.flush()
+                touch(action, actor_id, now)
+                record(
+                    session,
+                    action,
+                    actor_id,
+                    "extension_requested",
+                    now,
+                    to=new_date.isoformat(),
+                    reason=reason,
+                )
+                reader = self._people.cached(session, team_id, decider)
+                message = views.extension_request(action, request, reader, now)
+                tell(session, action, "extension_request", decider, message, now, unique=str(request.id))
+                return MoreTime(action, decider_id=decider)
+            move_deadline(session, action, actor_id, new_date, owner, now, reason=reason)
             if action.assigner_id != actor_id:
                 self._tell_assigner(session, action, actor_id, "more_time", now)
-            return action
+            return MoreTime(action)
 
     def note_from_reply(
         self, team_id: str, *, channel: str, thread_ts: str, actor_id: str, text: str, event_id: str
@@ -238,17 +269,30 @@ class ActionService:
                 return False
             if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
                 return False
-            self._touch(action, actor_id, now)
-            self._record(session, action, actor_id, "note", text=text[:NOTE_LIMIT])
+            touch(action, actor_id, now)
+            record(session, action, actor_id, "note", now, text=text[:NOTE_LIMIT])
             return True
 
     # --- reading ----------------------------------------------------------------------------
 
+    def snooze(self, team_id: str, action_id: int, actor_id: str, until: date) -> Action:
+        """No reminders, nudges or escalations before `until` (the start of that day, owner's time)."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            action = load_changeable(session, team_id, action_id, actor_id)
+            ensure_open(action)
+            owner = self._people.cached(session, team_id, action.owner_id)
+            if until <= owner.local(now).date():
+                raise UserError("Snooze until a future date, for example `/clinic snooze 12 until monday`.")
+            action.snoozed_until = datetime.combine(until, time(0, 0), tzinfo=owner.zone).astimezone(UTC)
+            touch(action, actor_id, now)
+            record(session, action, actor_id, "snoozed", now, until=until.isoformat())
+            return action
+
     def get_changeable(self, team_id: str, action_id: int, actor_id: str) -> Action:
         with self._sessions() as session:
-            action = self._changeable(session, team_id, action_id, actor_id)
-            if action.status in CLOSED:
-                raise UserError(f"Action #{action.id} is already {views.STATUS_WORDS[action.status]}.")
+            action = load_changeable(session, team_id, action_id, actor_id)
+            ensure_open(action)
             return action
 
     def get_visible(self, team_id: str, action_id: int, viewer_id: str) -> Action:
@@ -263,65 +307,104 @@ class ActionService:
         with self._sessions() as session:
             return action, queries.action_history(session, team_id, action_id)
 
-    # --- internals --------------------------------------------------------------------------
-
-    def _changeable(self, session: Session, team_id: str, action_id: int, actor_id: str) -> Action:
-        action = queries.get_action(session, team_id, action_id, lock=True)
-        if action is None:
-            raise NotFound(f"There is no action #{action_id} in this workspace.")
-        if not may_change(action, actor_id):
-            raise _refuse(action)
-        return action
-
-    def _touch(self, action: Action, actor_id: str, now: datetime) -> None:
-        """Any change asks the next pass to look again; an owner's update restarts the chase."""
-        action.updated_at = now
-        action.next_check_at = None if action.closed_at is not None else now
-        if actor_id == action.owner_id:
-            action.last_owner_update_at = now
-
-    def _record(self, session: Session, action: Action, actor_id: str, kind: str, **detail: Any) -> None:
-        session.add(
-            ActionEvent(
-                team_id=action.team_id,
-                action_id=action.id,
-                at=self._clock.now(),
-                actor_id=actor_id,
-                kind=kind,
-                detail=detail,
-            )
-        )
-
-    def _tell_assigner(
-        self, session: Session, action: Action, actor_id: str, kind: str, now: datetime
-    ) -> None:
+    def _tell_assigner(self, session: Session, action: Action, actor_id: str, kind: str, now: datetime) -> None:
         assigner = self._people.cached(session, action.team_id, action.assigner_id)
-        text, blocks = views.assigner_update(action, actor_id, kind, assigner, now)
-        self._enqueue(session, action, kind, assigner.user_id, text, blocks, unique=now.isoformat())
+        message = views.assigner_update(action, actor_id, kind, assigner, now)
+        tell(session, action, kind, assigner.user_id, message, now, unique=now.isoformat())
 
-    def _enqueue(
-        self,
-        session: Session,
-        action: Action,
-        kind: str,
-        recipient: str,
-        text: str,
-        blocks: list[dict[str, Any]],
-        unique: str = "",
-    ) -> None:
-        now = self._clock.now()
-        queries.enqueue(
-            session,
-            team_id=action.team_id,
-            dedupe_key=f"{kind}:{action.id}:{recipient}:{unique}",
-            kind=kind,
-            recipient=recipient,
-            action_id=action.id,
-            text=text,
-            blocks=blocks,
-            created_at=now,
-            not_before=now,
+
+# --- shared by the services that change actions ---------------------------------------------------
+
+
+def load_changeable(
+    session: Session,
+    team_id: str,
+    action_id: int,
+    actor_id: str,
+    allowed=may_change,  # type: ignore[no-untyped-def]
+) -> Action:
+    action = queries.get_action(session, team_id, action_id, lock=True)
+    if action is None:
+        raise NotFound(f"There is no action #{action_id} in this workspace.")
+    if not allowed(action, actor_id):
+        raise _refuse(action)
+    return action
+
+
+def ensure_open(action: Action) -> None:
+    if action.status in CLOSED:
+        raise UserError(f"Action #{action.id} is already {views.STATUS_WORDS[action.status]}.")
+
+
+def touch(action: Action, actor_id: str, now: datetime) -> None:
+    """Any change asks the next pass to look again; an owner's update restarts the chase."""
+    action.updated_at = now
+    action.next_check_at = None if action.closed_at is not None else now
+    if actor_id == action.owner_id:
+        action.last_owner_update_at = now
+
+
+def record(session: Session, action: Action, actor_id: str, kind: str, now: datetime, **detail: Any) -> None:
+    session.add(
+        ActionEvent(
+            team_id=action.team_id, action_id=action.id, at=now, actor_id=actor_id, kind=kind, detail=detail
         )
+    )
+
+
+def tell(
+    session: Session,
+    action: Action,
+    kind: str,
+    recipient: str,
+    message: tuple[str, list[dict[str, Any]]],
+    now: datetime,
+    unique: str = "",
+) -> None:
+    """Queue a message about an action, in the same transaction as the change it reports."""
+    text, blocks = message
+    queries.enqueue(
+        session,
+        team_id=action.team_id,
+        dedupe_key=f"{kind}:{action.id}:{recipient}:{unique}",
+        kind=kind,
+        recipient=recipient,
+        action_id=action.id,
+        text=text,
+        blocks=blocks,
+        created_at=now,
+        not_before=now,
+    )
+
+
+def move_deadline(
+    session: Session,
+    action: Action,
+    actor_id: str,
+    new_date: date,
+    owner: Person,
+    now: datetime,
+    **detail: Any,
+) -> None:
+    check_due_date(new_date, owner, now)
+    if new_date <= action.due_date:
+        raise UserError(
+            f"The new date must be after the current deadline "
+            f"({describe_date(action.due_date, owner.local(now).date())}).",
+            field="due",
+        )
+    before = action.due_date
+    action.due_date = new_date
+    action.due_at = end_of_day(new_date, owner.tz)
+    touch(action, actor_id, now)
+    record(
+        session,
+        action,
+        actor_id,
+        "deadline",
+        now,
+        **{"from": before.isoformat(), "to": new_date.isoformat(), **detail},
+    )
 
 
 def parse_due(text: str, owner: Person, now: datetime) -> date:

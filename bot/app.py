@@ -14,6 +14,7 @@ from bot.actions import ActionService
 from bot.clinics import ClinicService
 from bot.clock import Clock
 from bot.delivery import Delivery
+from bot.escalation import EscalationService
 from bot.nudges import NudgePlanner
 from bot.people import People
 from bot.services import Services
@@ -75,6 +76,7 @@ def create_app(
             max_attempts=settings.delivery_attempts,
         ),
         planner=NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy()),
+        escalation=EscalationService(session_factory, clock, people),
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     bolt = App(

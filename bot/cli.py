@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-scheduler", action="store_true", help="serve Slack only; another process runs the scheduler"
     )
     run.set_defaults(func=_run)
+
+    sched = commands.add_parser(
+        "scheduler", help="run only the scheduler: passes and delivery, no Slack listener"
+    )
+    sched.set_defaults(func=_scheduler)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")
@@ -137,31 +143,90 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _until_stopped() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
 def _serve_socket_mode(bot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     handler.connect()
-    stop.wait()
+    _until_stopped()
     handler.close()
 
 
-def _tick(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.clock import FixedClock, SystemClock
+def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
+    from scheduler import build_scheduler
 
-    if args.dry_run:
-        print("clinic-bot: dry run: nothing is planned yet beyond the outbox; nothing sent")
-        return 0
     _require(settings, "slack_bot_token")
-    clock = FixedClock(args.now) if args.now else SystemClock()
+    _engine, bot = _build(settings)
+    scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
+    scheduler.start()
+    log.info("scheduler_started", extra={"every_seconds": settings.pass_every_seconds})
+    _until_stopped()
+    scheduler.shutdown(wait=True)  # finish the pass under way; unclaimed rows stay for the next process
+    bot.close()
+    return 0
+
+
+def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clock import ShiftedClock, SystemClock
+
+    if not args.dry_run:
+        _require(settings, "slack_bot_token")
+    clock = ShiftedClock(args.now) if args.now else SystemClock()
     _engine, bot = _build(settings, clock)
+    try:
+        if args.dry_run:
+            return _dry_run(bot)
+        return _deliver_all(bot, settings.tick_timeout_seconds)
+    finally:
+        bot.close()
+
+
+def _dry_run(bot) -> int:  # type: ignore[no-untyped-def]
+    report = bot.services.planner.plan(dry_run=True)
+    owed = bot.services.delivery.owed()
+    print(f"clinic-bot: dry run at {bot.services.clock.now():%Y-%m-%d %H:%M} UTC: nothing is sent")
+    for planned in report.planned:
+        when = (
+            "now"
+            if planned.not_before <= bot.services.clock.now()
+            else f"at {planned.not_before:%Y-%m-%d %H:%M} UTC"
+        )
+        print(f"  would send to {planned.recipient} ({planned.team_id}) {when}: {planned.why}")
+    for message in owed:
+        print(f"  would deliver queued {message.kind} #{message.id} to {message.recipient}")
+    if not report.planned and not owed:
+        print("  nothing is due")
+    return 0
+
+
+def _deliver_all(bot, timeout: float) -> int:  # type: ignore[no-untyped-def]
+    """Plan, then deliver until nothing due is left unsent, waiting out Retry-After, for at most `timeout`."""
     from scheduler import run_pass
 
+    deadline = time.monotonic() + timeout
     report = run_pass(bot.services)
-    print(f"clinic-bot: pass done: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
+    sent, failed = report.sent, report.failed
+    while owed := bot.services.delivery.owed():
+        wait = min(m.not_before for m in owed) - bot.services.clock.now()
+        if time.monotonic() + max(0.0, wait.total_seconds()) > deadline:
+            print(f"clinic-bot: {len(owed)} message(s) still unsent after {timeout:.0f}s:", file=sys.stderr)
+            for message in owed:
+                print(
+                    f"  #{message.id} {message.kind} to {message.recipient}: {message.last_error or 'not yet tried'}",
+                    file=sys.stderr,
+                )
+            return 3
+        time.sleep(max(0.0, min(wait.total_seconds(), 5.0)))
+        more = bot.services.delivery.deliver_due()
+        sent, failed = sent + more.sent, failed + more.failed
+    print(f"clinic-bot: pass done: {sent} sent, {failed} failed")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -39,3 +40,15 @@ class FixedClock:
         with self._lock:
             self._at += delta
             return self._at
+
+
+class ShiftedClock:
+    """Real time, moved to start at a given instant: `tick --now` runs as if it were then, and still
+    waits out a real Retry-After."""
+
+    def __init__(self, at: datetime) -> None:
+        self._start = at.astimezone(UTC)
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._origin)

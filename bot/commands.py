@@ -57,9 +57,15 @@ class Show:
     action_id: int
 
 
-Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show
+@dataclass(frozen=True)
+class Snooze:
+    action_id: int
+    until_text: str
 
-SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show"]] = {
+
+Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze
+
+SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze"]] = {
     "help": "help",
     "new": "new",
     "add": "add",
@@ -68,6 +74,7 @@ SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show"]] 
     "close": "done",
     "show": "show",
     "history": "show",
+    "snooze": "snooze",
 }
 
 
@@ -85,7 +92,17 @@ def parse(text: str) -> Command:
         return _add(rest) if rest else AddWithModal()
     if sub == "status":
         return _status(rest)
+    if sub == "snooze":
+        return _snooze(rest)
     return (Done if sub == "done" else Show)(_action_id(rest, sub))
+
+
+def _snooze(rest: str) -> Snooze:
+    number, _, until = rest.partition(" ")
+    until = re.sub(r"^until\s+", "", until.strip(), flags=re.IGNORECASE)
+    if not until:
+        raise UserError("Say until when, for example `/clinic snooze 12 until monday`.")
+    return Snooze(_action_id(number, "snooze"), until)
 
 
 def _add(rest: str) -> QuickAdd:

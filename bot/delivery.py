@@ -13,10 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.actions import lead_of, tell
 from bot.clock import Clock
+from bot.views import actions as views
 from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, SlackUnavailable
 from storage import queries
 from storage.db import SessionFactory
+from storage.models import OutboxMessage
 
 log = logging.getLogger("clinic_bot.delivery")
 
@@ -121,6 +124,8 @@ class Delivery:
         return "retrying"
 
     def _give_up(self, message_id: int, attempts: int, error: str) -> str:
+        """Record why, and tell whoever answers for the action, once: a person may never hear otherwise."""
+        now = self._clock.now()
         with self._sessions.begin() as session:
             message = queries.get_outbox(session, message_id)
             assert message is not None
@@ -128,8 +133,30 @@ class Delivery:
             message.attempts = attempts + 1
             message.last_error = error[:255]
             message.lease_until = None
+            action = (
+                queries.get_action(session, message.team_id, message.action_id) if message.action_id else None
+            )
+            if action is not None and message.kind != "delivery_failed":
+                told = next(
+                    (p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None
+                )
+                if told is not None:
+                    notice = views.delivery_failed(action, message.recipient, error)
+                    tell(
+                        session,
+                        action,
+                        "delivery_failed",
+                        told,
+                        notice,
+                        now,
+                        unique=f"{message.recipient}:{error}",
+                    )
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
+
+    def owed(self) -> list[OutboxMessage]:
+        with self._sessions() as session:
+            return list(queries.owed_messages(session, self._clock.now()))
 
     # --- in the background, right after a request -----------------------------------------------
 

@@ -8,6 +8,7 @@ from bot.actions import ActionService
 from bot.clinics import ClinicService
 from bot.clock import Clock
 from bot.delivery import Delivery
+from bot.escalation import EscalationService
 from bot.nudges import NudgePlanner
 from bot.people import People
 from bot.settings import Settings
@@ -26,3 +27,4 @@ class Services:
     status: StatusService
     delivery: Delivery
     planner: NudgePlanner
+    escalation: EscalationService

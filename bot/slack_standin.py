@@ -75,10 +75,10 @@ class SlackStandIn:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 standin._serve(self)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 standin._serve(self)
 
             def log_message(self, *_args: Any) -> None:
@@ -304,7 +304,7 @@ class SlackStandIn:
     def _dm_channel(self, channel: str) -> str:
         return "D" + channel if channel[:1] in ("U", "W") else channel
 
-    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = str(p.get("channel", ""))
         error = self._recipient_error(channel) if channel else "channel_not_found"
         if error:
@@ -316,7 +316,7 @@ class SlackStandIn:
         message = {"type": "message", "text": p.get("text", ""), "blocks": p.get("blocks"), "ts": ts}
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
-    def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": f"{1_764_000_000 + next(self._ts)}.000200"}
 
     def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -325,7 +325,7 @@ class SlackStandIn:
     def _chat_delete(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")}
 
-    def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(p.get("channel", "")), str(p.get("message_ts", ""))
         return {
             "ok": True,
@@ -369,11 +369,11 @@ class SlackStandIn:
     def _reactions_add(self, _p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
-    def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ids):06d}"
         return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 
-    def _files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         files = p.get("files") or []
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views import actions as views
 from bot.views import ids
 from bot.views.text import esc, mention
+from handlers.payloads import clicked, metadata, metadata_action_id, state_value
 from handlers.replies import (
     DELIVER,
     EPHEMERAL,
@@ -36,25 +36,6 @@ FIELD_BLOCKS = {
 }
 
 
-def _clicked(body: dict[str, Any]) -> int:
-    try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, ValueError, TypeError):
-        raise UserError("That button is out of date; run `/clinic status` for a fresh one.") from None
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _value(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    return ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(block_id) or {}
-
-
 def register(app: App, services: Services) -> None:
     follow_up = make_follow_up(services)
     lazies = [follow_up, learn_caller(services)]
@@ -63,7 +44,7 @@ def register(app: App, services: Services) -> None:
         ack()
         team_id, user_id = team_of(context, body), body["user"]["id"]
         status = STATUS_BUTTONS[body["actions"][0]["action_id"]]
-        action = services.actions.set_status(team_id, _clicked(body), user_id, status)
+        action = services.actions.set_status(team_id, clicked(body), user_id, status)
         reader = services.people.cached_person(team_id, user_id)
         context[REPLY] = {
             "replace_original": True,
@@ -74,7 +55,7 @@ def register(app: App, services: Services) -> None:
     def press_needs_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        action = services.actions.get_changeable(team_id, _clicked(body), user_id)
+        action = services.actions.get_changeable(team_id, clicked(body), user_id)
         if body["actions"][0]["action_id"] == ids.ACTION_BLOCKED:
             context[OPEN_VIEW] = views.blocked_modal(action)
         else:
@@ -84,17 +65,15 @@ def register(app: App, services: Services) -> None:
     def press_history(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        action, history = services.actions.history(team_id, _clicked(body), user_id)
+        action, history = services.actions.history(team_id, clicked(body), user_id)
         reader = services.people.cached_person(team_id, user_id)
         context[OPEN_VIEW] = views.history_modal(action, history, reader, services.clock.now())
 
     def submit_blocked(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        reason = _value(view, ids.BLOCKED_REASON).get("value") or ""
+        reason = state_value(view, ids.BLOCKED_REASON).get("value") or ""
         try:
-            services.actions.set_status(
-                team_id, int(_metadata(view).get("action_id", 0)), user_id, Status.BLOCKED, reason
-            )
+            services.actions.set_status(team_id, metadata_action_id(view), user_id, Status.BLOCKED, reason)
         except UserError as exc:
             ack(response_action="errors", errors={ids.BLOCKED_REASON: exc.message})
             return
@@ -103,19 +82,28 @@ def register(app: App, services: Services) -> None:
 
     def submit_more_time(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        picked = _value(view, ids.NEW_DUE).get("selected_date")
-        reason = _value(view, ids.MORE_TIME_REASON).get("value") or ""
+        picked = state_value(view, ids.NEW_DUE).get("selected_date")
+        reason = state_value(view, ids.MORE_TIME_REASON).get("value") or ""
         try:
             if not picked:
                 raise UserError("Pick the new date.", field="due")
-            services.actions.request_more_time(
-                team_id, int(_metadata(view).get("action_id", 0)), user_id, date.fromisoformat(picked), reason
+            result = services.actions.request_more_time(
+                team_id, metadata_action_id(view), user_id, date.fromisoformat(picked), reason
             )
         except UserError as exc:
             block = ids.NEW_DUE if exc.field == "due" else ids.MORE_TIME_REASON
             ack(response_action="errors", errors={block: exc.message})
             return
-        ack()
+        if result.decider_id:
+            ack(
+                response_action="update",
+                view=views.notice_modal(
+                    "Need more time",
+                    f"I've asked {mention(result.decider_id)} to approve the new date; you'll hear back here.",
+                ),
+            )
+        else:
+            ack()
         context[DELIVER] = True
 
     def open_add_from_message(ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:
@@ -170,7 +158,7 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         context[DELIVER] = True
-        channel = _metadata(view).get("channel")
+        channel = metadata(view).get("channel")
         if channel:
             reader = services.people.cached_person(team_id, user_id)
             context[EPHEMERAL] = {
@@ -197,11 +185,11 @@ def register(app: App, services: Services) -> None:
 def _read_add_form(
     services: Services, client: WebClient, team_id: str, user_id: str, view: dict[str, Any]
 ) -> tuple[NewAction, Any]:
-    title = _value(view, ids.ACTION_TITLE).get("value") or ""
-    owner_id = _value(view, ids.ACTION_OWNER).get("selected_user")
-    picked_date = _value(view, ids.ACTION_DUE).get("selected_date")
-    choice = (_value(view, ids.ACTION_CLINIC_AREA).get("selected_option") or {}).get("value", "")
-    notes = _value(view, ids.ACTION_NOTES).get("value") or ""
+    title = state_value(view, ids.ACTION_TITLE).get("value") or ""
+    owner_id = state_value(view, ids.ACTION_OWNER).get("selected_user")
+    picked_date = state_value(view, ids.ACTION_DUE).get("selected_date")
+    choice = (state_value(view, ids.ACTION_CLINIC_AREA).get("selected_option") or {}).get("value", "")
+    notes = state_value(view, ids.ACTION_NOTES).get("value") or ""
     if not owner_id:
         raise UserError("Pick who owns this action.", field="owner")
     if not picked_date:
@@ -230,6 +218,6 @@ def _read_add_form(
         clinic_id=clinic_id,
         focus_area_id=area_id,
         notes=notes,
-        source_link=_metadata(view).get("source_link"),
+        source_link=metadata(view).get("source_link"),
     )
     return new, owner

@@ -13,26 +13,23 @@ from bot.errors import UserError
 from bot.services import Services
 from bot.slack import SlackFailure, SlackGateway
 from bot.views import ids
+from handlers.payloads import state_value
 from handlers.replies import DELIVER, make_follow_up, team_of
 
 LEADERS = "clinic_leaders"
 FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "sponsor": ids.CLINIC_SPONSOR, "focus": ids.CLINIC_FOCUS[0]}
 
 
-def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    return ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(block_id) or {}
-
-
 def register(app: App, services: Services) -> None:
     def submit_clinic(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         new = NewClinic(
             team_id=team_of(context, body),
-            name=_state(view, ids.CLINIC_NAME).get("value") or "",
-            lead_id=_state(view, ids.CLINIC_LEAD).get("selected_user") or body["user"]["id"],
+            name=state_value(view, ids.CLINIC_NAME).get("value") or "",
+            lead_id=state_value(view, ids.CLINIC_LEAD).get("selected_user") or body["user"]["id"],
             created_by=body["user"]["id"],
-            sponsor_id=_state(view, ids.CLINIC_SPONSOR).get("selected_user"),
-            channel_id=_state(view, ids.CLINIC_CHANNEL).get("selected_conversation"),
-            focus_areas=[_state(view, block).get("value") or "" for block in ids.CLINIC_FOCUS],
+            sponsor_id=state_value(view, ids.CLINIC_SPONSOR).get("selected_user"),
+            channel_id=state_value(view, ids.CLINIC_CHANNEL).get("selected_conversation"),
+            focus_areas=[state_value(view, block).get("value") or "" for block in ids.CLINIC_FOCUS],
         )
         try:
             services.clinics.register(new)

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot import commands
 from bot.actions import NewAction, Status, parse_due
+from bot.dates import describe_date
 from bot.errors import UserError
 from bot.services import Services
 from bot.slack import SlackFailure, SlackGateway
@@ -51,6 +52,18 @@ def register(app: App, services: Services) -> None:
                 action = services.actions.set_status(team_id, action_id, user_id, Status.DONE)
                 ack(ephemeral(f":white_check_mark: Closed *#{action.id} {esc(action.title)}*. Thank you!"))
                 context[DELIVER] = True
+            case commands.Snooze(action_id=action_id, until_text=until_text):
+                reader = services.people.cached_person(team_id, user_id)
+                action = services.actions.get_visible(team_id, action_id, user_id)
+                owner = services.people.cached_person(team_id, action.owner_id)
+                until = parse_due(until_text, owner, services.clock.now())
+                action = services.actions.snooze(team_id, action_id, user_id, until)
+                ack(
+                    ephemeral(
+                        f":zzz: No reminders about *#{action.id} {esc(action.title)}* before "
+                        f"{describe_date(until, reader.local(services.clock.now()).date())}."
+                    )
+                )
             case commands.Show(action_id=action_id):
                 action, history = services.actions.history(team_id, action_id, user_id)
                 reader = services.people.cached_person(team_id, user_id)

@@ -239,13 +239,16 @@ def outbox_for_message(session: Session, team_id: str, channel: str, ts: str) ->
     )
 
 
-def pending_outbox_count(session: Session, now: datetime) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).where(OutboxMessage.state == "pending", OutboxMessage.not_before <= now)
+def owed_messages(session: Session, now: datetime) -> Sequence[OutboxMessage]:
+    """Unsent messages that are due, or were due and now wait for a retry."""
+    return session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.state == "pending",
+            or_(OutboxMessage.not_before <= now, OutboxMessage.attempts > 0),
         )
-        or 0
-    )
+        .order_by(OutboxMessage.not_before)
+    ).all()
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def interactive_probes() -> list[BoltRequest]:
                 "actions": [{"action_id": action_id, "type": "button"}],
             }
         )
-        for action_id in (*ids.ACTION_BUTTONS, ids.ACTION_OWNER)
+        for action_id in (*ids.ACTION_BUTTONS, *ids.ESCALATION_BUTTONS, ids.EXTENSION_APPROVE, ids.EXTENSION_REFUSE, ids.ACTION_OWNER)
     ]
     probes += [
         _probe(
@@ -75,6 +75,8 @@ def interactive_probes() -> list[BoltRequest]:
             ids.ADD_ACTION_MODAL,
             ids.BLOCKED_MODAL,
             ids.MORE_TIME_MODAL,
+            ids.EXTEND_MODAL,
+            ids.REASSIGN_MODAL,
         )
     ]
     return probes

@@ -29,7 +29,7 @@ from bot.dates import describe_date
 from bot.people import Person
 from bot.views import ids
 from bot.views.text import clip, esc, md, mention, plain
-from storage.models import Action, ActionEvent, Clinic
+from storage.models import Action, ActionEvent, Clinic, ExtensionRequest
 
 STATUS_WORDS = {
     "open": "open",
@@ -379,5 +379,161 @@ def more_time_modal(action: Action, today: date) -> dict[str, Any]:
                 ),
             ),
         ],
+    )
+    return view.to_dict()
+
+
+# --- escalation follow-ups ------------------------------------------------------------------------
+
+
+def _message(blocks: list[Block], text: str) -> tuple[str, list[dict[str, Any]]]:
+    return text, render(blocks)
+
+
+def extension_request(
+    action: Action, request: ExtensionRequest, reader: Person, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    today = reader.local(now).date()
+    body = (
+        f":hourglass: {mention(request.requested_by)} asks for more time on *#{action.id} {esc(action.title)}*, "
+        f"which has been escalated to you.\nFrom {describe_date(action.due_date, today)} to "
+        f"*{describe_date(request.new_date, today)}*: _{esc(clip(request.reason, 1500))}_"
+    )
+    value = str(request.id)
+    return _message(
+        [
+            SectionBlock(text=md(body)),
+            ActionsBlock(
+                block_id=f"extension:{request.id}",
+                elements=[
+                    ButtonElement(
+                        text=plain("Approve"), action_id=ids.EXTENSION_APPROVE, value=value, style="primary"
+                    ),
+                    ButtonElement(text=plain("Refuse"), action_id=ids.EXTENSION_REFUSE, value=value),
+                ],
+            ),
+        ],
+        f"More time asked for action #{action.id}",
+    )
+
+
+def extension_decided(
+    action: Action, approved: bool, decider_id: str, reader: Person, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    if approved:
+        body = f":white_check_mark: {mention(decider_id)} approved more time for *#{action.id} {esc(action.title)}*: {due_phrase(action, reader, now)}."
+    else:
+        body = (
+            f":no_entry: {mention(decider_id)} did not approve more time for *#{action.id} {esc(action.title)}*; "
+            f"the deadline stays {due_phrase(action, reader, now).removeprefix('due ')}. Reply in this thread if you need to talk it through."
+        )
+    blocks: list[Block] = [SectionBlock(text=md(body))]
+    if action.closed_at is None:
+        blocks.append(action_buttons(action))
+    return _message(blocks, f"Your request on action #{action.id}")
+
+
+def lead_nudge(
+    action: Action, actor_id: str, reader: Person, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    body = (
+        f":wave: {mention(actor_id)} asked me to check on *#{action.id} {esc(action.title)}* "
+        f"({due_phrase(action, reader, now)}). Where has it got to?"
+    )
+    return _message(
+        [SectionBlock(text=md(body)), action_buttons(action)], f"A check-in on action #{action.id}"
+    )
+
+
+def deadline_extended(
+    action: Action, actor_id: str, reader: Person, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    body = f":calendar: {mention(actor_id)} moved the deadline of *#{action.id} {esc(action.title)}*: {due_phrase(action, reader, now)}."
+    return _message(
+        [SectionBlock(text=md(body)), action_buttons(action)], f"New deadline for action #{action.id}"
+    )
+
+
+def reassigned_away(action: Action, actor_id: str) -> tuple[str, list[dict[str, Any]]]:
+    body = f"{mention(actor_id)} passed *#{action.id} {esc(action.title)}* to {mention(action.owner_id)}. Nothing more is needed from you on it."
+    return _message([SectionBlock(text=md(body))], f"Action #{action.id} was reassigned")
+
+
+def delivery_failed(action: Action, recipient: str, error: str) -> tuple[str, list[dict[str, Any]]]:
+    reason = {
+        "account_inactive": "their Slack account is deactivated",
+        "user_not_found": "Slack doesn't know them",
+        "channel_not_found": "the conversation no longer exists",
+        "not_in_channel": "I'm not in that channel",
+        "is_archived": "the channel is archived",
+    }.get(error.split(": ")[-1], f"Slack said {esc(error)}")
+    body = (
+        f":warning: I couldn't reach {mention(recipient) if recipient[:1] in 'UW' else esc(recipient)} about "
+        f"*#{action.id} {esc(action.title)}*: {reason}. You may want to reassign it."
+    )
+    return _message(
+        [SectionBlock(text=md(body)), action_buttons(action)],
+        f"Couldn't deliver a message about action #{action.id}",
+    )
+
+
+def extend_modal(action: Action, today: date) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=ids.EXTEND_MODAL,
+        title=plain("Extend the deadline", 24),
+        submit=plain("Extend"),
+        close=plain("Cancel"),
+        private_metadata=json.dumps({"action_id": action.id}),
+        blocks=[
+            SectionBlock(
+                text=md(
+                    f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}."
+                )
+            ),
+            InputBlock(
+                block_id=ids.NEW_DUE,
+                label=plain("New date"),
+                element=DatePickerElement(action_id=ids.NEW_DUE),
+            ),
+            InputBlock(
+                block_id=ids.MORE_TIME_REASON,
+                label=plain("Note for the owner"),
+                element=PlainTextInputElement(
+                    action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000
+                ),
+                optional=True,
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def reassign_modal(action: Action) -> dict[str, Any]:
+    view = View(
+        type="modal",
+        callback_id=ids.REASSIGN_MODAL,
+        title=plain("Reassign", 24),
+        submit=plain("Reassign"),
+        close=plain("Cancel"),
+        private_metadata=json.dumps({"action_id": action.id}),
+        blocks=[
+            SectionBlock(
+                text=md(f"*#{action.id} {esc(action.title)}*\nNow owned by {mention(action.owner_id)}.")
+            ),
+            InputBlock(
+                block_id=ids.NEW_OWNER,
+                label=plain("New owner"),
+                element=UserSelectElement(action_id=ids.NEW_OWNER),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (what a submitted form turns into when there is news)."""
+    view = View(
+        type="modal", title=plain(title, 24), close=plain("Close"), blocks=[SectionBlock(text=md(text))]
     )
     return view.to_dict()

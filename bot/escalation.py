@@ -1,0 +1,175 @@
+"""What a lead (or sponsor, or whoever assigned it) can do with an escalated action: nudge the owner
+again, extend the deadline, reassign it, put it on the next one-to-one, and decide on an owner's request
+for more time."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from bot.actions import (
+    check_owner,
+    clean_text,
+    ensure_open,
+    load_changeable,
+    may_lead,
+    move_deadline,
+    record,
+    tell,
+    touch,
+)
+from bot.clock import Clock
+from bot.dates import end_of_day
+from bot.errors import NotFound, UserError
+from bot.people import People, Person
+from bot.views import actions as views
+from storage.db import SessionFactory
+from storage.models import Action, AgendaItem, ExtensionRequest
+
+
+class EscalationService:
+    def __init__(self, session_factory: SessionFactory, clock: Clock, people: People) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._people = people
+
+    def nudge_again(self, team_id: str, action_id: int, actor_id: str) -> Action:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
+            ensure_open(action)
+            record(session, action, actor_id, "nudged", now)
+            owner = self._people.cached(session, team_id, action.owner_id)
+            tell(
+                session,
+                action,
+                "lead_nudge",
+                owner.user_id,
+                views.lead_nudge(action, actor_id, owner, now),
+                now,
+                unique=now.isoformat(),
+            )
+            return action
+
+    def extend(self, team_id: str, action_id: int, actor_id: str, new_date: date, note: str = "") -> Action:
+        note = clean_text(note, "note", required=False)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
+            ensure_open(action)
+            owner = self._people.cached(session, team_id, action.owner_id)
+            move_deadline(session, action, actor_id, new_date, owner, now, reason=note)
+            tell(
+                session,
+                action,
+                "deadline_extended",
+                owner.user_id,
+                views.deadline_extended(action, actor_id, owner, now),
+                now,
+                unique=now.isoformat(),
+            )
+            return action
+
+    def reassign(self, team_id: str, action_id: int, actor_id: str, new_owner: Person) -> Action:
+        check_owner(new_owner)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
+            ensure_open(action)
+            if new_owner.user_id == action.owner_id:
+                raise UserError("They already own it: pick someone else.", field="owner")
+            before = action.owner_id
+            action.owner_id = new_owner.user_id
+            action.due_at = end_of_day(action.due_date, new_owner.tz)
+            touch(action, actor_id, now)
+            action.last_owner_update_at = now  # a new owner starts a fresh chase
+            record(session, action, actor_id, "reassigned", now, **{"from": before, "to": new_owner.user_id})
+            tell(
+                session,
+                action,
+                "assigned",
+                new_owner.user_id,
+                views.assignment_message(action, new_owner, now),
+                now,
+                unique=now.isoformat(),
+            )
+            tell(
+                session,
+                action,
+                "reassigned_away",
+                before,
+                views.reassigned_away(action, actor_id),
+                now,
+                unique=now.isoformat(),
+            )
+            return action
+
+    def add_to_agenda(self, team_id: str, action_id: int, actor_id: str) -> bool:
+        """True when it was added; False when it was already on the next one-to-one."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
+            already = session.scalar(
+                select(AgendaItem.id).where(
+                    AgendaItem.team_id == team_id,
+                    AgendaItem.lead_id == actor_id,
+                    AgendaItem.action_id == action.id,
+                    AgendaItem.discussed_at.is_(None),
+                )
+            )
+            if already:
+                return False
+            session.add(
+                AgendaItem(
+                    team_id=team_id,
+                    lead_id=actor_id,
+                    person_id=action.owner_id,
+                    action_id=action.id,
+                    added_by=actor_id,
+                    added_at=now,
+                )
+            )
+            record(session, action, actor_id, "agenda", now)
+            return True
+
+    def decide_extension(
+        self, team_id: str, request_id: int, actor_id: str, approve: bool
+    ) -> tuple[ExtensionRequest, Action]:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            request = session.get(ExtensionRequest, request_id, with_for_update=True)
+            if request is None or request.team_id != team_id:
+                raise NotFound("That request no longer exists.")
+            action = load_changeable(session, team_id, request.action_id, actor_id, allowed=may_lead)
+            if request.state != "pending":
+                raise UserError(f"That request was already {request.state}.")
+            ensure_open(action)
+            owner = self._people.cached(session, team_id, action.owner_id)
+            if approve:
+                move_deadline(
+                    session,
+                    action,
+                    actor_id,
+                    request.new_date,
+                    owner,
+                    now,
+                    reason=request.reason,
+                    approved_request=request.id,
+                )
+            else:
+                touch(action, actor_id, now)
+                record(session, action, actor_id, "extension_refused", now, request=request.id)
+            request.state = "approved" if approve else "refused"
+            request.decided_by = actor_id
+            request.decided_at = now
+            tell(
+                session,
+                action,
+                "extension_decided",
+                owner.user_id,
+                views.extension_decided(action, approve, actor_id, owner, now),
+                now,
+                unique=str(request.id),
+            )
+            return request, action

@@ -1,0 +1,116 @@
+"""The buttons on an escalation (Nudge again, Extend deadline, Reassign, Add to next 1:1), their modals,
+and a lead's Approve / Refuse on an owner's request for more time."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.errors import UserError
+from bot.services import Services
+from bot.slack import SlackFailure, SlackGateway, quick_client
+from bot.views import actions as views
+from bot.views import ids
+from bot.views.text import esc, mention
+from handlers.payloads import clicked, metadata_action_id, state_value
+from handlers.replies import DELIVER, OPEN_VIEW, REPLY, ephemeral, learn_caller, make_follow_up, team_of
+
+
+def register(app: App, services: Services) -> None:
+    follow_up = make_follow_up(services)
+    lazies = [follow_up, learn_caller(services)]
+
+    def nudge_again(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        action = services.escalation.nudge_again(team_of(context, body), clicked(body), body["user"]["id"])
+        context[REPLY] = ephemeral(
+            f"I've nudged {mention(action.owner_id)} about *#{action.id} {esc(action.title)}*."
+        )
+        context[DELIVER] = True
+
+    def add_to_agenda(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        added = services.escalation.add_to_agenda(team_of(context, body), clicked(body), body["user"]["id"])
+        context[REPLY] = ephemeral(
+            "Added to your next one-to-one with its owner."
+            if added
+            else "It is already on your next one-to-one."
+        )
+
+    def open_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        action = services.actions.get_changeable(team_id, clicked(body), user_id)
+        if body["actions"][0]["action_id"] == ids.ESCALATION_EXTEND:
+            today = services.people.cached_person(team_id, user_id).local(services.clock.now()).date()
+            context[OPEN_VIEW] = views.extend_modal(action, today)
+        else:
+            context[OPEN_VIEW] = views.reassign_modal(action)
+
+    def submit_extend(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+        picked = state_value(view, ids.NEW_DUE).get("selected_date")
+        note = state_value(view, ids.MORE_TIME_REASON).get("value") or ""
+        try:
+            if not picked:
+                raise UserError("Pick the new date.", field="due")
+            services.escalation.extend(
+                team_of(context, body),
+                metadata_action_id(view),
+                body["user"]["id"],
+                date.fromisoformat(picked),
+                note,
+            )
+        except UserError as exc:
+            ack(
+                response_action="errors",
+                errors={ids.NEW_DUE if exc.field == "due" else ids.MORE_TIME_REASON: exc.message},
+            )
+            return
+        ack()
+        context[DELIVER] = True
+
+    def submit_reassign(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        team_id = team_of(context, body)
+        picked = state_value(view, ids.NEW_OWNER).get("selected_user")
+        try:
+            if not picked:
+                raise UserError("Pick the new owner.", field="owner")
+            try:
+                new_owner = services.people.lookup(SlackGateway(quick_client(client)), team_id, picked)
+            except SlackFailure:
+                raise UserError(
+                    "Slack didn't answer when I checked this person; press Reassign again.", field="owner"
+                ) from None
+            services.escalation.reassign(team_id, metadata_action_id(view), body["user"]["id"], new_owner)
+        except UserError as exc:
+            ack(response_action="errors", errors={ids.NEW_OWNER: exc.message})
+            return
+        ack()
+        context[DELIVER] = True
+
+    def decide(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        approve = body["actions"][0]["action_id"] == ids.EXTENSION_APPROVE
+        request, action = services.escalation.decide_extension(
+            team_of(context, body), clicked(body), body["user"]["id"], approve
+        )
+        word = "Approved" if approve else "Refused"
+        context[REPLY] = {
+            "replace_original": True,
+            "text": f"{word}: more time for #{action.id} {esc(action.title)}. {mention(request.requested_by)} has been told.",
+        }
+        context[DELIVER] = True
+
+    app.action(ids.ESCALATION_NUDGE)(ack=nudge_again, lazy=lazies)
+    app.action(ids.ESCALATION_AGENDA)(ack=add_to_agenda, lazy=lazies)
+    app.action(ids.ESCALATION_EXTEND)(ack=open_form, lazy=lazies)
+    app.action(ids.ESCALATION_REASSIGN)(ack=open_form, lazy=lazies)
+    app.action(ids.EXTENSION_APPROVE)(ack=decide, lazy=lazies)
+    app.action(ids.EXTENSION_REFUSE)(ack=decide, lazy=lazies)
+    app.view(ids.EXTEND_MODAL)(ack=submit_extend, lazy=[follow_up])
+    app.view(ids.REASSIGN_MODAL)(ack=submit_reassign, lazy=[follow_up])

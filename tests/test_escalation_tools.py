@@ -1,0 +1,168 @@
+"""What a lead can do with an escalation, an owner's request for more time once escalated, snoozing,
+and a message that cannot be delivered."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.views import ids
+from storage.models import AgendaItem, ExtensionRequest, OutboxMessage
+from tests.chase_walk import Walk
+from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, SPONSOR
+from tests.helpers import actions_in, history_kinds, opened_view, text_of, wait_response
+from tests.test_clinics import register_clinic
+from tests.test_status import add
+
+
+@pytest.fixture
+def escalated(user, slack, db, bot, clock):
+    """An action in a clinic, ignored until its lead has been told (Wed 2 Dec)."""
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    walk.settle()
+    walk.until(datetime(2026, 12, 2, 10, tzinfo=UTC))
+    assert walk.to(LEAD), "the lead should have been told"
+    walk.settle()
+    return walk, actions_in(db)[0].id
+
+
+def test_nudge_again_reaches_the_owner_at_once(user, slack, db, escalated):
+    walk, action_id = escalated
+
+    user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id), channel="DULEAD")
+
+    [reply] = wait_response(slack)
+    assert "I've nudged" in text_of(reply)
+    slack.wait_for(
+        lambda _c: any(f"<@{LEAD}> asked me to check" in text_of(c) for c in slack.messages_to(OWNER))
+    )
+    assert history_kinds(db, action_id)[-1] == "nudged"
+
+
+def test_only_the_lead_side_may_use_the_escalation_buttons(user, slack, db, escalated):
+    _, action_id = escalated
+
+    user.click(OTHER, ids.ESCALATION_NUDGE, str(action_id))
+    user.click(OWNER, ids.ESCALATION_AGENDA, str(action_id))
+
+    replies = wait_response(slack, 2)
+    assert all("Nothing was changed" in text_of(r) for r in replies)
+    assert history_kinds(db, action_id) == ["created"]
+
+
+def test_extend_moves_the_deadline_and_tells_the_owner(user, slack, db, escalated):
+    _, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
+    modal = opened_view(slack)
+
+    answer = user.submit(
+        LEAD,
+        ids.EXTEND_MODAL,
+        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-11"}},
+        private_metadata=modal["private_metadata"],
+    )
+
+    assert answer.body.get("response_action") is None
+    assert actions_in(db)[0].due_date == date(2026, 12, 11)
+    slack.wait_for(lambda _c: any("moved the deadline" in text_of(c) for c in slack.messages_to(OWNER)))
+
+
+def test_reassign_gives_it_to_someone_else_who_is_told(user, slack, db, escalated):
+    _, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
+    modal = opened_view(slack)
+
+    refused = user.submit(
+        LEAD,
+        ids.REASSIGN_MODAL,
+        {ids.NEW_OWNER: {"type": "users_select", "selected_user": GONE}},
+        private_metadata=modal["private_metadata"],
+    )
+    user.submit(
+        LEAD,
+        ids.REASSIGN_MODAL,
+        {ids.NEW_OWNER: {"type": "users_select", "selected_user": OTHER}},
+        private_metadata=modal["private_metadata"],
+    )
+
+    assert "deactivated" in refused.body["errors"][ids.NEW_OWNER]
+    assert actions_in(db)[0].owner_id == OTHER
+    slack.wait_for(lambda _c: any("Audit weekend discharges" in text_of(c) for c in slack.messages_to(OTHER)))
+    slack.wait_for(lambda _c: any("passed" in text_of(c) for c in slack.messages_to(OWNER)))
+    assert history_kinds(db, action_id)[-1] == "reassigned"
+
+
+def test_add_to_next_one_to_one_once(user, slack, db, escalated):
+    _, action_id = escalated
+
+    user.click(LEAD, ids.ESCALATION_AGENDA, str(action_id))
+    user.click(LEAD, ids.ESCALATION_AGENDA, str(action_id))
+
+    first, second = wait_response(slack, 2)
+    assert "Added" in text_of(first) and "already" in text_of(second)
+    [item] = db.scalars(select(AgendaItem)).all()
+    assert (item.lead_id, item.person_id, item.action_id) == (LEAD, OWNER, action_id)
+
+
+def ask_for_more_time(user, slack, action_id: int, day: str):
+    return user.submit(
+        OWNER,
+        ids.MORE_TIME_MODAL,
+        {
+            ids.NEW_DUE: {"type": "datepicker", "selected_date": day},
+            ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": "Waiting for the audit tool"},
+        },
+        private_metadata=json.dumps({"action_id": action_id}),
+    )
+
+
+@pytest.mark.parametrize(("button", "moved"), [(ids.EXTENSION_APPROVE, True), (ids.EXTENSION_REFUSE, False)])
+def test_more_time_during_escalation_waits_for_the_lead(user, slack, db, escalated, button, moved):
+    _, action_id = escalated
+
+    answer = ask_for_more_time(user, slack, action_id, "2026-12-18")
+
+    assert answer.body["response_action"] == "update" and "asked" in json.dumps(answer.body["view"])
+    assert actions_in(db)[0].due_date == date(2026, 11, 27)
+    slack.wait_for(lambda _c: any("asks for more time" in text_of(c) for c in slack.messages_to(LEAD)))
+    [request] = db.scalars(select(ExtensionRequest)).all()
+
+    user.click(LEAD, button, str(request.id))
+
+    wait_response(slack)
+    assert actions_in(db)[0].due_date == (date(2026, 12, 18) if moved else date(2026, 11, 27))
+    word = "approved" if moved else "did not approve"
+    slack.wait_for(lambda _c: any(word in text_of(c) for c in slack.messages_to(OWNER)))
+
+
+def test_snooze_silences_reminders_until_the_date(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    add(user, slack, ASSIGNER, OWNER, "Snooze me", "2026-11-27")
+    walk.settle()
+    [action] = actions_in(db)
+
+    answer = user.command(OWNER, f"snooze {action.id} until 7 Dec")
+    walk.until(datetime(2026, 12, 8, 15, tzinfo=UTC))
+
+    assert "No reminders" in answer.text
+    assert [t.local("America/New_York") for t in walk.to(OWNER)] == ["Mon 07 Dec 09:00"]
+
+
+def test_an_undeliverable_nudge_is_recorded_and_the_lead_is_told_once(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Unreachable", "2026-11-27", 1)
+    walk.settle()
+    slack.add_user(OWNER, name="Olu Owner", tz="America/New_York", deleted=True)  # deactivated since
+
+    walk.until(datetime(2026, 11, 27, tzinfo=UTC))
+
+    failed = db.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed")).all()
+    assert [m.last_error for m in failed] == ["account_inactive"]
+    notices = [c for c in slack.messages_to(LEAD) if "couldn't reach" in text_of(c)]
+    assert len(notices) == 1 and "deactivated" in text_of(notices[0])
