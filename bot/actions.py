@@ -307,7 +307,9 @@ class ActionService:
         with self._sessions() as session:
             return action, queries.action_history(session, team_id, action_id)
 
-    def _tell_assigner(self, session: Session, action: Action, actor_id: str, kind: str, now: datetime) -> None:
+    def _tell_assigner(
+        self, session: Session, action: Action, actor_id: str, kind: str, now: datetime
+    ) -> None:
         assigner = self._people.cached(session, action.team_id, action.assigner_id)
         message = views.assigner_update(action, actor_id, kind, assigner, now)
         tell(session, action, kind, assigner.user_id, message, now, unique=now.isoformat())

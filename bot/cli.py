@@ -214,7 +214,8 @@ def _deliver_all(bot, timeout: float) -> int:  # type: ignore[no-untyped-def]
     report = run_pass(bot.services)
     sent, failed = report.sent, report.failed
     while owed := bot.services.delivery.owed():
-        wait = min(m.not_before for m in owed) - bot.services.clock.now()
+        # A message another process leased (and may have died holding) waits for its lease to run out.
+        wait = min(max(m.not_before, m.lease_until or m.not_before) for m in owed) - bot.services.clock.now()
         if time.monotonic() + max(0.0, wait.total_seconds()) > deadline:
             print(f"clinic-bot: {len(owed)} message(s) still unsent after {timeout:.0f}s:", file=sys.stderr)
             for message in owed:
@@ -223,7 +224,7 @@ def _deliver_all(bot, timeout: float) -> int:  # type: ignore[no-untyped-def]
                     file=sys.stderr,
                 )
             return 3
-        time.sleep(max(0.0, min(wait.total_seconds(), 5.0)))
+        time.sleep(min(max(wait.total_seconds(), 0.05), 5.0))
         more = bot.services.delivery.deliver_due()
         sent, failed = sent + more.sent, failed + more.failed
     print(f"clinic-bot: pass done: {sent} sent, {failed} failed")

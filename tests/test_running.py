@@ -209,3 +209,40 @@ def test_tick_delivers_what_is_left_in_the_outbox(bot_env, slack, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "pass done" in result.stdout
+
+
+def test_tick_dry_run_says_who_would_hear_what_and_sends_nothing(user, slack, bot_env, tmp_path):
+    user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
+    wait_dms(slack, OWNER)
+    before = len(slack.calls)
+
+    result = run_once("tick", "--now", "2026-11-30T15:00", "--dry-run", env=bot_env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"would send to {OWNER}" in result.stdout and "is overdue" in result.stdout
+    assert len(slack.calls) == before
+
+
+def test_tick_retries_after_a_rate_limit_then_delivers(user, slack, bot_env, tmp_path):
+    user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
+    wait_dms(slack, OWNER)
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
+
+    result = run_once("tick", "--now", "2026-11-30T15:00", env=bot_env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "1 sent" in result.stdout
+    assert len(slack.messages_to(OWNER)) == 2
+
+
+def test_tick_gives_up_after_its_time_bound_and_says_what_is_pending(user, slack, bot_env, tmp_path):
+    user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
+    wait_dms(slack, OWNER)
+    slack.fail_next("chat.postMessage", status=429, retry_after=30, times=5)
+
+    result = run_once(
+        "tick", "--now", "2026-11-30T15:00", env={**bot_env, "TICK_TIMEOUT_SECONDS": "2"}, cwd=tmp_path
+    )
+
+    assert result.returncode == 3
+    assert "still unsent" in result.stderr and "ratelimited" in result.stderr

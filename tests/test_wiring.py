@@ -59,7 +59,13 @@ def interactive_probes() -> list[BoltRequest]:
                 "actions": [{"action_id": action_id, "type": "button"}],
             }
         )
-        for action_id in (*ids.ACTION_BUTTONS, *ids.ESCALATION_BUTTONS, ids.EXTENSION_APPROVE, ids.EXTENSION_REFUSE, ids.ACTION_OWNER)
+        for action_id in (
+            *ids.ACTION_BUTTONS,
+            *ids.ESCALATION_BUTTONS,
+            ids.EXTENSION_APPROVE,
+            ids.EXTENSION_REFUSE,
+            ids.ACTION_OWNER,
+        )
     ]
     probes += [
         _probe(
