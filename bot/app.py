@@ -61,6 +61,7 @@ def create_app(
     )
     delivery_gateway = SlackGateway(new_web_client(token, settings.slack_api_url))
     people = People(session_factory, clock)
+    planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy())
     services = Services(
         settings=settings,
         clock=clock,
@@ -73,9 +74,10 @@ def create_app(
             session_factory,
             clock,
             lambda _team_id: delivery_gateway,
+            planner.render,
             max_attempts=settings.delivery_attempts,
         ),
-        planner=NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy()),
+        planner=planner,
         escalation=EscalationService(session_factory, clock, people),
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")

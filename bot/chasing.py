@@ -138,7 +138,11 @@ def due_steps(state: ChaseState, now: datetime, policy: ChasePolicy, hours: Work
     if state.snoozed_until is not None and now < state.snoozed_until:
         return []
     state = current(state)
-    due = [s for s in planned_steps(state, policy, hours) if s.due_at <= now]
+    return _select(state, now, planned_steps(state, policy, hours), policy)
+
+
+def _select(state: ChaseState, now: datetime, plan: list[Step], policy: ChasePolicy) -> list[Step]:
+    due = [s for s in plan if s.due_at <= now]
     overdue = now >= state.due_at
     to_owner = [s for s in due if s.kind in OWNER_KINDS and not (overdue and s.kind != "overdue")]
     chosen = to_owner[-1:]
@@ -150,6 +154,28 @@ def due_steps(state: ChaseState, now: datetime, policy: ChasePolicy, hours: Work
         if (step.kind == "lead" and owner_heard) or (step.kind == "sponsor" and lead_heard):
             chosen.append(step)
     return chosen
+
+
+@dataclass(frozen=True)
+class Decision:
+    steps: list[Step]  # to send now
+    after: ChaseState  # the state once they are queued
+    next_check: datetime | None  # when to look again; None: never, until something changes
+
+
+def decide(state: ChaseState, now: datetime, policy: ChasePolicy, hours: WorkingHours) -> Decision:
+    """`due_steps`, `advance` and `next_check` in one go, planning each state once (a pass's hot path)."""
+    if state.status not in OPEN:
+        return Decision([], state, None)
+    if state.snoozed_until is not None and now < state.snoozed_until:
+        return Decision([], state, state.snoozed_until)
+    state = current(state)
+    steps = _select(state, now, planned_steps(state, policy, hours), policy)
+    after = advance(state, steps, now)
+    plan = planned_steps(after, policy, hours)
+    if _select(after, now, plan, policy):
+        return Decision(steps, after, now)
+    return Decision(steps, after, min((s.due_at for s in plan if s.due_at > now), default=None))
 
 
 def advance(state: ChaseState, sent: list[Step], now: datetime) -> ChaseState:

@@ -12,6 +12,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from bot.actions import lead_of, tell
 from bot.clock import Clock
@@ -46,12 +49,15 @@ class Delivery:
         session_factory: SessionFactory,
         clock: Clock,
         gateway_for: Callable[[str], SlackGateway],
+        render: Callable[[Session, OutboxMessage], tuple[str, list[dict[str, Any]]] | None],
         *,
         max_attempts: int = 8,
     ) -> None:
+        """`render` turns a decided message (one with a payload) into what is said as things stand now."""
         self._sessions = session_factory
         self._clock = clock
         self._gateway_for = gateway_for
+        self._render = render
         self._max_attempts = max_attempts
         self.worker_id = uuid.uuid4().hex[:12]
         self._wake = threading.Event()
@@ -88,6 +94,11 @@ class Delivery:
                 return "sent"
             team_id, recipient = message.team_id, message.recipient
             text, blocks, attempts = message.text, message.blocks, message.attempts
+            if message.payload is not None:
+                rendered = self._render(session, message)
+                if rendered is None:
+                    return self._drop(message_id, attempts)
+                text, blocks = rendered
         try:
             posted = self._gateway_for(team_id).post(recipient, text, blocks)
         except RateLimited as exc:
@@ -127,12 +138,7 @@ class Delivery:
         """Record why, and tell whoever answers for the action, once: a person may never hear otherwise."""
         now = self._clock.now()
         with self._sessions.begin() as session:
-            message = queries.get_outbox(session, message_id)
-            assert message is not None
-            message.state = "failed"
-            message.attempts = attempts + 1
-            message.last_error = error[:255]
-            message.lease_until = None
+            message = self._close(session, message_id, attempts, "failed", error)
             action = (
                 queries.get_action(session, message.team_id, message.action_id) if message.action_id else None
             )
@@ -153,6 +159,22 @@ class Delivery:
                     )
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
+
+    def _drop(self, message_id: int, attempts: int) -> str:
+        """A decided message with nothing left to say (every item closed since): not sent, on purpose."""
+        with self._sessions.begin() as session:
+            self._close(session, message_id, attempts, "dropped", "every item was closed before sending")
+        return "sent"
+
+    @staticmethod
+    def _close(session: Session, message_id: int, attempts: int, state: str, error: str) -> OutboxMessage:
+        message = queries.get_outbox(session, message_id)
+        assert message is not None
+        message.state = state
+        message.attempts = attempts + 1
+        message.last_error = error[:255]
+        message.lease_until = None
+        return message
 
     def owed(self) -> list[OutboxMessage]:
         with self._sessions() as session:

@@ -1,23 +1,24 @@
 """A scheduler pass: ask the chasing policy what is due for every action whose check time has come,
 record each decision in the step ledger (its unique key makes a second pass a no-op), and queue one
-message per recipient listing all their items."""
+message per recipient listing all their items. The message is rendered when it is sent, so it says
+how things stand then, and an item closed in between is left out."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.chasing import ChasePolicy, ChaseState, Person, Step, advance, due_steps, next_check
+from bot.chasing import ChasePolicy, ChaseState, Person, Step, decide
 from bot.clock import Clock
 from bot.views import chasing as views
 from bot.working_time import WorkingHours
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Action, Clinic
+from storage.models import Action, Clinic, OutboxMessage
 
 BATCH = 500
 
@@ -41,11 +42,7 @@ class PassReport:
 
 class NudgePlanner:
     def __init__(
-        self,
-        session_factory: SessionFactory,
-        clock: Clock,
-        hours: WorkingHours,
-        policy: ChasePolicy,
+        self, session_factory: SessionFactory, clock: Clock, hours: WorkingHours, policy: ChasePolicy
     ) -> None:
         self._sessions = session_factory
         self._clock = clock
@@ -78,81 +75,94 @@ class NudgePlanner:
     def _plan_batch(
         self, session: Session, actions: list[Action], now: datetime, dry_run: bool
     ) -> list[Planned]:
-        people = queries.users_by_id(
-            session,
-            {(a.team_id, uid) for a in actions for uid in _people_of(a)},
-        )
-
-        def person(team_id: str, user_id: str) -> Person:
-            row = people.get((team_id, user_id))
-            return Person(user_id, row.tz if row else "UTC")
-
-        groups: dict[tuple[str, str], list[tuple[Action, Step, ChaseState]]] = defaultdict(list)
+        zones = {
+            key: row.tz
+            for key, row in queries.users_by_id(
+                session, {(a.team_id, u) for a in actions for u in _people_of(a)}
+            ).items()
+        }
+        decided: list[tuple[Action, Step]] = []
         for action in actions:
-            state = _state(action, person)
-            policy = self.policy_for(action.clinic)
-            steps = due_steps(state, now, policy, self._hours)
-            for step in steps:
-                if dry_run or queries.record_step(
-                    session,
-                    team_id=action.team_id,
-                    action_id=action.id,
-                    kind=step.kind,
-                    cycle=step.cycle,
-                    number=step.number,
-                    recipient=step.recipient,
-                    planned_at=now,
-                ):
-                    groups[(action.team_id, step.recipient)].append((action, step, state))
-            after = advance(state, steps, now)
-            _save(action, after, next_check(after, now, policy, self._hours))
-        planned = []
+            decision = decide(_state(action, zones), now, self.policy_for(action.clinic), self._hours)
+            decided += [(action, step) for step in decision.steps]
+            _save(action, decision.after, decision.next_check)
+        if not dry_run and decided:
+            fresh = queries.record_steps(
+                session,
+                [
+                    {
+                        "team_id": a.team_id,
+                        "action_id": a.id,
+                        "kind": s.kind,
+                        "cycle": s.cycle,
+                        "number": s.number,
+                        "recipient": s.recipient,
+                        "planned_at": now,
+                    }
+                    for a, s in decided
+                ],
+            )
+            decided = [(a, s) for a, s in decided if (a.id, s.kind, s.cycle, s.number) in fresh]
+        groups: dict[tuple[str, str], list[tuple[Action, Step]]] = defaultdict(list)
+        for action, step in decided:
+            groups[(action.team_id, step.recipient)].append((action, step))
+        planned, rows = [], []
         for (team_id, recipient), items in groups.items():
             tz = items[0][1].tz
             not_before = self._hours.next_open(now, tz)
-            why = "; ".join(f"#{action.id} {views.WHY[step.kind]}" for action, step, _ in items)
+            why = "; ".join(f"#{a.id} {views.WHY[s.kind]}" for a, s in items)
             planned.append(
-                Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s, _ in items), why)
+                Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s in items), why)
             )
-            if not dry_run:
-                self._enqueue(session, team_id, recipient, tz, items, now, not_before)
+            for start in range(0, len(items), views.ITEMS_PER_MESSAGE):
+                chunk = items[start : start + views.ITEMS_PER_MESSAGE]
+                first_action, first_step = chunk[0]
+                rows.append(
+                    {
+                        "team_id": team_id,
+                        "dedupe_key": f"chase:{recipient}:{first_action.id}:{first_step.key}",
+                        "kind": "chase",
+                        "recipient": recipient,
+                        "action_id": first_action.id if len(chunk) == 1 else None,
+                        "text": "",
+                        "blocks": [],
+                        "payload": {
+                            "tz": tz,
+                            "items": [[a.id, s.kind, s.number, s.cycle.isoformat()] for a, s in chunk],
+                        },
+                        "created_at": now,
+                        "not_before": not_before,
+                    }
+                )
+        if rows and not dry_run:
+            queries.enqueue_many(session, rows)
         return planned
 
-    def _enqueue(
-        self,
-        session: Session,
-        team_id: str,
-        recipient: str,
-        tz: str,
-        items: list[tuple[Action, Step, ChaseState]],
-        now: datetime,
-        not_before: datetime,
-    ) -> None:
-        for chunk_start in range(0, len(items), views.ITEMS_PER_MESSAGE):
-            chunk = items[chunk_start : chunk_start + views.ITEMS_PER_MESSAGE]
-            lead_actions = {
-                action.id: queries.events_since(
-                    session, team_id, action.id, state.lead.user_id, state.lead_escalated_at
-                )
-                for action, step, state in chunk
-                if step.kind == "sponsor" and state.lead_escalated_at is not None
-            }
-            text, blocks = views.chase_message(
-                [(action, step) for action, step, _ in chunk], tz, now, self._hours, lead_actions
+    def render(self, session: Session, message: OutboxMessage) -> tuple[str, list[dict[str, Any]]] | None:
+        """The text of a chase message as things stand now; None when every item was closed meanwhile."""
+        payload = message.payload or {}
+        now = self._clock.now()
+        items = []
+        for action_id, kind, number, cycle in payload.get("items", []):
+            action = queries.get_action(session, message.team_id, action_id)
+            if action is None or action.closed_at is not None:
+                continue
+            step = Step(kind, message.recipient, payload["tz"], number, datetime.fromisoformat(cycle), now)
+            items.append((action, step))
+        if not items:
+            return None
+        lead_events = {
+            action.id: queries.events_since(
+                session, message.team_id, action.id, _lead_id(action), action.lead_escalated_at
             )
-            first = chunk[0]
-            queries.enqueue(
-                session,
-                team_id=team_id,
-                dedupe_key=f"chase:{recipient}:{first[0].id}:{first[1].key}",
-                kind="chase",
-                recipient=recipient,
-                action_id=first[0].id if len(chunk) == 1 else None,
-                text=text,
-                blocks=blocks,
-                created_at=now,
-                not_before=not_before,
-            )
+            for action, step in items
+            if step.kind == "sponsor" and action.lead_escalated_at is not None
+        }
+        return views.chase_message(items, payload["tz"], now, self._hours, lead_events)
+
+
+def _lead_id(action: Action) -> str:
+    return action.clinic.lead_id if action.clinic is not None else action.assigner_id
 
 
 def _people_of(action: Action) -> list[str]:
@@ -162,16 +172,18 @@ def _people_of(action: Action) -> list[str]:
     return ids
 
 
-def _state(action: Action, person: Callable[[str, str], Person]) -> ChaseState:
+def _state(action: Action, zones: dict[tuple[str, str], str]) -> ChaseState:
+    def person(user_id: str) -> Person:
+        return Person(user_id, zones.get((action.team_id, user_id), "UTC"))
+
     clinic = action.clinic
-    lead_id = clinic.lead_id if clinic is not None else action.assigner_id
     sponsor_id = clinic.sponsor_id if clinic is not None else None
     return ChaseState(
         action_id=action.id,
         status=action.status,
-        owner=person(action.team_id, action.owner_id),
-        lead=person(action.team_id, lead_id),
-        sponsor=person(action.team_id, sponsor_id) if sponsor_id else None,
+        owner=person(action.owner_id),
+        lead=person(_lead_id(action)),
+        sponsor=person(sponsor_id) if sponsor_id else None,
         created_at=action.created_at,
         due_at=action.due_at,
         due_date=action.due_date,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,7 @@ class Person:
         return at.astimezone(self.zone)
 
 
+@lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)

@@ -6,6 +6,7 @@ daylight-saving change never moves or doubles a nudge."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.people import zone
@@ -23,11 +24,7 @@ class WorkingHours:
 
     def window(self, day: date, tz: str) -> tuple[datetime, datetime]:
         """The working window of a local day, as UTC instants."""
-        local = zone(tz)
-        return (
-            datetime.combine(day, self.start, tzinfo=local).astimezone(UTC),
-            datetime.combine(day, self.end, tzinfo=local).astimezone(UTC),
-        )
+        return _window(self, day, tz)
 
     def in_window(self, at: datetime, tz: str) -> bool:
         day = at.astimezone(zone(tz)).date()
@@ -47,14 +44,7 @@ class WorkingHours:
 
     def working_day_after(self, day: date, n: int) -> date:
         """The n-th working day strictly after `day` (n >= 1)."""
-        count = 0
-        for _ in range(3700):  # ten years of holidays cannot stop this loop
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                count += 1
-                if count == n:
-                    return day
-        raise ValueError("no working days configured")
+        return _working_day_after(self, day, n)
 
     def working_day_before(self, day: date) -> date:
         for _ in range(3700):
@@ -75,3 +65,25 @@ class WorkingHours:
             if self.is_working_day(start + timedelta(days=offset)):
                 count += 1
         return count
+
+
+# A pass asks the same few questions for thousands of actions: remember the answers.
+@lru_cache(maxsize=65536)
+def _window(hours: WorkingHours, day: date, tz: str) -> tuple[datetime, datetime]:
+    local = zone(tz)
+    return (
+        datetime.combine(day, hours.start, tzinfo=local).astimezone(UTC),
+        datetime.combine(day, hours.end, tzinfo=local).astimezone(UTC),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _working_day_after(hours: WorkingHours, day: date, n: int) -> date:
+    count = 0
+    for _ in range(3700):  # ten years of holidays cannot stop this loop
+        day += timedelta(days=1)
+        if hours.is_working_day(day):
+            count += 1
+            if count == n:
+                return day
+    raise ValueError("no working days configured")

@@ -164,6 +164,9 @@ class OutboxMessage(Base):
     action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[Any]] = mapped_column(default=list)
+    # What a pass decided, rendered only when sent (so it says how things stand then): when set,
+    # `text` and `blocks` are empty.
+    payload: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     not_before: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), default="pending")

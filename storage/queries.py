@@ -292,11 +292,24 @@ def users_by_id(session: Session, team_ids_users: set[tuple[str, str]]) -> dict[
     return {(row.team_id, row.user_id): row for row in rows}
 
 
-def record_step(session: Session, **row: Any) -> int | None:
-    """Add a step to the ledger; its id, or None when that step was already decided."""
-    statement = _insert(session)(ChaseStep).values(**row)
-    statement = statement.on_conflict_do_nothing(index_elements=["action_id", "kind", "cycle", "number"])
-    return session.execute(statement.returning(ChaseStep.id)).scalar()
+def record_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int, str, datetime, int]]:
+    """Add steps to the ledger in one statement; the keys of those not already decided before."""
+    # Core executemany: one cached statement, sent in batches, whatever the number of rows.
+    table = ChaseStep.__table__
+    statement = _insert(session)(table).on_conflict_do_nothing(
+        index_elements=["action_id", "kind", "cycle", "number"]
+    )
+    returned = session.execute(
+        statement.returning(table.c.action_id, table.c.kind, table.c.cycle, table.c.number), rows
+    )
+    return {(a, k, c, n) for a, k, c, n in returned}
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    statement = _insert(session)(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
+    session.execute(statement, rows)
 
 
 def events_since(

@@ -1,0 +1,1 @@
+"""Benchmarks: run with `python -m benchmarks`. Not part of the test suite."""
