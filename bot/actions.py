@@ -59,8 +59,7 @@ def clean_title(title: str) -> str:
         raise UserError("The action needs a title: what will be done?", field="title")
     if len(title) > TITLE_LIMIT:
         raise UserError(
-            f"The title is {len(title)} characters; keep it under {TITLE_LIMIT} "
-            "and put the detail in the notes.",
+            f"The title is {len(title)} characters; keep it under {TITLE_LIMIT} and put the detail in the notes.",
             field="title",
         )
     return title
@@ -165,9 +164,7 @@ class ActionService:
             record(session, action, new.assigner_id, "created", now, due=new.due_date.isoformat())
             action = queries.get_action(session, new.team_id, action.id)
             assert action is not None
-            tell(
-                session, action, "assigned", owner.user_id, views.assignment_message(action, owner, now), now
-            )
+            tell(session, action, "assigned", owner.user_id, views.assignment_message(action, owner, now), now)
             return action
 
     def _check_clinic(self, session: Session, new: NewAction) -> tuple[int | None, int | None]:
@@ -184,9 +181,7 @@ class ActionService:
 
     # --- changing ---------------------------------------------------------------------------
 
-    def set_status(
-        self, team_id: str, action_id: int, actor_id: str, status: Status, reason: str = ""
-    ) -> Action:
+    def set_status(self, team_id: str, action_id: int, actor_id: str, status: Status, reason: str = "") -> Action:
         now = self._clock.now()
         if status == Status.BLOCKED:
             reason = clean_text(reason, "reason")
@@ -207,9 +202,7 @@ class ActionService:
                 self._tell_assigner(session, action, actor_id, "blocked", now)
             return action
 
-    def request_more_time(
-        self, team_id: str, action_id: int, actor_id: str, new_date: date, reason: str
-    ) -> MoreTime:
+    def request_more_time(self, team_id: str, action_id: int, actor_id: str, new_date: date, reason: str) -> MoreTime:
         """Move the deadline and tell the assigner; once the action has been escalated, the owner's
         request goes to the lead instead, and the deadline moves only when they approve."""
         reason = clean_text(reason, "reason")
@@ -307,9 +300,7 @@ class ActionService:
         with self._sessions() as session:
             return action, queries.action_history(session, team_id, action_id)
 
-    def _tell_assigner(
-        self, session: Session, action: Action, actor_id: str, kind: str, now: datetime
-    ) -> None:
+    def _tell_assigner(self, session: Session, action: Action, actor_id: str, kind: str, now: datetime) -> None:
         assigner = self._people.cached(session, action.team_id, action.assigner_id)
         message = views.assigner_update(action, actor_id, kind, assigner, now)
         tell(session, action, kind, assigner.user_id, message, now, unique=now.isoformat())
@@ -348,9 +339,7 @@ def touch(action: Action, actor_id: str, now: datetime) -> None:
 
 def record(session: Session, action: Action, actor_id: str, kind: str, now: datetime, **detail: Any) -> None:
     session.add(
-        ActionEvent(
-            team_id=action.team_id, action_id=action.id, at=now, actor_id=actor_id, kind=kind, detail=detail
-        )
+        ActionEvent(team_id=action.team_id, action_id=action.id, at=now, actor_id=actor_id, kind=kind, detail=detail)
     )
 
 

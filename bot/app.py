@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.actions import ActionService
-from bot.clinics import ClinicService
+from bot.clinics import ClinicChasing, ClinicService
 from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.escalation import EscalationService
@@ -79,6 +79,7 @@ def create_app(
         ),
         planner=planner,
         escalation=EscalationService(session_factory, clock, people),
+        chasing=ClinicChasing(session_factory, clock, settings.chase_policy()),
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     bolt = App(

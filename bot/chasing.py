@@ -23,12 +23,8 @@ class ChasePolicy(BaseModel):
     repeat_every_days: int = Field(2, ge=1, le=20, description="working days between overdue nudges")
     owner_nudges: int = Field(3, ge=0, le=10, description="overdue nudges to the owner, at most, per cycle")
     lead_after_days: int = Field(3, ge=1, le=60, description="working days overdue before the lead hears")
-    sponsor_after_days: int = Field(
-        7, ge=1, le=90, description="working days overdue before the sponsor hears"
-    )
-    stalled_after_days: int = Field(
-        14, ge=1, le=180, description="days without an owner update before a check-in"
-    )
+    sponsor_after_days: int = Field(7, ge=1, le=90, description="working days overdue before the sponsor hears")
+    stalled_after_days: int = Field(14, ge=1, le=180, description="days without an owner update before a check-in")
 
     model_config = {"frozen": True, "extra": "forbid"}
 
@@ -87,9 +83,7 @@ def current(state: ChaseState) -> ChaseState:
     start = cycle_start(state)
     if state.cycle_start == start:
         return state
-    return replace(
-        state, cycle_start=start, owner_nudges=0, lead_escalated_at=None, sponsor_escalated_at=None
-    )
+    return replace(state, cycle_start=start, owner_nudges=0, lead_escalated_at=None, sponsor_escalated_at=None)
 
 
 def planned_steps(state: ChaseState, policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
@@ -113,11 +107,7 @@ def planned_steps(state: ChaseState, policy: ChasePolicy, hours: WorkingHours) -
     if state.lead_escalated_at is None and state.lead.user_id != owner.user_id:
         at = hours.start_of_working_day_after(start, policy.lead_after_days, state.lead.tz)
         steps.append(Step("lead", state.lead.user_id, state.lead.tz, 1, start, at))
-    if (
-        state.sponsor is not None
-        and state.sponsor_escalated_at is None
-        and state.sponsor.user_id != state.lead.user_id
-    ):
+    if state.sponsor is not None and state.sponsor_escalated_at is None and state.sponsor.user_id != state.lead.user_id:
         at = hours.start_of_working_day_after(start, policy.sponsor_after_days, state.sponsor.tz)
         steps.append(Step("sponsor", state.sponsor.user_id, state.sponsor.tz, 1, start, at))
     last_update = max(state.created_at, state.last_owner_update_at or state.created_at)
@@ -146,9 +136,7 @@ def _select(state: ChaseState, now: datetime, plan: list[Step], policy: ChasePol
     overdue = now >= state.due_at
     to_owner = [s for s in due if s.kind in OWNER_KINDS and not (overdue and s.kind != "overdue")]
     chosen = to_owner[-1:]
-    owner_heard = (
-        state.owner_nudges > 0 or policy.owner_nudges == 0 or any(s.kind == "overdue" for s in chosen)
-    )
+    owner_heard = state.owner_nudges > 0 or policy.owner_nudges == 0 or any(s.kind == "overdue" for s in chosen)
     lead_heard = state.lead_escalated_at is not None or state.lead.user_id == state.owner.user_id
     for step in due:
         if (step.kind == "lead" and owner_heard) or (step.kind == "sponsor" and lead_heard):

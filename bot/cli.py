@@ -15,7 +15,9 @@ from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("clinic_bot")
 
-TOKEN_HELP = "Create the app from app.yaml at api.slack.com/apps, then set it in the environment or in .env (see README)."
+TOKEN_HELP = (
+    "Create the app from app.yaml at api.slack.com/apps, then set it in the environment or in .env (see README)."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,14 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default 0.0.0.0)")
     run.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
-    run.add_argument(
-        "--no-scheduler", action="store_true", help="serve Slack only; another process runs the scheduler"
-    )
+    run.add_argument("--no-scheduler", action="store_true", help="serve Slack only; another process runs the scheduler")
     run.set_defaults(func=_run)
 
-    sched = commands.add_parser(
-        "scheduler", help="run only the scheduler: passes and delivery, no Slack listener"
-    )
+    sched = commands.add_parser("scheduler", help="run only the scheduler: passes and delivery, no Slack listener")
     sched.set_defaults(func=_scheduler)
 
     db = commands.add_parser("db", help="database maintenance")
@@ -77,9 +75,7 @@ def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 date-time, e.g. 2026-12-04T09:00"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date-time, e.g. 2026-12-04T09:00") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -104,9 +100,7 @@ def _build(settings: Settings, clock=None):  # type: ignore[no-untyped-def]
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    return engine, create_app(
-        settings, session_factory=make_session_factory(engine), clock=clock or SystemClock()
-    )
+    return engine, create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -194,9 +188,7 @@ def _dry_run(bot) -> int:  # type: ignore[no-untyped-def]
     print(f"clinic-bot: dry run at {bot.services.clock.now():%Y-%m-%d %H:%M} UTC: nothing is sent")
     for planned in report.planned:
         when = (
-            "now"
-            if planned.not_before <= bot.services.clock.now()
-            else f"at {planned.not_before:%Y-%m-%d %H:%M} UTC"
+            "now" if planned.not_before <= bot.services.clock.now() else f"at {planned.not_before:%Y-%m-%d %H:%M} UTC"
         )
         print(f"  would send to {planned.recipient} ({planned.team_id}) {when}: {planned.why}")
     for message in owed:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from bot.chasing import ChasePolicy
 from bot.clock import Clock
-from bot.errors import UserError
+from bot.errors import NotAllowed, NotFound, UserError
 from bot.views import clinics as views
 from storage import queries
 from storage.db import SessionFactory
@@ -53,8 +55,7 @@ class ClinicService:
                 raise UserError(f"Keep each focus area under {AREA_LIMIT} characters.", field="focus")
         if new.sponsor_id and new.sponsor_id == new.lead_id:
             raise UserError(
-                "The executive sponsor should be someone other than the lead: "
-                "they are who escalations go to next.",
+                "The executive sponsor should be someone other than the lead: they are who escalations go to next.",
                 field="sponsor",
             )
         now = self._clock.now()
@@ -73,8 +74,7 @@ class ClinicService:
                     created_by=new.created_by,
                     created_at=now,
                     focus_areas=[
-                        FocusArea(team_id=new.team_id, position=i, name=area)
-                        for i, area in enumerate(areas, start=1)
+                        FocusArea(team_id=new.team_id, position=i, name=area) for i, area in enumerate(areas, start=1)
                     ],
                 )
                 session.add(clinic)
@@ -105,3 +105,74 @@ class ClinicService:
 
 def _duplicate(name: str) -> UserError:
     return UserError(f"There is already a clinic called \u201c{name}\u201d here.", field="name")
+
+
+CHASE_KEYS = {
+    "reminder": "reminder",
+    "repeat": "repeat_every_days",
+    "nudges": "owner_nudges",
+    "lead_after": "lead_after_days",
+    "sponsor_after": "sponsor_after_days",
+    "stalled_after": "stalled_after_days",
+}
+CHASE_EXAMPLE = "`/clinic chase Discharge flow nudges=2 lead_after=5 reminder=off`"
+
+
+def read_chase_settings(pairs: dict[str, str]) -> dict[str, object]:
+    """Friendly `key=value` words into policy fields; unknown keys and bad values are refused."""
+    fields: dict[str, object] = {}
+    for key, raw in pairs.items():
+        field = CHASE_KEYS.get(key.lower())
+        if field is None:
+            raise UserError(
+                f"I don't know the setting `{key}`. Settings: {', '.join(CHASE_KEYS)}. For example {CHASE_EXAMPLE}."
+            )
+        if field == "reminder":
+            if raw.lower() not in ("on", "off", "yes", "no", "true", "false"):
+                raise UserError("`reminder` is on or off.")
+            fields[field] = raw.lower() in ("on", "yes", "true")
+        elif raw.isdigit():
+            fields[field] = int(raw)
+        else:
+            raise UserError(f"`{key}` takes a whole number of days, for example {key}=3.")
+    return fields
+
+
+class ClinicChasing:
+    """A clinic lead's own chasing settings, over the workspace's defaults."""
+
+    def __init__(self, session_factory: SessionFactory, clock: Clock, defaults: ChasePolicy) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._defaults = defaults
+
+    def show(self, team_id: str, clinic_name: str) -> tuple[Clinic, ChasePolicy]:
+        with self._sessions() as session:
+            clinic = _named(session, team_id, clinic_name)
+            return clinic, self._defaults.model_copy(update=clinic.chase_overrides)
+
+    def change(
+        self, team_id: str, clinic_name: str, actor_id: str, pairs: dict[str, str]
+    ) -> tuple[Clinic, ChasePolicy]:
+        fields = read_chase_settings(pairs)
+        with self._sessions.begin() as session:
+            clinic = _named(session, team_id, clinic_name)
+            if actor_id not in (clinic.lead_id, clinic.sponsor_id):
+                raise NotAllowed("Only the clinic's lead or sponsor can change how its actions are chased.")
+            merged = {**clinic.chase_overrides, **fields}
+            try:
+                policy = ChasePolicy(**{**self._defaults.model_dump(), **merged})
+            except ValidationError as exc:
+                problem = exc.errors()[0]
+                raise UserError(f"`{problem['loc'][0]}` {problem['msg'].lower()}.") from None
+            clinic.chase_overrides = merged
+            # Every open action of the clinic is looked at again under the new settings.
+            queries.recheck_clinic_actions(session, team_id, clinic.id, self._clock.now())
+            return clinic, policy
+
+
+def _named(session, team_id: str, name: str) -> Clinic:  # type: ignore[no-untyped-def]
+    clinic = queries.find_clinic_by_name(session, team_id, name)
+    if clinic is None:
+        raise NotFound(f"There is no clinic called \u201c{name}\u201d here.")
+    return clinic

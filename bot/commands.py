@@ -63,9 +63,15 @@ class Snooze:
     until_text: str
 
 
-Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze
+@dataclass(frozen=True)
+class Chase:
+    clinic: str
+    settings: dict[str, str]
 
-SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze"]] = {
+
+Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase
+
+SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase"]] = {
     "help": "help",
     "new": "new",
     "add": "add",
@@ -75,6 +81,7 @@ SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "
     "show": "show",
     "history": "show",
     "snooze": "snooze",
+    "chase": "chase",
 }
 
 
@@ -94,6 +101,8 @@ def parse(text: str) -> Command:
         return _status(rest)
     if sub == "snooze":
         return _snooze(rest)
+    if sub == "chase":
+        return _chase(rest)
     return (Done if sub == "done" else Show)(_action_id(rest, sub))
 
 
@@ -141,3 +150,12 @@ def _action_id(rest: str, sub: str) -> int:
     if match is None:
         raise UserError(f"Give the action's number, for example `/clinic {sub} 12`.")
     return int(match.group(1))
+
+
+def _chase(rest: str) -> Chase:
+    words = rest.split()
+    pairs = dict(w.split("=", 1) for w in words if "=" in w)
+    clinic = " ".join(w for w in words if "=" not in w)
+    if not clinic:
+        raise UserError("Name the clinic, for example `/clinic chase Discharge flow nudges=2 lead_after=5`.")
+    return Chase(clinic[:100], pairs)

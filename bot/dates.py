@@ -75,9 +75,7 @@ def parse_due_date(text: str, today: date) -> date:
     if day is None:
         day = _calendar(cleaned, text, today)
     if day < today:
-        raise DueDateError(
-            f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}"
-        )
+        raise DueDateError(f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}")
     if day > today + relativedelta(years=MAX_YEARS_AHEAD):
         raise DueDateError(
             f"{describe_date(day, today)} is more than {MAX_YEARS_AHEAD} years away; "
@@ -138,9 +136,8 @@ def _calendar(cleaned: str, original: str, today: date) -> date:
     if first.date() != second.date() or (first.hour, first.minute) != (0, 0):
         raise _unreadable(original)
     day = first.date()
-    if not has_year and day < today:
-        if (today - day).days > PAST_GRACE_DAYS:
-            day = day + relativedelta(years=1)
+    if not has_year and day < today and (today - day).days > PAST_GRACE_DAYS:
+        day = day + relativedelta(years=1)
     return day
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from bot.actions import lead_of, tell
 from bot.clock import Clock
-from bot.views import actions as views
 from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, SlackUnavailable
+from bot.views import actions as views
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import OutboxMessage
@@ -139,13 +139,9 @@ class Delivery:
         now = self._clock.now()
         with self._sessions.begin() as session:
             message = self._close(session, message_id, attempts, "failed", error)
-            action = (
-                queries.get_action(session, message.team_id, message.action_id) if message.action_id else None
-            )
+            action = queries.get_action(session, message.team_id, message.action_id) if message.action_id else None
             if action is not None and message.kind != "delivery_failed":
-                told = next(
-                    (p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None
-                )
+                told = next((p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None)
                 if told is not None:
                     notice = views.delivery_failed(action, message.recipient, error)
                     tell(

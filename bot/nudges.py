@@ -41,9 +41,7 @@ class PassReport:
 
 
 class NudgePlanner:
-    def __init__(
-        self, session_factory: SessionFactory, clock: Clock, hours: WorkingHours, policy: ChasePolicy
-    ) -> None:
+    def __init__(self, session_factory: SessionFactory, clock: Clock, hours: WorkingHours, policy: ChasePolicy) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._hours = hours
@@ -55,16 +53,26 @@ class NudgePlanner:
         return self._policy.model_copy(update=clinic.chase_overrides)
 
     def plan(self, *, dry_run: bool = False) -> PassReport:
-        """One sweep over the actions due a check, in batches, each batch in its own transaction."""
+        """One sweep over the actions due a check, in batches, each batch in its own transaction. While
+        another replica is planning, this one leaves it to them (and only delivers)."""
+        with self._sessions() as lock:
+            if not queries.try_pass_lock(lock):
+                return PassReport()
+            try:
+                return self._sweep(dry_run)
+            finally:
+                queries.release_pass_lock(lock)
+
+    def _sweep(self, dry_run: bool) -> PassReport:
         now = self._clock.now()
         report = PassReport()
-        last_id = 0
+        after: tuple[datetime, int] | None = None
         while True:
             with self._sessions() as session:
-                actions = list(queries.actions_to_check(session, now, after_id=last_id, limit=BATCH))
+                actions = list(queries.actions_to_check(session, now, after=after, limit=BATCH))
                 if not actions:
                     return report
-                last_id = actions[-1].id
+                after = (actions[-1].next_check_at, actions[-1].id)  # type: ignore[assignment]
                 report.checked += len(actions)
                 report.planned += self._plan_batch(session, actions, now, dry_run)
                 if dry_run:
@@ -72,9 +80,7 @@ class NudgePlanner:
                 else:
                     session.commit()
 
-    def _plan_batch(
-        self, session: Session, actions: list[Action], now: datetime, dry_run: bool
-    ) -> list[Planned]:
+    def _plan_batch(self, session: Session, actions: list[Action], now: datetime, dry_run: bool) -> list[Planned]:
         zones = {
             key: row.tz
             for key, row in queries.users_by_id(
@@ -111,9 +117,7 @@ class NudgePlanner:
             tz = items[0][1].tz
             not_before = self._hours.next_open(now, tz)
             why = "; ".join(f"#{a.id} {views.WHY[s.kind]}" for a, s in items)
-            planned.append(
-                Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s in items), why)
-            )
+            planned.append(Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s in items), why))
             for start in range(0, len(items), views.ITEMS_PER_MESSAGE):
                 chunk = items[start : start + views.ITEMS_PER_MESSAGE]
                 first_action, first_step = chunk[0]

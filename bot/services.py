@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.actions import ActionService
-from bot.clinics import ClinicService
+from bot.clinics import ClinicChasing, ClinicService
 from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.escalation import EscalationService
@@ -28,3 +28,4 @@ class Services:
     delivery: Delivery
     planner: NudgePlanner
     escalation: EscalationService
+    chasing: ClinicChasing

@@ -42,15 +42,9 @@ class Settings(BaseSettings):
     )
 
     # Chasing defaults for the workspace; a clinic's lead can override them with `/clinic chase`.
-    chase_reminder: bool = Field(
-        default=True, description="Remind owners on the working day before a deadline."
-    )
-    chase_repeat_every_days: int = Field(
-        default=2, ge=1, le=20, description="Working days between overdue nudges."
-    )
-    chase_owner_nudges: int = Field(
-        default=3, ge=0, le=10, description="Overdue nudges to an owner, at most."
-    )
+    chase_reminder: bool = Field(default=True, description="Remind owners on the working day before a deadline.")
+    chase_repeat_every_days: int = Field(default=2, ge=1, le=20, description="Working days between overdue nudges.")
+    chase_owner_nudges: int = Field(default=3, ge=0, le=10, description="Overdue nudges to an owner, at most.")
     chase_lead_after_days: int = Field(
         default=3, ge=1, le=60, description="Working days overdue before the lead hears."
     )
@@ -60,16 +54,10 @@ class Settings(BaseSettings):
     chase_stalled_after_days: int = Field(
         default=14, ge=1, le=180, description="Days without an owner update before a still-on-track check-in."
     )
-    working_hours: str = Field(
-        default="09:00-17:00", description="Working window, in each person's own time zone."
-    )
+    working_hours: str = Field(default="09:00-17:00", description="Working window, in each person's own time zone.")
     working_days: str = Field(default="mon,tue,wed,thu,fri", description="Working days of the week.")
-    holidays: str = Field(
-        default="", description="Workspace holidays, comma-separated ISO dates: no nudges on them."
-    )
-    pass_every_seconds: int = Field(
-        default=60, ge=5, le=3600, description="How often the scheduler runs a pass."
-    )
+    holidays: str = Field(default="", description="Workspace holidays, comma-separated ISO dates: no nudges on them.")
+    pass_every_seconds: int = Field(default=60, ge=5, le=3600, description="How often the scheduler runs a pass.")
     tick_timeout_seconds: int = Field(
         default=300,
         ge=1,
@@ -111,9 +99,7 @@ class Settings(BaseSettings):
         return WorkingHours(
             start=time.fromisoformat(start.strip()),
             end=time.fromisoformat(end.strip()),
-            days=frozenset(
-                WEEKDAYS.index(d.strip().lower()[:3]) for d in self.working_days.split(",") if d.strip()
-            ),
+            days=frozenset(WEEKDAYS.index(d.strip().lower()[:3]) for d in self.working_days.split(",") if d.strip()),
             holidays=frozenset(date.fromisoformat(d.strip()) for d in self.holidays.split(",") if d.strip()),
         )
 

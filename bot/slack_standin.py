@@ -3,6 +3,7 @@ Slack and records every call. The running bot never uses it."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -201,9 +202,7 @@ class SlackStandIn:
             token = auth[len("Bearer ") :]
         if parsed.path.startswith("/upload/"):
             file_id = parsed.path.rsplit("/", 1)[-1]
-            self._record(
-                Call("upload", {"file_id": file_id, "bytes": len(raw), "data": raw}, token, time.monotonic())
-            )
+            self._record(Call("upload", {"file_id": file_id, "bytes": len(raw), "data": raw}, token, time.monotonic()))
             _reply(request, 200, f"OK - {len(raw)}".encode(), "text/plain")
             return
         params = _params(parsed.query, raw, request.headers.get("Content-Type", ""))
@@ -397,10 +396,8 @@ def _params(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
             params.update(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
     for name in JSON_FIELDS:
         if isinstance(params.get(name), str):
-            try:
+            with contextlib.suppress(ValueError):
                 params[name] = json.loads(params[name])
-            except ValueError:
-                pass
     for flag in ("replace_original", "delete_original"):
         if isinstance(params.get(flag), str):
             params[flag] = params[flag].lower() == "true"

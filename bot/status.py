@@ -69,9 +69,7 @@ class StatusService:
             if query.kind == "channel":
                 clinics = list(queries.clinics_in_channel(session, query.team_id, query.target))
                 if not clinics:
-                    raise NotFound(
-                        f"No clinic reports to <#{query.target}>. Register one with `/clinic new`."
-                    )
+                    raise NotFound(f"No clinic reports to <#{query.target}>. Register one with `/clinic new`.")
             else:
                 clinic = queries.find_clinic_by_name(session, query.team_id, query.target)
                 if clinic is None:

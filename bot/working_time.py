@@ -6,8 +6,8 @@ daylight-saving change never moves or doubles a nudge."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from bot.people import zone
 

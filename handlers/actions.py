@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
@@ -128,9 +129,7 @@ def register(app: App, services: Services) -> None:
         clinics = services.clinics.list(team_of(context, body))
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=views.add_action_modal(
-                clinics, notes=source["text"], source_link=link, channel=source["channel"]
-            ),
+            view=views.add_action_modal(clinics, notes=source["text"], source_link=link, channel=source["channel"]),
         )
 
     def pick_owner(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -138,10 +137,9 @@ def register(app: App, services: Services) -> None:
         ack()
         picked = (body.get("actions") or [{}])[0].get("selected_user")
         if picked:
-            try:
+            # If Slack is unreachable now, the submit looks again and says so.
+            with suppress(SlackFailure):
                 services.people.lookup(SlackGateway(client), team_of(context, body), picked)
-            except SlackFailure:
-                pass  # the submit will look again and say so if Slack is still unreachable
 
     def submit_add(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
@@ -177,9 +175,7 @@ def register(app: App, services: Services) -> None:
     app.view(ids.BLOCKED_MODAL)(ack=submit_blocked, lazy=[follow_up])
     app.view(ids.MORE_TIME_MODAL)(ack=submit_more_time, lazy=[follow_up])
     app.view(ids.ADD_ACTION_MODAL)(ack=submit_add, lazy=[follow_up])
-    app.shortcut(ids.MAKE_ACTION_SHORTCUT)(
-        ack=open_add_from_message, lazy=[open_add_modal_with_source, follow_up]
-    )
+    app.shortcut(ids.MAKE_ACTION_SHORTCUT)(ack=open_add_from_message, lazy=[open_add_modal_with_source, follow_up])
 
 
 def _read_add_form(
@@ -203,9 +199,7 @@ def _read_add_form(
     except SlackFailure as exc:
         if exc.error == "user_not_found":
             raise UserError("I can't find that person in this workspace.", field="owner") from None
-        raise UserError(
-            "Slack didn't answer when I checked this person; press Assign again.", field="owner"
-        ) from None
+        raise UserError("Slack didn't answer when I checked this person; press Assign again.", field="owner") from None
     kind, _, number = choice.partition(":")
     clinic_id = int(number) if kind == "clinic" and number.isdigit() else None
     area_id = int(number) if kind == "area" and number.isdigit() else None

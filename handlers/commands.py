@@ -64,6 +64,12 @@ def register(app: App, services: Services) -> None:
                         f"{describe_date(until, reader.local(services.clock.now()).date())}."
                     )
                 )
+            case commands.Chase(clinic=clinic_name, settings=pairs):
+                if pairs:
+                    clinic, policy = services.chasing.change(team_id, clinic_name, user_id, pairs)
+                else:
+                    clinic, policy = services.chasing.show(team_id, clinic_name)
+                ack(clinic_views.chase_settings(clinic, policy, changed=bool(pairs)))
             case commands.Show(action_id=action_id):
                 action, history = services.actions.history(team_id, action_id, user_id)
                 reader = services.people.cached_person(team_id, user_id)

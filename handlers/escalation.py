@@ -26,18 +26,14 @@ def register(app: App, services: Services) -> None:
     def nudge_again(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         action = services.escalation.nudge_again(team_of(context, body), clicked(body), body["user"]["id"])
-        context[REPLY] = ephemeral(
-            f"I've nudged {mention(action.owner_id)} about *#{action.id} {esc(action.title)}*."
-        )
+        context[REPLY] = ephemeral(f"I've nudged {mention(action.owner_id)} about *#{action.id} {esc(action.title)}*.")
         context[DELIVER] = True
 
     def add_to_agenda(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         added = services.escalation.add_to_agenda(team_of(context, body), clicked(body), body["user"]["id"])
         context[REPLY] = ephemeral(
-            "Added to your next one-to-one with its owner."
-            if added
-            else "It is already on your next one-to-one."
+            "Added to your next one-to-one with its owner." if added else "It is already on your next one-to-one."
         )
 
     def open_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -102,7 +98,8 @@ def register(app: App, services: Services) -> None:
         word = "Approved" if approve else "Refused"
         context[REPLY] = {
             "replace_original": True,
-            "text": f"{word}: more time for #{action.id} {esc(action.title)}. {mention(request.requested_by)} has been told.",
+            "text": f"{word}: more time for #{action.id} {esc(action.title)}. "
+            f"{mention(request.requested_by)} has been told.",
         }
         context[DELIVER] = True
 

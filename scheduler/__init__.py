@@ -40,8 +40,6 @@ def _safe_pass(services: Services) -> None:
     try:
         report = run_pass(services)
         if report.sent or report.failed or report.retrying:
-            log.info(
-                "pass", extra={"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
-            )
+            log.info("pass", extra={"sent": report.sent, "retrying": report.retrying, "failed": report.failed})
     except Exception:
         log.exception("pass_failed")

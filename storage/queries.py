@@ -46,16 +46,12 @@ def get_clinic(session: Session, team_id: str, clinic_id: int) -> Clinic | None:
 
 
 def find_clinic_by_name(session: Session, team_id: str, name: str) -> Clinic | None:
-    return session.scalar(
-        select(Clinic).where(Clinic.team_id == team_id, Clinic.name_key == clinic_name_key(name))
-    )
+    return session.scalar(select(Clinic).where(Clinic.team_id == team_id, Clinic.name_key == clinic_name_key(name)))
 
 
 def clinics_in_channel(session: Session, team_id: str, channel_id: str) -> Sequence[Clinic]:
     return session.scalars(
-        select(Clinic)
-        .where(Clinic.team_id == team_id, Clinic.channel_id == channel_id)
-        .order_by(Clinic.name_key)
+        select(Clinic).where(Clinic.team_id == team_id, Clinic.channel_id == channel_id).order_by(Clinic.name_key)
     ).all()
 
 
@@ -70,9 +66,7 @@ def list_clinics(session: Session, team_id: str) -> Sequence[Clinic]:
 
 def clinics_led_by(session: Session, team_id: str, user_id: str) -> Sequence[Clinic]:
     return session.scalars(
-        select(Clinic).where(
-            Clinic.team_id == team_id, or_(Clinic.lead_id == user_id, Clinic.sponsor_id == user_id)
-        )
+        select(Clinic).where(Clinic.team_id == team_id, or_(Clinic.lead_id == user_id, Clinic.sponsor_id == user_id))
     ).all()
 
 
@@ -105,10 +99,7 @@ def _open_actions(team_id: str) -> Select[tuple[Action]]:
 
 def open_actions_owned_by(session: Session, team_id: str, owner_id: str, *, limit: int) -> Sequence[Action]:
     return session.scalars(
-        _open_actions(team_id)
-        .where(Action.owner_id == owner_id)
-        .order_by(Action.due_at, Action.id)
-        .limit(limit)
+        _open_actions(team_id).where(Action.owner_id == owner_id).order_by(Action.due_at, Action.id).limit(limit)
     ).all()
 
 
@@ -118,10 +109,7 @@ def open_actions_in_clinics(
     if not clinic_ids:
         return []
     return session.scalars(
-        _open_actions(team_id)
-        .where(Action.clinic_id.in_(clinic_ids))
-        .order_by(Action.due_at, Action.id)
-        .limit(limit)
+        _open_actions(team_id).where(Action.clinic_id.in_(clinic_ids)).order_by(Action.due_at, Action.id).limit(limit)
     ).all()
 
 
@@ -152,9 +140,7 @@ def open_actions_visible_to(
     return session.scalars(query.order_by(Action.due_at, Action.id).limit(limit)).all()
 
 
-def count_open_in_clinic(
-    session: Session, team_id: str, clinic_id: int, now: datetime
-) -> tuple[int, int, int]:
+def count_open_in_clinic(session: Session, team_id: str, clinic_id: int, now: datetime) -> tuple[int, int, int]:
     """(open, overdue, blocked) for one clinic."""
     row = session.execute(
         select(
@@ -164,6 +150,14 @@ def count_open_in_clinic(
         ).where(Action.team_id == team_id, Action.clinic_id == clinic_id, Action.closed_at.is_(None))
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+def recheck_clinic_actions(session: Session, team_id: str, clinic_id: int, now: datetime) -> None:
+    session.execute(
+        update(Action)
+        .where(Action.team_id == team_id, Action.clinic_id == clinic_id, Action.closed_at.is_(None))
+        .values(next_check_at=now)
+    )
 
 
 def action_history(session: Session, team_id: str, action_id: int) -> Sequence[ActionEvent]:
@@ -264,22 +258,38 @@ def mark_event_processed(session: Session, team_id: str, event_id: str, now: dat
 # --- chasing ----------------------------------------------------------------------------------
 
 
-def actions_to_check(session: Session, now: datetime, *, after_id: int, limit: int) -> Sequence[Action]:
-    """Open actions whose next check is due, in id order from `after_id`; rows another replica is
-    planning are skipped rather than waited on. Uses the partial index on `next_check_at`."""
-    query = (
-        select(Action)
-        .where(Action.next_check_at.is_not(None), Action.next_check_at <= now, Action.id > after_id)
-        .order_by(Action.id)
-        .limit(limit)
-    )
+PASS_LOCK = 0x636C696E  # any constant shared by every process of the bot
+
+
+def try_pass_lock(session: Session) -> bool:
+    """One planner at a time across replicas (PostgreSQL advisory lock, freed if the process dies), so
+    one person's items are never split between two passes. SQLite deployments have one process."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_lock(PASS_LOCK))))
+
+
+def release_pass_lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.scalar(select(func.pg_advisory_unlock(PASS_LOCK)))
+
+
+def actions_to_check(
+    session: Session, now: datetime, *, after: tuple[datetime, int] | None, limit: int
+) -> Sequence[Action]:
+    """Open actions whose next check is due, walked in (next_check_at, id) order from `after` along the
+    partial index, so the cost follows what is due, not what is stored. Rows another replica is planning
+    are skipped rather than waited on."""
+    query = select(Action).where(Action.next_check_at.is_not(None), Action.next_check_at <= now)
+    if after is not None:
+        query = query.where(tuple_(Action.next_check_at, Action.id) > tuple_(*after))
+    query = query.order_by(Action.next_check_at, Action.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Action)
     actions = session.scalars(query).all()
-    if actions:
-        clinic_ids = {a.clinic_id for a in actions if a.clinic_id is not None}
-        if clinic_ids:
-            session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids))).all()  # into the identity map
+    clinic_ids = {a.clinic_id for a in actions if a.clinic_id is not None}
+    if clinic_ids:
+        session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids))).all()  # into the identity map
     return actions
 
 
@@ -296,9 +306,7 @@ def record_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int,
     """Add steps to the ledger in one statement; the keys of those not already decided before."""
     # Core executemany: one cached statement, sent in batches, whatever the number of rows.
     table = ChaseStep.__table__
-    statement = _insert(session)(table).on_conflict_do_nothing(
-        index_elements=["action_id", "kind", "cycle", "number"]
-    )
+    statement = _insert(session)(table).on_conflict_do_nothing(index_elements=["action_id", "kind", "cycle", "number"])
     returned = session.execute(
         statement.returning(table.c.action_id, table.c.kind, table.c.cycle, table.c.number), rows
     )
@@ -306,9 +314,7 @@ def record_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int,
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    statement = _insert(session)(OutboxMessage.__table__).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]
-    )
+    statement = _insert(session)(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
     session.execute(statement, rows)
 
 

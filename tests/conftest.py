@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from bot.slack_standin import SlackStandIn
 from sqlalchemy.orm import Session
 
 from bot.app import ClinicBot, create_app
 from bot.clock import FixedClock
 from bot.settings import Settings
+from bot.slack_standin import SlackStandIn
 from storage.db import make_engine, make_session_factory, upgrade
 from tests.postgres import ThrowawayPostgres, find_pg_bin
 from tests.slack_driver import TEAM, SlackDriver
@@ -66,9 +66,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     if cluster is None:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL binaries are missing on CI; .ci/run must install them")
-        pytest.skip(
-            "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install the postgresql package"
-        )
+        pytest.skip("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install the postgresql package")
     name = f"t_{uuid.uuid4().hex[:12]}"
     url = cluster.create_database(name, template="clinic_template")
     yield url

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack_standin import Call, SlackStandIn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.slack_standin import Call, SlackStandIn
 from storage.models import Action, ActionEvent
 from tests.slack_driver import blocks_text_of
 
@@ -47,11 +47,7 @@ def actions_in(db: Session) -> list[Action]:
 
 def history_kinds(db: Session, action_id: int) -> list[str]:
     db.expire_all()
-    return list(
-        db.scalars(
-            select(ActionEvent.kind).where(ActionEvent.action_id == action_id).order_by(ActionEvent.id)
-        )
-    )
+    return list(db.scalars(select(ActionEvent.kind).where(ActionEvent.action_id == action_id).order_by(ActionEvent.id)))
 
 
 def count(db: Session, model: type) -> int:

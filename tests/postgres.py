@@ -455,9 +455,7 @@ class ThrowawayPostgres:
     def _stop_server(self, mode: str) -> None:
         if mode not in ("smart", "fast", "immediate"):
             raise ValueError(f"unknown shutdown mode {mode!r}")
-        result = self._run(
-            "pg_ctl", ["-D", str(self.data_dir), "-m", mode, "-w", "-t", "30", "stop"], timeout=45
-        )
+        result = self._run("pg_ctl", ["-D", str(self.data_dir), "-m", mode, "-w", "-t", "30", "stop"], timeout=45)
         if result.returncode != 0:
             self._kill_leftover_server()
         self._running = False

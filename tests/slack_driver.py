@@ -71,9 +71,7 @@ class SlackDriver:
         return Answer(response.status, parsed)
 
     def _interaction(self, payload: dict[str, Any]) -> Answer:
-        return self._dispatch(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        )
+        return self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def command(self, user: str, text: str, *, channel: str = "C0CLINIC") -> Answer:
         n = next(_counter)
@@ -172,8 +170,9 @@ class SlackDriver:
         *,
         private_metadata: str = "",
     ) -> Answer:
-        """`values` maps block id -> the element state, e.g. {"action_title": {"type": "plain_text_input", "value": "x"}}.
-        As in our modals, an input's action id equals its block id."""
+        """`values` maps block id -> the element state, for example
+        {"action_title": {"type": "plain_text_input", "value": "x"}}. In our modals an input's action id
+        equals its block id."""
         n = next(_counter)
         state = {block: {block: element} for block, element in values.items()}
         return self._interaction(
@@ -219,9 +218,7 @@ class SlackDriver:
             }
         )
 
-    def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
-    ) -> Answer:
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None) -> Answer:
         body = {
             "token": "placeholder",
             "team_id": self.team_id,

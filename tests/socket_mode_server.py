@@ -64,9 +64,7 @@ class SocketModeServer:
             "retry_attempt": 0,
             "retry_reason": "",
         }
-        asyncio.run_coroutine_threadsafe(self._connections[-1].send(json.dumps(envelope)), self._loop).result(
-            timeout=5
-        )
+        asyncio.run_coroutine_threadsafe(self._connections[-1].send(json.dumps(envelope)), self._loop).result(timeout=5)
         return future.result(timeout=timeout)
 
     def stop(self) -> None:

@@ -142,9 +142,7 @@ def test_more_time_with_a_bad_date_shows_the_field_error(user, db, action_id, pi
     if picked:
         values[ids.NEW_DUE] = {"type": "datepicker", "selected_date": picked}
 
-    answer = user.submit(
-        OWNER, ids.MORE_TIME_MODAL, values, private_metadata=json.dumps({"action_id": action_id})
-    )
+    answer = user.submit(OWNER, ids.MORE_TIME_MODAL, values, private_metadata=json.dumps({"action_id": action_id}))
 
     assert answer.body["response_action"] == "errors"
     assert error in answer.body["errors"][ids.NEW_DUE]

@@ -10,7 +10,7 @@ import pytest
 from bot.views import ids
 from tests.chase_walk import Walk
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
-from tests.helpers import actions_in, buttons_of, text_of, wait_dms
+from tests.helpers import actions_in, buttons_of, text_of
 from tests.test_status import add
 
 
@@ -50,9 +50,7 @@ def test_an_ignored_action_is_chased_then_escalated_to_lead_then_sponsor(user, s
 
     [to_lead] = walk.to(LEAD)
     shown = text_of(to_lead.call)
-    assert (
-        "Audit weekend discharges" in shown and f"<@{OWNER}>" in shown and "3 working days overdue" in shown
-    )
+    assert "Audit weekend discharges" in shown and f"<@{OWNER}>" in shown and "3 working days overdue" in shown
     assert buttons_of(to_lead.call) == ["Nudge again", "Extend deadline", "Reassign", "Add to next 1:1"]
     [to_sponsor] = walk.to(SPONSOR)
     assert "The lead has not acted on it yet" in text_of(to_sponsor.call)
@@ -115,9 +113,7 @@ def test_a_holiday_moves_the_nudge_to_the_next_working_day(user, slack, db, bot,
     assert local_times(walk, OWNER, "America/New_York") == ["Thu 26 Nov 09:00", "Tue 01 Dec 09:00"]
 
 
-def test_across_a_daylight_saving_change_nudges_stay_at_nine_local_and_never_double(
-    user, slack, db, bot, clock, walk
-):
+def test_across_a_daylight_saving_change_nudges_stay_at_nine_local_and_never_double(user, slack, db, bot, clock, walk):
     slack.add_user("UBERLIN", name="Bea Berlin", tz="Europe/Berlin")
     clock.set(datetime(2026, 10, 20, 8, tzinfo=UTC))
     add(user, slack, ASSIGNER, "UBERLIN", "Across the clock change", "2026-10-23")

@@ -24,9 +24,7 @@ def scenarios(draw):
     lead = Person("ULEAD", draw(st.sampled_from(ZONES)))
     sponsor = draw(st.none() | st.builds(Person, st.just("USPONSOR"), st.sampled_from(ZONES)))
     due_date = (created + timedelta(days=draw(st.integers(0, 30)))).date()
-    holidays = frozenset(
-        created.date() + timedelta(days=d) for d in draw(st.sets(st.integers(0, 60), max_size=6))
-    )
+    holidays = frozenset(created.date() + timedelta(days=d) for d in draw(st.sets(st.integers(0, 60), max_size=6)))
     policy = ChasePolicy(
         repeat_every_days=draw(st.integers(1, 4)),
         owner_nudges=draw(st.integers(0, 4)),
@@ -76,9 +74,7 @@ def test_every_step_opens_in_the_recipients_working_window(scenario):
 @given(scenarios())
 def test_no_step_is_ever_decided_twice(scenario):
     state, policy, hours, steps, updates = scenario
-    keys = [
-        (step.kind, step.cycle, step.number) for _, step, _ in simulate(state, policy, hours, steps, updates)
-    ]
+    keys = [(step.kind, step.cycle, step.number) for _, step, _ in simulate(state, policy, hours, steps, updates)]
     assert len(keys) == len(set(keys))
 
 
@@ -89,7 +85,7 @@ def test_escalation_goes_owner_then_lead_then_sponsor(scenario):
     by_cycle: dict[datetime, list[tuple[datetime, str]]] = {}
     for now, step, _ in simulate(state, policy, hours, steps, updates):
         by_cycle.setdefault(step.cycle, []).append((now, step.kind))
-    for cycle, told in by_cycle.items():
+    for _cycle, told in by_cycle.items():
         kinds = [kind for _, kind in told]
         if "lead" in kinds and policy.owner_nudges:
             assert "overdue" in kinds[: kinds.index("lead") + 1], kinds
@@ -102,7 +98,7 @@ def test_escalation_goes_owner_then_lead_then_sponsor(scenario):
 @settings(max_examples=100, deadline=None)
 @given(scenarios())
 def test_closed_or_snoozed_actions_are_never_chased(scenario):
-    state, policy, hours, steps, _ = scenario
+    state, policy, hours, _steps, _ = scenario
     far = state.due_at + timedelta(days=60)
     assert due_steps(replace(state, status="done"), far, policy, hours) == []
     assert next_check(replace(state, status="cancelled"), far, policy, hours) is None

@@ -30,3 +30,41 @@ def test_clinics_of_one_workspace_are_invisible_to_another(bot):
 
     assert [c.team_id for c in bot.services.clinics.list("T0001")] == ["T0001"]
     assert [c.team_id for c in bot.services.clinics.list("T0002")] == ["T0002"]
+
+
+def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
+    from tests.test_clinics import register_clinic
+
+    register_clinic(user, slack, db)
+
+    shown = user.command(LEAD, "chase Discharge flow")
+    changed = user.command(LEAD, "chase Discharge flow nudges=2 lead_after=5 reminder=off")
+    refused = user.command("UOTHER", "chase Discharge flow nudges=9")
+    bad = user.command(LEAD, "chase Discharge flow lead_after=lots")
+    unknown = user.command(LEAD, "chase Discharge flow volume=11")
+
+    assert "up to 3" in shown.text and "after 3 working days" in shown.text
+    assert "up to 2" in changed.text and "after 5 working days" in changed.text and "off" in changed.text
+    assert "Only the clinic's lead or sponsor" in refused.text
+    assert "whole number" in bad.text
+    assert "don't know the setting" in unknown.text
+    assert "up to 2" in user.command(LEAD, "chase discharge flow").text
+
+
+def test_a_clinics_own_settings_change_when_its_lead_hears(user, slack, db, bot, clock):
+    from datetime import UTC, datetime
+
+    from tests.chase_walk import Walk
+    from tests.test_clinics import register_clinic
+    from tests.test_status import add
+
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    user.command(LEAD, "chase Discharge flow lead_after=1")
+    add(user, slack, "UASSIGNER", "UOWNER", "Fast escalation", "2026-11-27", clinic_id)
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 1, tzinfo=UTC))
+
+    # One working day overdue would be 09:00 in London, but the owner hears first: at 09:00 in New York.
+    assert [t.local("Europe/London") for t in walk.to(LEAD)] == ["Mon 30 Nov 14:00"]

@@ -10,9 +10,7 @@ from tests.conftest import LEAD, OTHER, SPONSOR
 from tests.helpers import opened_view, text_of, wait_dms
 
 
-def clinic_form(
-    name: str, lead: str, sponsor: str | None = None, channel: str | None = "C0CLINIC", areas=()
-) -> dict:
+def clinic_form(name: str, lead: str, sponsor: str | None = None, channel: str | None = "C0CLINIC", areas=()) -> dict:
     values = {
         ids.CLINIC_NAME: {"type": "plain_text_input", "value": name},
         ids.CLINIC_LEAD: {"type": "users_select", "selected_user": lead},
@@ -45,9 +43,7 @@ def test_new_opens_the_registration_modal_with_the_caller_as_lead(user, slack):
 
 
 def test_registering_stores_the_clinic_and_tells_lead_and_sponsor(user, slack, db):
-    register_clinic(
-        user, slack, db, areas=("Weekend discharges", "Medically fit for discharge", "Pharmacy TTOs")
-    )
+    register_clinic(user, slack, db, areas=("Weekend discharges", "Medically fit for discharge", "Pharmacy TTOs"))
 
     clinic = db.scalar(select(Clinic))
     assert (clinic.lead_id, clinic.sponsor_id, clinic.channel_id) == (LEAD, SPONSOR, "C0CLINIC")

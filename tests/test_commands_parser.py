@@ -47,9 +47,7 @@ def test_parses_each_subcommand(text, expected):
     assert commands.parse(text) == expected
 
 
-@pytest.mark.parametrize(
-    "text", ["done", "done twelve", "show -1", "add olu Call by friday", "add <@U1> Call them"]
-)
+@pytest.mark.parametrize("text", ["done", "done twelve", "show -1", "add olu Call by friday", "add <@U1> Call them"])
 def test_unreadable_requests_explain_how_to_write_them(text):
     with pytest.raises(UserError) as caught:
         commands.parse(text)

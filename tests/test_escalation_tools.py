@@ -32,15 +32,13 @@ def escalated(user, slack, db, bot, clock):
 
 
 def test_nudge_again_reaches_the_owner_at_once(user, slack, db, escalated):
-    walk, action_id = escalated
+    _walk, action_id = escalated
 
     user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id), channel="DULEAD")
 
     [reply] = wait_response(slack)
     assert "I've nudged" in text_of(reply)
-    slack.wait_for(
-        lambda _c: any(f"<@{LEAD}> asked me to check" in text_of(c) for c in slack.messages_to(OWNER))
-    )
+    slack.wait_for(lambda _c: any(f"<@{LEAD}> asked me to check" in text_of(c) for c in slack.messages_to(OWNER)))
     assert history_kinds(db, action_id)[-1] == "nudged"
 
 

@@ -124,9 +124,7 @@ def validate_manifest(data: dict[str, Any]) -> list[str]:
             problems.extend(_describe(sub) for sub in selected[0])
         else:
             version = data.get("_metadata", {}).get("major_version") if isinstance(data, dict) else None
-            problems.append(
-                f"_metadata/major_version: no Slack manifest schema for major_version {version!r}"
-            )
+            problems.append(f"_metadata/major_version: no Slack manifest schema for major_version {version!r}")
     return problems
 
 

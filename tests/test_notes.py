@@ -17,9 +17,7 @@ def sent_thread(db, action_id: int) -> tuple[str, str]:
     while time.monotonic() < deadline:
         db.expire_all()
         row = db.scalar(
-            select(OutboxMessage).where(
-                OutboxMessage.action_id == action_id, OutboxMessage.kind == "assigned"
-            )
+            select(OutboxMessage).where(OutboxMessage.action_id == action_id, OutboxMessage.kind == "assigned")
         )
         if row is not None and row.sent_ts:
             return row.sent_channel, row.sent_ts

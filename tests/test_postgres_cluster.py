@@ -17,9 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.postgres import PG_BIN_ENV, ThrowawayPostgres, find_pg_bin
 
-MISSING_REASON = (
-    "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin; install the postgresql package"
-)
+MISSING_REASON = "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin; install the postgresql package"
 
 
 def require_pg_bin() -> Path:
@@ -73,9 +71,7 @@ def scalar(url: str, sql: str) -> object:
         engine.dispose()
 
 
-def test_find_pg_bin_honours_the_environment_variable(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_find_pg_bin_honours_the_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     bin_dir = require_pg_bin()
     monkeypatch.setenv(PG_BIN_ENV, str(bin_dir))
     assert find_pg_bin() == bin_dir

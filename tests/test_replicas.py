@@ -48,9 +48,7 @@ def seeded(pg_url, slack):
     from storage.db import make_engine, make_session_factory
 
     engine = make_engine(pg_url)
-    settings = Settings(
-        slack_bot_token=BOT_TOKEN, slack_api_url=slack.base_url, database_url=pg_url, _env_file=None
-    )
+    settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack.base_url, database_url=pg_url, _env_file=None)
     bot = create_app(
         settings,
         session_factory=make_session_factory(engine),
@@ -129,7 +127,7 @@ def test_a_process_killed_mid_pass_loses_nothing(seeded, slack, tmp_path):
 
     # Restarted two minutes later, when the dead process's leases have run out.
     survivor = tick(seeded, slack, "2026-11-30T15:02:00+00:00", tmp_path)
-    out, err = survivor.communicate(timeout=180)
+    _out, err = survivor.communicate(timeout=180)
 
     assert survivor.returncode == 0, err
     counts = nudges_per_owner(slack)

@@ -240,9 +240,7 @@ def test_tick_gives_up_after_its_time_bound_and_says_what_is_pending(user, slack
     wait_dms(slack, OWNER)
     slack.fail_next("chat.postMessage", status=429, retry_after=30, times=5)
 
-    result = run_once(
-        "tick", "--now", "2026-11-30T15:00", env={**bot_env, "TICK_TIMEOUT_SECONDS": "2"}, cwd=tmp_path
-    )
+    result = run_once("tick", "--now", "2026-11-30T15:00", env={**bot_env, "TICK_TIMEOUT_SECONDS": "2"}, cwd=tmp_path)
 
     assert result.returncode == 3
     assert "still unsent" in result.stderr and "ratelimited" in result.stderr

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, history_kinds, wait_dms
+from tests.helpers import actions_in, history_kinds
 from tests.test_clinics import register_clinic
 
 

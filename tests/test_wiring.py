@@ -126,11 +126,7 @@ def test_every_message_and_view_the_bot_sent_is_valid_block_kit(user, slack, db)
     status = user.command(OWNER, "status")
     help_answer = user.command(OWNER, "help")
 
-    messages = [
-        c.params
-        for c in slack.calls
-        if c.method in ("chat.postMessage", "chat.postEphemeral", "response_url")
-    ]
+    messages = [c.params for c in slack.calls if c.method in ("chat.postMessage", "chat.postEphemeral", "response_url")]
     messages += [status.body, help_answer.body]
     assert len(messages) >= 5
     for message in messages:

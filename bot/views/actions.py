@@ -114,9 +114,7 @@ def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[st
     where = clinic_phrase(action)
     text = f"{mention(action.assigner_id)} gave you a clinic action: {esc(action.title)}"
     lines = [
-        f"{mention(action.assigner_id)} gave you a clinic action"
-        + (f" for *{where}*" if where else "")
-        + ":",
+        f"{mention(action.assigner_id)} gave you a clinic action" + (f" for *{where}*" if where else "") + ":",
         f"*#{action.id} {esc(action.title)}*",
         f"Due {due_phrase(action, owner, now).removeprefix('due ')} (end of the day, your time)",
     ]
@@ -126,9 +124,7 @@ def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[st
     if action.source_link:
         blocks.append(ContextBlock(elements=[md(f"<{esc(action.source_link)}|From this message>")]))
     blocks.append(action_buttons(action))
-    blocks.append(
-        ContextBlock(elements=[md("Reply in this thread with progress and I'll note it on the action.")])
-    )
+    blocks.append(ContextBlock(elements=[md("Reply in this thread with progress and I'll note it on the action.")]))
     return text, render(blocks)
 
 
@@ -195,19 +191,13 @@ def status_message(
     if more:
         blocks.append(
             ContextBlock(
-                elements=[
-                    md(
-                        f"…and {more} more. Narrow it down: `/clinic status overdue`, `/clinic status @person`."
-                    )
-                ]
+                elements=[md(f"…and {more} more. Narrow it down: `/clinic status overdue`, `/clinic status @person`.")]
             )
         )
     return {"text": heading, "blocks": render(blocks)}
 
 
-def detail_blocks(
-    action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime
-) -> list[Block]:
+def detail_blocks(action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime) -> list[Block]:
     tz = reader.zone
     blocks: list[Block] = [SectionBlock(text=md(action_line(action, reader, now)))]
     facts = [f"Assigned by {mention(action.assigner_id)}"]
@@ -220,9 +210,7 @@ def detail_blocks(
     shown = list(history)[-40:]
     for event in shown:
         when = event.at.astimezone(tz).strftime("%a %d %b %H:%M")
-        blocks.append(
-            ContextBlock(elements=[md(f"{when} · {mention(event.actor_id)} {event_phrase(event)}")])
-        )
+        blocks.append(ContextBlock(elements=[md(f"{when} · {mention(event.actor_id)} {event_phrase(event)}")]))
     return blocks
 
 
@@ -240,9 +228,7 @@ def event_phrase(event: ActionEvent) -> str:
     return esc(event.kind)
 
 
-def history_modal(
-    action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime
-) -> dict[str, Any]:
+def history_modal(action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime) -> dict[str, Any]:
     view = View(
         type="modal",
         callback_id=ids.HISTORY_MODAL,
@@ -327,9 +313,7 @@ def clinic_choice(clinics: Sequence[Clinic]) -> StaticSelectElement | None:
         groups.append(OptionGroup(label=plain(clinic.name), options=options))
     if not groups:
         return None
-    return StaticSelectElement(
-        action_id=ids.ACTION_CLINIC_AREA, option_groups=groups, placeholder=plain("Optional")
-    )
+    return StaticSelectElement(action_id=ids.ACTION_CLINIC_AREA, option_groups=groups, placeholder=plain("Optional"))
 
 
 def blocked_modal(action: Action) -> dict[str, Any]:
@@ -362,9 +346,7 @@ def more_time_modal(action: Action, today: date) -> dict[str, Any]:
         private_metadata=json.dumps({"action_id": action.id}),
         blocks=[
             SectionBlock(
-                text=md(
-                    f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}."
-                )
+                text=md(f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}.")
             ),
             InputBlock(
                 block_id=ids.NEW_DUE,
@@ -374,9 +356,7 @@ def more_time_modal(action: Action, today: date) -> dict[str, Any]:
             InputBlock(
                 block_id=ids.MORE_TIME_REASON,
                 label=plain("Why?"),
-                element=PlainTextInputElement(
-                    action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000
-                ),
+                element=PlainTextInputElement(action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000),
             ),
         ],
     )
@@ -406,9 +386,7 @@ def extension_request(
             ActionsBlock(
                 block_id=f"extension:{request.id}",
                 elements=[
-                    ButtonElement(
-                        text=plain("Approve"), action_id=ids.EXTENSION_APPROVE, value=value, style="primary"
-                    ),
+                    ButtonElement(text=plain("Approve"), action_id=ids.EXTENSION_APPROVE, value=value, style="primary"),
                     ButtonElement(text=plain("Refuse"), action_id=ids.EXTENSION_REFUSE, value=value),
                 ],
             ),
@@ -421,11 +399,15 @@ def extension_decided(
     action: Action, approved: bool, decider_id: str, reader: Person, now: datetime
 ) -> tuple[str, list[dict[str, Any]]]:
     if approved:
-        body = f":white_check_mark: {mention(decider_id)} approved more time for *#{action.id} {esc(action.title)}*: {due_phrase(action, reader, now)}."
+        body = (
+            f":white_check_mark: {mention(decider_id)} approved more time for *#{action.id} {esc(action.title)}*: "
+            f"{due_phrase(action, reader, now)}."
+        )
     else:
         body = (
             f":no_entry: {mention(decider_id)} did not approve more time for *#{action.id} {esc(action.title)}*; "
-            f"the deadline stays {due_phrase(action, reader, now).removeprefix('due ')}. Reply in this thread if you need to talk it through."
+            f"the deadline stays {due_phrase(action, reader, now).removeprefix('due ')}. "
+            "Reply in this thread if you need to talk it through."
         )
     blocks: list[Block] = [SectionBlock(text=md(body))]
     if action.closed_at is None:
@@ -433,29 +415,27 @@ def extension_decided(
     return _message(blocks, f"Your request on action #{action.id}")
 
 
-def lead_nudge(
-    action: Action, actor_id: str, reader: Person, now: datetime
-) -> tuple[str, list[dict[str, Any]]]:
+def lead_nudge(action: Action, actor_id: str, reader: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     body = (
         f":wave: {mention(actor_id)} asked me to check on *#{action.id} {esc(action.title)}* "
         f"({due_phrase(action, reader, now)}). Where has it got to?"
     )
-    return _message(
-        [SectionBlock(text=md(body)), action_buttons(action)], f"A check-in on action #{action.id}"
-    )
+    return _message([SectionBlock(text=md(body)), action_buttons(action)], f"A check-in on action #{action.id}")
 
 
-def deadline_extended(
-    action: Action, actor_id: str, reader: Person, now: datetime
-) -> tuple[str, list[dict[str, Any]]]:
-    body = f":calendar: {mention(actor_id)} moved the deadline of *#{action.id} {esc(action.title)}*: {due_phrase(action, reader, now)}."
-    return _message(
-        [SectionBlock(text=md(body)), action_buttons(action)], f"New deadline for action #{action.id}"
+def deadline_extended(action: Action, actor_id: str, reader: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+    body = (
+        f":calendar: {mention(actor_id)} moved the deadline of *#{action.id} {esc(action.title)}*: "
+        f"{due_phrase(action, reader, now)}."
     )
+    return _message([SectionBlock(text=md(body)), action_buttons(action)], f"New deadline for action #{action.id}")
 
 
 def reassigned_away(action: Action, actor_id: str) -> tuple[str, list[dict[str, Any]]]:
-    body = f"{mention(actor_id)} passed *#{action.id} {esc(action.title)}* to {mention(action.owner_id)}. Nothing more is needed from you on it."
+    body = (
+        f"{mention(actor_id)} passed *#{action.id} {esc(action.title)}* to {mention(action.owner_id)}. "
+        "Nothing more is needed from you on it."
+    )
     return _message([SectionBlock(text=md(body))], f"Action #{action.id} was reassigned")
 
 
@@ -487,9 +467,7 @@ def extend_modal(action: Action, today: date) -> dict[str, Any]:
         private_metadata=json.dumps({"action_id": action.id}),
         blocks=[
             SectionBlock(
-                text=md(
-                    f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}."
-                )
+                text=md(f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}.")
             ),
             InputBlock(
                 block_id=ids.NEW_DUE,
@@ -499,9 +477,7 @@ def extend_modal(action: Action, today: date) -> dict[str, Any]:
             InputBlock(
                 block_id=ids.MORE_TIME_REASON,
                 label=plain("Note for the owner"),
-                element=PlainTextInputElement(
-                    action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000
-                ),
+                element=PlainTextInputElement(action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000),
                 optional=True,
             ),
         ],
@@ -518,9 +494,7 @@ def reassign_modal(action: Action) -> dict[str, Any]:
         close=plain("Cancel"),
         private_metadata=json.dumps({"action_id": action.id}),
         blocks=[
-            SectionBlock(
-                text=md(f"*#{action.id} {esc(action.title)}*\nNow owned by {mention(action.owner_id)}.")
-            ),
+            SectionBlock(text=md(f"*#{action.id} {esc(action.title)}*\nNow owned by {mention(action.owner_id)}.")),
             InputBlock(
                 block_id=ids.NEW_OWNER,
                 label=plain("New owner"),
@@ -533,7 +507,5 @@ def reassign_modal(action: Action) -> dict[str, Any]:
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (what a submitted form turns into when there is news)."""
-    view = View(
-        type="modal", title=plain(title, 24), close=plain("Close"), blocks=[SectionBlock(text=md(text))]
-    )
+    view = View(type="modal", title=plain(title, 24), close=plain("Close"), blocks=[SectionBlock(text=md(text))])
     return view.to_dict()

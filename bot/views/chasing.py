@@ -103,9 +103,10 @@ def _escalation(
 ) -> list[Block]:
     today = reader.local(now).date()
     days = hours.working_days_between(action.due_at, now, reader.tz)
+    updated = action.last_owner_update_at
     last = (
-        f"last update from the owner {describe_date(action.last_owner_update_at.astimezone(zone(reader.tz)).date(), today)}"
-        if action.last_owner_update_at
+        f"last update from the owner {describe_date(updated.astimezone(zone(reader.tz)).date(), today)}"
+        if updated
         else "no update from the owner yet"
     )
     facts = [
@@ -122,9 +123,7 @@ def _escalation(
     blocks: list[Block] = [SectionBlock(text=md("\n".join(facts)))]
     if step.kind == "sponsor":
         done = [event_phrase(e) for e in lead_events or []]
-        lead_line = (
-            "What the lead did: " + "; ".join(done[-3:]) if done else "The lead has not acted on it yet."
-        )
+        lead_line = "What the lead did: " + "; ".join(done[-3:]) if done else "The lead has not acted on it yet."
         blocks.append(ContextBlock(elements=[md(clip(lead_line, 1500))]))
     value = str(action.id)
     blocks.append(

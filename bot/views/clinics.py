@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.chasing import ChasePolicy
 from bot.views import ids
 from bot.views.actions import render
 from bot.views.text import esc, is_channel_id, md, mention, plain
@@ -78,3 +79,17 @@ def clinic_role_message(clinic: Clinic, recipient_id: str) -> tuple[str, list[di
     if areas:
         text += f"\nFocus areas:\n{areas}"
     return text, render([SectionBlock(text=md(text))])
+
+
+def chase_settings(clinic: Clinic, policy: ChasePolicy, changed: bool) -> dict[str, Any]:
+    lines = [
+        f"*How {esc(clinic.name)} chases its actions*" + (" (updated)" if changed else ""),
+        f"• reminder the working day before the deadline: {'on' if policy.reminder else 'off'}  (`reminder`)",
+        f"• overdue nudges to the owner: up to {policy.owner_nudges}, "
+        f"every {policy.repeat_every_days} working days  (`nudges`, `repeat`)",
+        f"• the lead hears after {policy.lead_after_days} working days overdue  (`lead_after`)",
+        f"• the sponsor hears after {policy.sponsor_after_days} working days overdue  (`sponsor_after`)",
+        f"• \u201cstill on track?\u201d after {policy.stalled_after_days} days without an update  (`stalled_after`)",
+    ]
+    text = "\n".join(lines)
+    return {"response_type": "ephemeral", "text": text, "blocks": render([SectionBlock(text=md(text))])}

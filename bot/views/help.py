@@ -22,6 +22,10 @@ COMMANDS = [
     ("`/clinic done 12`", "close action #12"),
     ("`/clinic show 12`", "action #12 with its full history"),
     ("`/clinic snooze 12 until monday`", "no reminders about #12 before then"),
+    (
+        "`/clinic chase Discharge flow nudges=2 lead_after=5`",
+        "how a clinic's actions are chased (its lead or sponsor)",
+    ),
     ("`/clinic help`", "this list"),
 ]
 

@@ -87,12 +87,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("actions", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_actions_clinic_open", ["team_id", "clinic_id", "closed_at", "due_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_actions_owner_open", ["team_id", "owner_id", "closed_at", "due_at"], unique=False
-        )
+        batch_op.create_index("ix_actions_clinic_open", ["team_id", "clinic_id", "closed_at", "due_at"], unique=False)
+        batch_op.create_index("ix_actions_owner_open", ["team_id", "owner_id", "closed_at", "due_at"], unique=False)
 
     op.create_table(
         "action_events",

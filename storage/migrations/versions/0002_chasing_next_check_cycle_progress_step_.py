@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-24 04:11:41.905840
 """
 
-from alembic import op
 import sqlalchemy as sa
-import storage.models
+from alembic import op
 
+import storage.models
 
 revision = "0002"
 down_revision = "0001"
@@ -75,7 +75,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("stalled_for", storage.models.UTCDateTime(), nullable=True))
         batch_op.create_index(
             "ix_actions_next_check",
-            ["next_check_at"],
+            ["next_check_at", "id"],
             unique=False,
             postgresql_where=sa.text("next_check_at IS NOT NULL"),
             sqlite_where=sa.text("next_check_at IS NOT NULL"),
