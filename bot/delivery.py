@@ -199,10 +199,14 @@ class Delivery:
                 log.exception("delivery_loop_error")
 
     def stop(self) -> None:
+        """Stop the background worker: it finishes the message in hand and claims no more. A later
+        explicit `deliver_due` (a pass, a tick) still works."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+            self._thread = None
+        self._stopping.clear()
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -431,8 +431,8 @@ def _fail(request: BaseHTTPRequestHandler, failure: _Failure) -> None:
         _reply(request, 200, body, "application/json")
 
 
-def blocks_text(call: Call) -> str:
-    """Every piece of text a call showed: its `text`, its blocks, or its view's blocks."""
+def text_in(node: Any) -> str:
+    """Every piece of text in a message, view or answer: each `text` string, at any depth, one a line."""
     found: list[str] = []
 
     def walk(node: Any) -> None:
@@ -446,5 +446,10 @@ def blocks_text(call: Call) -> str:
             for item in node:
                 walk(item)
 
-    walk({k: call.params.get(k) for k in ("text", "blocks", "view")})
+    walk(node)
     return "\n".join(found)
+
+
+def blocks_text(call: Call) -> str:
+    """What a call showed: its `text`, its blocks, or its view's blocks."""
+    return text_in({k: call.params.get(k) for k in ("text", "blocks", "view")})

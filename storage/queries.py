@@ -64,12 +64,6 @@ def list_clinics(session: Session, team_id: str) -> Sequence[Clinic]:
     ).all()
 
 
-def clinics_led_by(session: Session, team_id: str, user_id: str) -> Sequence[Clinic]:
-    return session.scalars(
-        select(Clinic).where(Clinic.team_id == team_id, or_(Clinic.lead_id == user_id, Clinic.sponsor_id == user_id))
-    ).all()
-
-
 def get_focus_area(session: Session, team_id: str, focus_area_id: int) -> FocusArea | None:
     area = session.get(FocusArea, focus_area_id)
     return area if area is not None and area.team_id == team_id else None
@@ -293,13 +287,18 @@ def actions_to_check(
     return actions
 
 
-def users_by_id(session: Session, team_ids_users: set[tuple[str, str]]) -> dict[tuple[str, str], SlackUser]:
-    if not team_ids_users:
-        return {}
-    rows = session.scalars(
-        select(SlackUser).where(tuple_(SlackUser.team_id, SlackUser.user_id).in_(list(team_ids_users)))
-    ).all()
-    return {(row.team_id, row.user_id): row for row in rows}
+def users_by_id(session: Session, team_users: set[tuple[str, str]]) -> dict[tuple[str, str], SlackUser]:
+    """Cached people by (team, user), one indexed query per workspace."""
+    by_team: dict[str, set[str]] = {}
+    for team_id, user_id in team_users:
+        by_team.setdefault(team_id, set()).add(user_id)
+    found: dict[tuple[str, str], SlackUser] = {}
+    for team_id, user_ids in by_team.items():
+        rows = session.scalars(
+            select(SlackUser).where(SlackUser.team_id == team_id, SlackUser.user_id.in_(sorted(user_ids)))
+        )
+        found.update({(row.team_id, row.user_id): row for row in rows})
+    return found
 
 
 def record_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int, str, datetime, int]]:

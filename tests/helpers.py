@@ -7,13 +7,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.slack_standin import Call, SlackStandIn
+from bot.slack_standin import Call, SlackStandIn, blocks_text
 from storage.models import Action, ActionEvent
-from tests.slack_driver import blocks_text_of
 
 
 def text_of(call: Call) -> str:
-    return blocks_text_of({"text": call.params.get("text", ""), "blocks": call.params.get("blocks") or []})
+    return blocks_text(call)
 
 
 def buttons_of(call: Call) -> list[str]:

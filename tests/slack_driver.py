@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest
 
+from bot.slack_standin import text_in
+
 TEAM = "T0001"
 _counter = itertools.count(1)
 
@@ -33,25 +35,7 @@ class Answer:
 
     @property
     def text(self) -> str:
-        return blocks_text_of(self.body)
-
-
-def blocks_text_of(body: dict[str, Any]) -> str:
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(body)
-    return "\n".join(found)
+        return text_in(self.body)
 
 
 class SlackDriver:

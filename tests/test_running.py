@@ -214,13 +214,13 @@ def test_tick_delivers_what_is_left_in_the_outbox(bot_env, slack, tmp_path):
 def test_tick_dry_run_says_who_would_hear_what_and_sends_nothing(user, slack, bot_env, tmp_path):
     user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
     wait_dms(slack, OWNER)
-    before = len(slack.calls)
+    before = len(slack.calls_to("chat.postMessage"))
 
     result = run_once("tick", "--now", "2026-11-30T15:00", "--dry-run", env=bot_env, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert f"would send to {OWNER}" in result.stdout and "is overdue" in result.stdout
-    assert len(slack.calls) == before
+    assert len(slack.calls_to("chat.postMessage")) == before
 
 
 def test_tick_retries_after_a_rate_limit_then_delivers(user, slack, bot_env, tmp_path):

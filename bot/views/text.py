@@ -37,15 +37,5 @@ def mention(user_id: str) -> str:
     return f"<@{user_id}>"
 
 
-def channel_link(channel_id: str) -> str:
-    if not _CHANNEL_ID.match(channel_id):
-        raise ValueError("not a Slack channel id")
-    return f"<#{channel_id}>"
-
-
-def is_user_id(value: str) -> bool:
-    return bool(_USER_ID.match(value))
-
-
 def is_channel_id(value: str) -> bool:
     return bool(_CHANNEL_ID.match(value))
