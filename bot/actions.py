@@ -268,19 +268,20 @@ class ActionService:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def snooze(self, team_id: str, action_id: int, actor_id: str, until: date) -> Action:
-        """No reminders, nudges or escalations before `until` (the start of that day, owner's time)."""
+    def snooze(self, team_id: str, action_id: int, actor_id: str, until_text: str) -> tuple[Action, date]:
+        """No reminders, nudges or escalations before the day typed (from its start, owner's time)."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             action = load_changeable(session, team_id, action_id, actor_id)
             ensure_open(action)
             owner = self._people.cached(session, team_id, action.owner_id)
+            until = parse_due(until_text, owner, now)
             if until <= owner.local(now).date():
                 raise UserError("Snooze until a future date, for example `/clinic snooze 12 until monday`.")
             action.snoozed_until = datetime.combine(until, time(0, 0), tzinfo=owner.zone).astimezone(UTC)
             touch(action, actor_id, now)
             record(session, action, actor_id, "snoozed", now, until=until.isoformat())
-            return action
+            return action, until
 
     def get_changeable(self, team_id: str, action_id: int, actor_id: str) -> Action:
         with self._sessions() as session:

@@ -53,11 +53,8 @@ def register(app: App, services: Services) -> None:
                 ack(ephemeral(f":white_check_mark: Closed *#{action.id} {esc(action.title)}*. Thank you!"))
                 context[DELIVER] = True
             case commands.Snooze(action_id=action_id, until_text=until_text):
+                action, until = services.actions.snooze(team_id, action_id, user_id, until_text)
                 reader = services.people.cached_person(team_id, user_id)
-                action = services.actions.get_visible(team_id, action_id, user_id)
-                owner = services.people.cached_person(team_id, action.owner_id)
-                until = parse_due(until_text, owner, services.clock.now())
-                action = services.actions.snooze(team_id, action_id, user_id, until)
                 ack(
                     ephemeral(
                         f":zzz: No reminders about *#{action.id} {esc(action.title)}* before "

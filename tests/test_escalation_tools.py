@@ -32,7 +32,7 @@ def escalated(user, slack, db, bot, clock):
 
 
 def test_nudge_again_reaches_the_owner_at_once(user, slack, db, escalated):
-    _walk, action_id = escalated
+    _, action_id = escalated
 
     user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id), channel="DULEAD")
 
@@ -164,3 +164,15 @@ def test_an_undeliverable_nudge_is_recorded_and_the_lead_is_told_once(user, slac
     assert [m.last_error for m in failed] == ["account_inactive"]
     notices = [c for c in slack.messages_to(LEAD) if "couldn't reach" in text_of(c)]
     assert len(notices) == 1 and "deactivated" in text_of(notices[0])
+
+
+def test_the_sponsor_hears_what_the_lead_did(user, slack, db, escalated):
+    walk, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
+    wait_response(slack)
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 9, tzinfo=UTC))
+
+    [to_sponsor] = walk.to(SPONSOR)
+    assert "What the lead did: nudged the owner again" in text_of(to_sponsor.call)

@@ -225,7 +225,16 @@ def event_phrase(event: ActionEvent) -> str:
         return f"moved the deadline from {d.get('from')} to {d.get('to')}: _{esc(clip(d.get('reason', ''), 500))}_"
     if event.kind == "note":
         return f"noted: _{esc(clip(d.get('text', ''), 500))}_"
-    return esc(event.kind)
+    if event.kind == "reassigned":
+        return f"passed it from {mention(d['from'])} to {mention(d['to'])}"
+    if event.kind == "extension_requested":
+        return f"asked for more time, to {d.get('to')}: _{esc(clip(d.get('reason', ''), 500))}_"
+    return {
+        "nudged": "nudged the owner again",
+        "agenda": "put it on the next one-to-one",
+        "snoozed": f"snoozed reminders until {d.get('until')}",
+        "extension_refused": "refused more time",
+    }.get(event.kind, esc(event.kind))
 
 
 def history_modal(action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime) -> dict[str, Any]:
