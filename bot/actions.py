@@ -15,6 +15,7 @@ from bot.dates import DueDateError, describe_date, end_of_day, parse_due_date
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.people import People, Person
 from bot.views import actions as views
+from bot.wins import queue_win
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, ActionEvent, ExtensionRequest
@@ -193,6 +194,8 @@ class ActionService:
             action.blocked_reason = reason if status == Status.BLOCKED else None
             if status in CLOSED:
                 action.closed_at = now
+            if status == Status.DONE:
+                queue_win(session, action, now)
             touch(action, actor_id, now)
             detail: dict[str, Any] = {"from": before, "to": str(status)}
             if reason:

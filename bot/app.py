@@ -21,6 +21,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.slack import SlackGateway, new_web_client
 from bot.status import StatusService
+from bot.wins import render_wins
 from handlers import register
 from storage.db import SessionFactory
 
@@ -74,7 +75,7 @@ def create_app(
             session_factory,
             clock,
             lambda _team_id: delivery_gateway,
-            planner.render,
+            {"chase": planner.render, "wins": render_wins},
             max_attempts=settings.delivery_attempts,
         ),
         planner=planner,

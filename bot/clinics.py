@@ -98,6 +98,15 @@ class ClinicService:
             # Two people registering the same name at once: the unique constraint decides.
             raise _duplicate(name) from None
 
+    def celebrate_wins(self, team_id: str, clinic_name: str, actor_id: str, on: bool) -> Clinic:
+        """Turn the clinic channel's celebration of done actions on or off (its lead or sponsor)."""
+        with self._sessions.begin() as session:
+            clinic = _named(session, team_id, clinic_name)
+            if actor_id not in (clinic.lead_id, clinic.sponsor_id):
+                raise NotAllowed("Only the clinic's lead or sponsor can change that.")
+            clinic.celebrate_wins = on
+            return clinic
+
     def list(self, team_id: str) -> Sequence[Clinic]:
         with self._sessions() as session:
             return queries.list_clinics(session, team_id)

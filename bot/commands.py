@@ -69,9 +69,15 @@ class Chase:
     settings: dict[str, str]
 
 
-Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase
+@dataclass(frozen=True)
+class Wins:
+    clinic: str
+    on: bool
 
-SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase"]] = {
+
+Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase | Wins
+
+SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase", "wins"]] = {
     "help": "help",
     "new": "new",
     "add": "add",
@@ -82,6 +88,7 @@ SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "
     "history": "show",
     "snooze": "snooze",
     "chase": "chase",
+    "wins": "wins",
 }
 
 
@@ -103,6 +110,8 @@ def parse(text: str) -> Command:
         return _snooze(rest)
     if sub == "chase":
         return _chase(rest)
+    if sub == "wins":
+        return _wins(rest)
     return (Done if sub == "done" else Show)(_action_id(rest, sub))
 
 
@@ -159,3 +168,10 @@ def _chase(rest: str) -> Chase:
     if not clinic:
         raise UserError("Name the clinic, for example `/clinic chase Discharge flow nudges=2 lead_after=5`.")
     return Chase(clinic[:100], pairs)
+
+
+def _wins(rest: str) -> Wins:
+    clinic, _, switch = rest.rpartition(" ")
+    if switch.lower() not in ("on", "off") or not clinic.strip():
+        raise UserError("Say which clinic and on or off, for example `/clinic wins Discharge flow off`.")
+    return Wins(clinic.strip()[:100], switch.lower() == "on")

@@ -26,6 +26,8 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger("clinic_bot.delivery")
 
+Renderer = Callable[[Session, OutboxMessage], tuple[str, list[dict[str, Any]]] | None]
+
 LEASE = timedelta(seconds=60)
 BATCH = 20
 MAX_BACKOFF = timedelta(minutes=15)
@@ -49,15 +51,16 @@ class Delivery:
         session_factory: SessionFactory,
         clock: Clock,
         gateway_for: Callable[[str], SlackGateway],
-        render: Callable[[Session, OutboxMessage], tuple[str, list[dict[str, Any]]] | None],
+        renderers: dict[str, Renderer],
         *,
         max_attempts: int = 8,
     ) -> None:
-        """`render` turns a decided message (one with a payload) into what is said as things stand now."""
+        """`renderers` turn a decided message (one with a payload), by kind, into what is said as things
+        stand when it is sent; a renderer answering None means there is nothing left to say."""
         self._sessions = session_factory
         self._clock = clock
         self._gateway_for = gateway_for
-        self._render = render
+        self._renderers = renderers
         self._max_attempts = max_attempts
         self.worker_id = uuid.uuid4().hex[:12]
         self._wake = threading.Event()
@@ -95,7 +98,7 @@ class Delivery:
             team_id, recipient = message.team_id, message.recipient
             text, blocks, attempts = message.text, message.blocks, message.attempts
             if message.payload is not None:
-                rendered = self._render(session, message)
+                rendered = self._renderers[message.kind](session, message)
                 if rendered is None:
                     return self._drop(message_id, attempts)
                 text, blocks = rendered
@@ -157,9 +160,9 @@ class Delivery:
         return "failed"
 
     def _drop(self, message_id: int, attempts: int) -> str:
-        """A decided message with nothing left to say (every item closed since): not sent, on purpose."""
+        """A decided message with nothing left to say (say, every item closed since): not sent, on purpose."""
         with self._sessions.begin() as session:
-            self._close(session, message_id, attempts, "dropped", "every item was closed before sending")
+            self._close(session, message_id, attempts, "dropped", "nothing left to say when it was due")
         return "sent"
 
     @staticmethod

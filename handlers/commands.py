@@ -67,6 +67,10 @@ def register(app: App, services: Services) -> None:
                 else:
                     clinic, policy = services.chasing.show(team_id, clinic_name)
                 ack(clinic_views.chase_settings(clinic, policy, changed=bool(pairs)))
+            case commands.Wins(clinic=clinic_name, on=on):
+                clinic = services.clinics.celebrate_wins(team_id, clinic_name, user_id, on)
+                where = f"<#{clinic.channel_id}>" if clinic.channel_id else "its channel (none is set)"
+                ack(ephemeral(f"Wins of *{esc(clinic.name)}* {'will' if on else 'will not'} be celebrated in {where}."))
             case commands.Show(action_id=action_id):
                 action, history = services.actions.history(team_id, action_id, user_id)
                 reader = services.people.cached_person(team_id, user_id)

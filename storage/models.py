@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -70,6 +71,7 @@ class Clinic(Base):
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     chase_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    celebrate_wins: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     focus_areas: Mapped[list[FocusArea]] = relationship(
         back_populates="clinic", order_by="FocusArea.position", cascade="all, delete-orphan"

@@ -154,6 +154,20 @@ def recheck_clinic_actions(session: Session, team_id: str, clinic_id: int, now: 
     )
 
 
+def done_in_clinic(session: Session, team_id: str, clinic_id: int, start: datetime, end: datetime) -> Sequence[Action]:
+    return session.scalars(
+        select(Action)
+        .where(
+            Action.team_id == team_id,
+            Action.clinic_id == clinic_id,
+            Action.status == "done",
+            Action.closed_at >= start,
+            Action.closed_at < end,
+        )
+        .order_by(Action.closed_at, Action.id)
+    ).all()
+
+
 def action_history(session: Session, team_id: str, action_id: int) -> Sequence[ActionEvent]:
     return session.scalars(
         select(ActionEvent)

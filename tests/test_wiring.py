@@ -108,6 +108,7 @@ def test_manifest_asks_for_escaped_commands_and_no_more_scopes_than_used():
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "chat:write.public",
         "im:history",
         "users:read",
         "reactions:write",

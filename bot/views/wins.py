@@ -1,0 +1,28 @@
+"""Block Kit for a clinic channel's celebration of its wins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import ContextBlock, SectionBlock
+
+from bot.views.actions import render
+from bot.views.text import clip, esc, md, mention
+from storage.models import Action, Clinic
+
+SHOWN = 20
+
+
+def wins_message(clinic: Clinic, done: Sequence[Action]) -> tuple[str, list[dict[str, Any]]]:
+    head = (
+        f":tada: *{mention(done[0].owner_id)}* finished *{esc(done[0].title)}*"
+        if len(done) == 1
+        else f":tada: *{len(done)} clinic actions done* for *{esc(clinic.name)}*:"
+    )
+    lines = [] if len(done) == 1 else [f"• {mention(a.owner_id)}: {esc(clip(a.title, 150))}" for a in done[:SHOWN]]
+    if len(done) > SHOWN:
+        lines.append(f"…and {len(done) - SHOWN} more. `/clinic status {esc(clinic.name)}` shows what is left.")
+    blocks = [SectionBlock(text=md("\n".join([head, *lines])))]
+    blocks.append(ContextBlock(elements=[md(f"{esc(clinic.name)} · one step closer. Thank you!")]))
+    return f"Wins for {clinic.name}", render(blocks)

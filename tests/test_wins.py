@@ -1,0 +1,50 @@
+"""Wins in the clinic's channel: every action done in the same hour celebrated in one post."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.views import ids
+from tests.chase_walk import Walk
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER
+from tests.helpers import actions_in, text_of, wait_response
+from tests.test_clinics import register_clinic
+from tests.test_status import add
+
+
+def test_wins_of_the_same_hour_are_celebrated_together_in_the_clinic_channel(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Weekend discharge audit", "2026-12-04", clinic_id)
+    add(user, slack, ASSIGNER, OTHER, "Pharmacy TTO cut-off", "2026-12-04", clinic_id)
+    add(user, slack, ASSIGNER, OWNER, "Not done yet", "2026-12-04", clinic_id)
+    walk.settle()
+    first, second, _ = actions_in(db)
+
+    user.click(OWNER, ids.ACTION_DONE, str(first.id))  # 10:00
+    clock.advance(timedelta(minutes=20))
+    user.command(OTHER, f"done {second.id}")  # 10:20, same hour
+    wait_response(slack)
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
+
+    [post] = slack.messages_in("C0CLINIC")
+    shown = text_of(post)
+    assert "2 clinic actions done" in shown
+    assert f"<@{OWNER}>: Weekend discharge audit" in shown and f"<@{OTHER}>: Pharmacy TTO cut-off" in shown
+    assert "Not done yet" not in shown
+    assert [t.local("UTC") for t in walk.told if t.recipient == "C0CLINIC"] == ["Tue 24 Nov 11:00"]
+
+
+def test_a_clinic_can_turn_its_celebrations_off(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Quiet win", "2026-12-04", clinic_id)
+    walk.settle()
+
+    refused = user.command(OTHER, "wins Discharge flow off")
+    answer = user.command(LEAD, "wins Discharge flow off")
+    user.command(OWNER, f"done {actions_in(db)[0].id}")
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC))
+
+    assert "Only the clinic's lead" in refused.text and "will not be celebrated" in answer.text
+    assert slack.messages_in("C0CLINIC") == []
