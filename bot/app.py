@@ -14,6 +14,7 @@ from bot.actions import ActionService
 from bot.clinics import ClinicChasing, ClinicService
 from bot.clock import Clock
 from bot.delivery import Delivery
+from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.nudges import NudgePlanner
 from bot.people import People
@@ -63,6 +64,7 @@ def create_app(
     delivery_gateway = SlackGateway(new_web_client(token, settings.slack_api_url))
     people = People(session_factory, clock)
     planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy())
+    digests = DigestPlanner(session_factory, clock, settings.digest_preference())
     services = Services(
         settings=settings,
         clock=clock,
@@ -75,12 +77,18 @@ def create_app(
             session_factory,
             clock,
             lambda _team_id: delivery_gateway,
-            {"chase": planner.render, "wins": render_wins},
+            {
+                "chase": planner.render,
+                "wins": render_wins,
+                "digest": digests.render,
+                "digest_chart": digests.render_chart,
+            },
             max_attempts=settings.delivery_attempts,
         ),
         planner=planner,
         escalation=EscalationService(session_factory, clock, people),
         chasing=ClinicChasing(session_factory, clock, settings.chase_policy()),
+        digests=digests,
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     bolt = App(

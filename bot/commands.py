@@ -75,9 +75,14 @@ class Wins:
     on: bool
 
 
-Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase | Wins
+@dataclass(frozen=True)
+class Digest:
+    settings: str | None  # None: show me my digest now; text: see or change when it comes
 
-SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase", "wins"]] = {
+
+Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase | Wins | Digest
+
+SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase", "wins", "digest"]] = {
     "help": "help",
     "new": "new",
     "add": "add",
@@ -89,6 +94,7 @@ SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "
     "snooze": "snooze",
     "chase": "chase",
     "wins": "wins",
+    "digest": "digest",
 }
 
 
@@ -112,6 +118,9 @@ def parse(text: str) -> Command:
         return _chase(rest)
     if sub == "wins":
         return _wins(rest)
+    if sub == "digest":
+        word, _, more = rest.partition(" ")
+        return Digest(more.strip() if word.lower() == "settings" else None)
     return (Done if sub == "done" else Show)(_action_id(rest, sub))
 
 

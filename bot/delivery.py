@@ -26,7 +26,19 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger("clinic_bot.delivery")
 
-Renderer = Callable[[Session, OutboxMessage], tuple[str, list[dict[str, Any]]] | None]
+
+@dataclass(frozen=True)
+class Upload:
+    """A rendered message that is a file, posted into a conversation (under a message, if `thread_ts`)."""
+
+    content: bytes
+    filename: str
+    title: str
+    channel: str
+    thread_ts: str | None = None
+
+
+Renderer = Callable[[Session, OutboxMessage], "tuple[str, list[dict[str, Any]]] | Upload | None"]
 
 LEASE = timedelta(seconds=60)
 BATCH = 20
@@ -97,13 +109,21 @@ class Delivery:
                 return "sent"
             team_id, recipient = message.team_id, message.recipient
             text, blocks, attempts = message.text, message.blocks, message.attempts
+            upload = None
             if message.payload is not None:
-                rendered = self._renderers[message.kind](session, message)
+                try:
+                    rendered = self._renderers[message.kind](session, message)
+                except SlackFailure as exc:  # the renderer waits on something still to be delivered
+                    return self._retry(message_id, attempts, exc.error, _backoff(attempts))
                 if rendered is None:
                     return self._drop(message_id, attempts)
-                text, blocks = rendered
+                if isinstance(rendered, Upload):
+                    upload = rendered
+                else:
+                    text, blocks = rendered
         try:
-            posted = self._gateway_for(team_id).post(recipient, text, blocks)
+            gateway = self._gateway_for(team_id)
+            posted = gateway.upload(upload) if upload else gateway.post(recipient, text, blocks)
         except RateLimited as exc:
             return self._retry(message_id, attempts, "ratelimited", timedelta(seconds=exc.retry_after))
         except SlackUnavailable as exc:

@@ -8,6 +8,7 @@ from bot.actions import ActionService
 from bot.clinics import ClinicChasing, ClinicService
 from bot.clock import Clock
 from bot.delivery import Delivery
+from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.nudges import NudgePlanner
 from bot.people import People
@@ -29,3 +30,4 @@ class Services:
     planner: NudgePlanner
     escalation: EscalationService
     chasing: ClinicChasing
+    digests: DigestPlanner

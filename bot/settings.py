@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     working_hours: str = Field(default="09:00-17:00", description="Working window, in each person's own time zone.")
     working_days: str = Field(default="mon,tue,wed,thu,fri", description="Working days of the week.")
     holidays: str = Field(default="", description="Workspace holidays, comma-separated ISO dates: no nudges on them.")
+    digest_day: str = Field(
+        default="mon", description="Default day of the weekly digest (each person can change theirs)."
+    )
+    digest_time: str = Field(
+        default="09:00", description="Default time of the weekly digest, in the reader's time zone."
+    )
     pass_every_seconds: int = Field(default=60, ge=5, le=3600, description="How often the scheduler runs a pass.")
     tick_timeout_seconds: int = Field(
         default=300,
@@ -85,6 +91,21 @@ class Settings(BaseSettings):
             raise ValueError("must be day names like mon,tue,wed,thu,fri")
         return value
 
+    @field_validator("digest_day")
+    @classmethod
+    def _digest_day_shape(cls, value: str) -> str:
+        if value.strip().lower()[:3] not in WEEKDAYS:
+            raise ValueError("must be a day name like mon")
+        return value.strip().lower()[:3]
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time_shape(cls, value: str) -> str:
+        try:
+            return time.fromisoformat(value.strip()).strftime("%H:%M")
+        except ValueError:
+            raise ValueError("must look like 09:00") from None
+
     @field_validator("holidays")
     @classmethod
     def _holidays_shape(cls, value: str) -> str:
@@ -102,6 +123,11 @@ class Settings(BaseSettings):
             days=frozenset(WEEKDAYS.index(d.strip().lower()[:3]) for d in self.working_days.split(",") if d.strip()),
             holidays=frozenset(date.fromisoformat(d.strip()) for d in self.holidays.split(",") if d.strip()),
         )
+
+    def digest_preference(self):  # type: ignore[no-untyped-def]
+        from bot.digest import Preference
+
+        return Preference(WEEKDAYS.index(self.digest_day), time.fromisoformat(self.digest_time), combined=False)
 
     def chase_policy(self) -> ChasePolicy:
         return ChasePolicy(

@@ -126,6 +126,22 @@ class SlackGateway:
         data = self._call("chat.postMessage", **params)
         return Posted(channel=data["channel"], ts=data["ts"])
 
+    def upload(self, upload) -> Posted:  # type: ignore[no-untyped-def]
+        """A file into a conversation through Slack's external upload flow (files_upload_v2)."""
+        try:
+            self.client.files_upload_v2(
+                channel=upload.channel,
+                content=upload.content,
+                filename=upload.filename,
+                title=upload.title,
+                thread_ts=upload.thread_ts,
+            )
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise SlackUnavailable(type(exc).__name__) from None
+        return Posted(channel=upload.channel, ts=upload.thread_ts or "")
+
     def permalink(self, channel: str, ts: str) -> str | None:
         try:
             return self._call("chat.getPermalink", channel=channel, message_ts=ts).get("permalink")

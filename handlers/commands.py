@@ -17,6 +17,7 @@ from bot.slack import SlackFailure, SlackGateway
 from bot.status import StatusQuery
 from bot.views import actions as action_views
 from bot.views import clinics as clinic_views
+from bot.views import digest as digest_views
 from bot.views.help import help_message
 from bot.views.ids import COMMAND
 from bot.views.text import esc, mention
@@ -71,6 +72,17 @@ def register(app: App, services: Services) -> None:
                 clinic = services.clinics.celebrate_wins(team_id, clinic_name, user_id, on)
                 where = f"<#{clinic.channel_id}>" if clinic.channel_id else "its channel (none is set)"
                 ack(ephemeral(f"Wins of *{esc(clinic.name)}* {'will' if on else 'will not'} be celebrated in {where}."))
+            case commands.Digest(settings=None):
+                reader = services.people.cached_person(team_id, user_id)
+                digest = services.digests.preview(team_id, user_id, reader.tz)
+                if digest is None:
+                    ack(ephemeral("Digests go to clinic leads and sponsors, and you don't lead or sponsor a clinic."))
+                else:
+                    text, blocks = digest_views.digest_message(digest, reader.tz)
+                    ack({**ephemeral(text), "blocks": blocks})
+            case commands.Digest(settings=text):
+                pref = services.digests.change_preference(team_id, user_id, text or "")
+                ack(ephemeral(digest_views.preference_message(pref, changed=bool(text))))
             case commands.Show(action_id=action_id):
                 action, history = services.actions.history(team_id, action_id, user_id)
                 reader = services.people.cached_person(team_id, user_id)

@@ -18,6 +18,7 @@ PASS_JOB_ID = "clinic-pass"
 def run_pass(services: Services) -> DeliveryReport:
     """One pass: decide what is due now, then deliver the outbox."""
     services.planner.plan()
+    services.digests.plan()
     return services.delivery.deliver_due()
 
 

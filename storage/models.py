@@ -232,6 +232,18 @@ class AgendaItem(Base):
     discussed_at: Mapped[datetime | None]
 
 
+class DigestPreference(Base):
+    """When a lead or sponsor wants their weekly digest, and whether one for all their clinics."""
+
+    __tablename__ = "digest_preferences"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    weekday: Mapped[int]  # Monday is 0
+    at: Mapped[str] = mapped_column(String(5))  # HH:MM, the recipient's local time
+    combined: Mapped[bool] = mapped_column(default=False)
+
+
 class ProcessedEvent(Base):
     """Events API deliveries already handled, keyed by Slack's `event_id`, so a retry changes nothing twice."""
 

@@ -16,6 +16,7 @@ from storage.models import (
     ActionEvent,
     ChaseStep,
     Clinic,
+    DigestPreference,
     FocusArea,
     OutboxMessage,
     ProcessedEvent,
@@ -62,6 +63,33 @@ def list_clinics(session: Session, team_id: str) -> Sequence[Clinic]:
         .options(selectinload(Clinic.focus_areas))
         .order_by(Clinic.name_key)
     ).all()
+
+
+def clinics_of_leader(session: Session, team_id: str, user_id: str) -> Sequence[Clinic]:
+    """The clinics someone leads or sponsors."""
+    return session.scalars(
+        select(Clinic)
+        .where(Clinic.team_id == team_id, or_(Clinic.lead_id == user_id, Clinic.sponsor_id == user_id))
+        .options(selectinload(Clinic.focus_areas))
+        .order_by(Clinic.name_key)
+    ).all()
+
+
+def clinic_leaders(session: Session) -> dict[tuple[str, str], list[Clinic]]:
+    """Every lead and sponsor, in every workspace, with the clinics they lead or sponsor."""
+    leaders: dict[tuple[str, str], list[Clinic]] = {}
+    for clinic in session.scalars(select(Clinic).order_by(Clinic.team_id, Clinic.name_key)):
+        for user_id in {clinic.lead_id, clinic.sponsor_id} - {None}:
+            leaders.setdefault((clinic.team_id, user_id), []).append(clinic)  # type: ignore[arg-type]
+    return leaders
+
+
+def get_digest_preference(session: Session, team_id: str, user_id: str) -> DigestPreference | None:
+    return session.get(DigestPreference, (team_id, user_id))
+
+
+def save_digest_preference(session: Session, preference: DigestPreference) -> None:
+    session.merge(preference)
 
 
 def get_focus_area(session: Session, team_id: str, focus_area_id: int) -> FocusArea | None:
@@ -154,6 +182,23 @@ def recheck_clinic_actions(session: Session, team_id: str, clinic_id: int, now: 
     )
 
 
+def clinic_actions_since(
+    session: Session, team_id: str, clinic_ids: Sequence[int], since: datetime
+) -> Sequence[Action]:
+    """The clinics' actions that are open or were closed after `since`: what a digest counts."""
+    if not clinic_ids:
+        return []
+    return session.scalars(
+        select(Action)
+        .where(
+            Action.team_id == team_id,
+            Action.clinic_id.in_(clinic_ids),
+            or_(Action.closed_at.is_(None), Action.closed_at >= since),
+        )
+        .options(selectinload(Action.clinic), selectinload(Action.focus_area))
+    ).all()
+
+
 def done_in_clinic(session: Session, team_id: str, clinic_id: int, start: datetime, end: datetime) -> Sequence[Action]:
     return session.scalars(
         select(Action)
@@ -239,6 +284,18 @@ def outbox_for_message(session: Session, team_id: str, channel: str, ts: str) ->
             OutboxMessage.sent_ts == ts,
         )
     )
+
+
+def outbox_by_key(session: Session, key: str) -> OutboxMessage | None:
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+
+
+def missing_keys(session: Session, keys: list[str]) -> set[str]:
+    """The keys no outbox row has yet (checked before inserting, so a pass inserts only what is new)."""
+    if not keys:
+        return set()
+    present = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
+    return set(keys) - present
 
 
 def owed_messages(session: Session, now: datetime) -> Sequence[OutboxMessage]:

@@ -38,7 +38,7 @@ class Walk:
         return new
 
     def settle(self) -> None:
-        """Wait for what requests queued (assignment DMs) to be delivered, then start recording afresh."""
+        """Wait for what requests queued for now (assignment DMs) to be delivered, then record afresh."""
         from sqlalchemy import func, select
 
         from storage.models import OutboxMessage
@@ -46,7 +46,11 @@ class Walk:
         deadline = time.monotonic() + 5
         while True:
             with self.bot.services.sessions() as session:
-                pending = session.scalar(select(func.count()).where(OutboxMessage.state == "pending"))
+                pending = session.scalar(
+                    select(func.count()).where(
+                        OutboxMessage.state == "pending", OutboxMessage.not_before <= self.clock.now()
+                    )
+                )
             if not pending:
                 break
             if time.monotonic() > deadline:
@@ -63,5 +67,10 @@ class Walk:
         self.told += new
         return new
 
-    def to(self, user: str) -> list[Told]:
-        return [t for t in self.told if t.recipient == user]
+    def to(self, user: str, *, digests: bool = False) -> list[Told]:
+        """What `user` was told; leaders' weekly digests only when asked for."""
+        return [
+            t
+            for t in self.told
+            if t.recipient == user and (digests or not str(t.call.params.get("text", "")).startswith("Weekly digest"))
+        ]

@@ -109,6 +109,7 @@ def test_manifest_asks_for_escaped_commands_and_no_more_scopes_than_used():
         "commands",
         "chat:write",
         "chat:write.public",
+        "files:write",
         "im:history",
         "users:read",
         "reactions:write",

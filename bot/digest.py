@@ -1,0 +1,282 @@
+"""The weekly digest for clinic leads and sponsors: where each clinic stands, what slipped, who to thank,
+what is coming, and an eight-week chart. Built from the database when it is sent (or previewed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.errors import UserError
+from bot.people import zone
+from storage import queries
+from storage.models import Action, Clinic, DigestPreference
+
+WEEKS = 8
+WEEK = timedelta(weeks=1)
+STALLED_AFTER = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Headline:
+    open: int
+    done: int
+    overdue: int
+    blocked: int
+    stalled: int
+    due_next_week: int
+
+
+@dataclass(frozen=True)
+class AreaProgress:
+    clinic: str
+    area: str
+    open: int
+    done: int
+
+
+@dataclass
+class Digest:
+    recipient: str
+    title: str
+    clinics: list[Clinic]
+    week_of: date  # the Monday this digest covers, in the recipient's time zone
+    now: datetime
+    headline: Headline
+    last_week: Headline
+    slipping: list[Action] = field(default_factory=list)  # overdue or blocked, most overdue first
+    wins: list[Action] = field(default_factory=list)
+    coming: list[Action] = field(default_factory=list)
+    areas: list[AreaProgress] = field(default_factory=list)
+    weeks: list[tuple[date, int, int, int]] = field(default_factory=list)  # (week start, open, overdue, done)
+
+
+def week_start(now: datetime, tz: str) -> date:
+    local = now.astimezone(zone(tz)).date()
+    return local - timedelta(days=local.weekday())
+
+
+def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequence[Clinic], now: datetime) -> Digest:
+    """The digest as things stand at `now`, for the clinics given, seen from the recipient's time zone."""
+    monday = week_start(now, tz)
+    local = zone(tz)
+    this_week = datetime.combine(monday, time(0), tzinfo=local)
+    since = this_week - timedelta(weeks=WEEKS)
+    actions = list(queries.clinic_actions_since(session, team_id, [c.id for c in clinics], since))
+    title = clinics[0].name if len(clinics) == 1 else "your clinics"
+    digest = Digest(
+        recipient=recipient,
+        title=title,
+        clinics=list(clinics),
+        week_of=monday,
+        now=now,
+        headline=_headline(actions, now),
+        last_week=_headline(actions, now - WEEK),
+    )
+    open_now = [a for a in actions if _open_at(a, now)]
+    digest.slipping = sorted((a for a in open_now if a.due_at < now or a.status == "blocked"), key=lambda a: a.due_at)
+    digest.wins = sorted((a for a in actions if _done_within(a, now - WEEK, now)), key=lambda a: a.closed_at)
+    digest.coming = sorted((a for a in open_now if now <= a.due_at < now + WEEK), key=lambda a: a.due_at)
+    for clinic in clinics:
+        for area in clinic.focus_areas:
+            linked = [a for a in actions if a.focus_area_id == area.id]
+            digest.areas.append(
+                AreaProgress(
+                    clinic.name,
+                    area.name,
+                    sum(1 for a in linked if _open_at(a, now)),
+                    sum(1 for a in linked if a.status == "done"),
+                )
+            )
+    for back in range(WEEKS, 0, -1):
+        start = this_week - timedelta(weeks=back - 1)
+        end = min(start + timedelta(weeks=1), now)
+        digest.weeks.append(
+            (
+                start.date(),
+                sum(1 for a in actions if _open_at(a, end)),
+                sum(1 for a in actions if _open_at(a, end) and a.due_at < end),
+                sum(1 for a in actions if _done_within(a, start, end)),
+            )
+        )
+    return digest
+
+
+def _open_at(action: Action, at: datetime) -> bool:
+    return action.created_at <= at and (action.closed_at is None or action.closed_at > at)
+
+
+def _done_within(action: Action, start: datetime, end: datetime) -> bool:
+    return action.status == "done" and action.closed_at is not None and start <= action.closed_at < end
+
+
+def _headline(actions: list[Action], at: datetime) -> Headline:
+    """The numbers as they stood at `at`: done in the week before it, due in the week after it."""
+    open_then = [a for a in actions if _open_at(a, at)]
+    return Headline(
+        open=len(open_then),
+        done=sum(1 for a in actions if _done_within(a, at - WEEK, at)),
+        overdue=sum(1 for a in open_then if a.due_at < at),
+        blocked=sum(1 for a in open_then if a.status == "blocked"),
+        stalled=sum(
+            1 for a in open_then if a.due_at >= at and at - (a.last_owner_update_at or a.created_at) >= STALLED_AFTER
+        ),
+        due_next_week=sum(1 for a in open_then if at <= a.due_at < at + WEEK),
+    )
+
+
+# --- when digests go out ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preference:
+    weekday: int
+    at: time
+    combined: bool
+
+
+DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+SETTINGS_EXAMPLE = "`/clinic digest settings friday 16:00 combined`"
+
+
+def read_preference(text: str, current: Preference) -> Preference:
+    """`friday`, `16:00`, `combined` or `separate`, in any order; what is not said stays as it was."""
+    weekday, at, combined = current.weekday, current.at, current.combined
+    for word in text.lower().replace(",", " ").split():
+        if word[:3] in [d[:3] for d in DAYS]:
+            weekday = [d[:3] for d in DAYS].index(word[:3])
+        elif word in ("combined", "together", "one"):
+            combined = True
+        elif word in ("separate", "each", "per-clinic"):
+            combined = False
+        else:
+            try:
+                at = time.fromisoformat(word if len(word) > 2 else f"{int(word):02d}:00")
+            except ValueError:
+                raise UserError(
+                    f"I don't understand \u201c{word[:20]}\u201d. For example {SETTINGS_EXAMPLE}."
+                ) from None
+    return Preference(weekday, at.replace(second=0, microsecond=0), combined)
+
+
+class DigestPlanner:
+    """Queues each lead's and sponsor's digest once a week, at their own day and time (a digest missed
+    on its day goes out at the next pass, not next week), keyed by ISO week so a second pass or another
+    replica queues nothing twice."""
+
+    def __init__(self, session_factory, clock, default: Preference) -> None:  # type: ignore[no-untyped-def]
+        self._sessions = session_factory
+        self._clock = clock
+        self.default = default
+
+    def preference(self, session: Session, team_id: str, user_id: str) -> Preference:
+        row = queries.get_digest_preference(session, team_id, user_id)
+        if row is None:
+            return self.default
+        return Preference(row.weekday, time.fromisoformat(row.at), row.combined)
+
+    def plan(self) -> int:
+        now = self._clock.now()
+        queued = 0
+        with self._sessions.begin() as session:
+            leaders = queries.clinic_leaders(session)
+            people = queries.users_by_id(session, set(leaders))
+            rows = []
+            for (team_id, user_id), clinics in leaders.items():
+                person = people.get((team_id, user_id))
+                tz = person.tz if person else "UTC"
+                pref = self.preference(session, team_id, user_id)
+                monday = week_start(now, tz)
+                slot = datetime.combine(monday + timedelta(days=pref.weekday), pref.at, tzinfo=zone(tz))
+                if now < slot:
+                    continue
+                week = f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}"
+                units = [sorted(c.id for c in clinics)] if pref.combined else [[c.id] for c in clinics]
+                # A clinic registered after this week's slot gets its first digest next week.
+                units = [ids for ids in units if any(c.id in ids and c.created_at <= slot for c in clinics)]
+                for clinic_ids in units:
+                    key = f"digest:{team_id}:{user_id}:{week}:{'-'.join(map(str, clinic_ids))}"
+                    payload = {"clinic_ids": clinic_ids, "tz": tz, "digest_key": key}
+                    common = {
+                        "team_id": team_id,
+                        "recipient": user_id,
+                        "action_id": None,
+                        "text": "",
+                        "blocks": [],
+                        "created_at": now,
+                        "not_before": now,
+                    }
+                    rows.append({**common, "dedupe_key": key, "kind": "digest", "payload": payload})
+                    rows.append({**common, "dedupe_key": "chart:" + key, "kind": "digest_chart", "payload": payload})
+            fresh = queries.missing_keys(session, [r["dedupe_key"] for r in rows])
+            rows = [r for r in rows if r["dedupe_key"] in fresh]
+            if rows:
+                queries.enqueue_many(session, rows)
+                queued = len(rows) // 2
+        return queued
+
+    def render(self, session: Session, message) -> tuple[str, list] | None:  # type: ignore[no-untyped-def]
+        from bot.views.digest import digest_message
+
+        digest = self._build(session, message)
+        return digest_message(digest, message.payload["tz"]) if digest else None
+
+    def render_chart(self, session: Session, message):  # type: ignore[no-untyped-def]
+        """The chart goes into the digest's DM, under it: wait until the digest itself is there."""
+        from bot.charts import weekly_chart
+        from bot.delivery import Upload
+        from bot.slack import SlackUnavailable
+
+        sent = queries.outbox_by_key(session, message.payload["digest_key"])
+        if sent is None or sent.state in ("failed", "dropped"):
+            return None
+        if sent.state != "sent":
+            raise SlackUnavailable("waiting for the digest to be sent first")
+        digest = self._build(session, message)
+        if digest is None:
+            return None
+        png = weekly_chart(f"{digest.title}: the last {WEEKS} weeks", digest.weeks)
+        return Upload(
+            png,
+            "clinic-digest.png",
+            f"{digest.title}: open, overdue and done per week",
+            sent.sent_channel,
+            sent.sent_ts,
+        )
+
+    def _build(self, session: Session, message) -> Digest | None:  # type: ignore[no-untyped-def]
+        clinics = [
+            c for c in (queries.get_clinic(session, message.team_id, i) for i in message.payload["clinic_ids"]) if c
+        ]
+        if not clinics:
+            return None
+        return build(session, message.team_id, message.recipient, message.payload["tz"], clinics, self._clock.now())
+
+    def change_preference(self, team_id: str, user_id: str, text: str) -> Preference:
+        with self._sessions.begin() as session:
+            pref = (
+                read_preference(text, self.preference(session, team_id, user_id))
+                if text
+                else self.preference(session, team_id, user_id)
+            )
+            if text:
+                queries.save_digest_preference(
+                    session,
+                    DigestPreference(
+                        team_id=team_id,
+                        user_id=user_id,
+                        weekday=pref.weekday,
+                        at=pref.at.strftime("%H:%M"),
+                        combined=pref.combined,
+                    ),
+                )
+            return pref
+
+    def preview(self, team_id: str, user_id: str, tz: str) -> Digest | None:
+        with self._sessions() as session:
+            clinics = queries.clinics_of_leader(session, team_id, user_id)
+            if not clinics:
+                return None
+            return build(session, team_id, user_id, tz, clinics, self._clock.now())

@@ -1,0 +1,128 @@
+"""Block Kit for the weekly digest. Long lists end with "and N more" and a pointer to `/clinic status`,
+and every section stays inside Slack's limits (3000 characters a section, 50 blocks a message)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+
+from bot.dates import describe_date
+from bot.digest import DAYS, SETTINGS_EXAMPLE, Digest, Headline, Preference
+from bot.people import zone
+from bot.views.actions import render
+from bot.views.text import clip, esc, md, mention, plain
+from storage.models import Action
+
+LIST_LINES = 8
+SECTION_LIMIT = 2900
+
+
+def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
+    today = digest.now.astimezone(zone(tz)).date()
+    pointer = (
+        f"`/clinic status {esc(digest.clinics[0].name)}`" if len(digest.clinics) == 1 else "`/clinic status overdue`"
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(f"Weekly digest: {digest.title}", 150)),
+        ContextBlock(elements=[md(f"Week of {describe_date(digest.week_of, today)} · compared with the week before")]),
+        SectionBlock(fields=[md(f) for f in _numbers(digest.headline, digest.last_week)]),
+        DividerBlock(),
+    ]
+
+    def listing(title: str, actions: Sequence[Action], line, empty: str) -> None:  # type: ignore[no-untyped-def]
+        blocks.append(SectionBlock(text=md(_lines(f"*{title}*", [line(a) for a in actions], empty, pointer))))
+
+    listing(
+        "Overdue and blocked",
+        digest.slipping,
+        lambda a: _slipping(a, digest, today),
+        "Nothing overdue or blocked. :tada:",
+    )
+    listing(
+        "Wins this week: thank them",
+        digest.wins,
+        lambda a: f":white_check_mark: {mention(a.owner_id)}: {esc(clip(a.title, 120))}",
+        "No actions closed this week.",
+    )
+    listing(
+        "Due in the coming week",
+        digest.coming,
+        lambda a: f"• {describe_date(a.due_date, today)}: {mention(a.owner_id)}: {esc(clip(a.title, 120))}",
+        "Nothing falls due in the coming week.",
+    )
+    if digest.areas:
+        lines = [
+            f"• *{esc(p.area)}*"
+            + (f" ({esc(p.clinic)})" if len(digest.clinics) > 1 else "")
+            + f": {p.open} open, {p.done} done"
+            for p in digest.areas
+        ]
+        blocks.append(SectionBlock(text=md(_lines("*Focus areas*", lines, "", pointer))))
+    blocks.append(
+        ContextBlock(elements=[md("The chart of the last eight weeks follows. `/clinic digest` shows this any time.")])
+    )
+    h = digest.headline
+    text = f"Weekly digest for {digest.title}: {h.open} open, {h.overdue} overdue, {h.done} done this week"
+    return text, render(blocks)
+
+
+def _numbers(now: Headline, before: Headline) -> list[str]:
+    def figure(label: str, value: int, previous: int, good_when_down: bool = False) -> str:
+        change = value - previous
+        if change == 0:
+            trend = "same as last week"
+        else:
+            better = (change < 0) == good_when_down
+            trend = f"{'+' if change > 0 else '−'}{abs(change)} {':small_red_triangle:' if not better else ':white_check_mark:'}"
+        return f"*{label}*\n{value}  ({trend})"
+
+    return [
+        figure("Open", now.open, before.open, good_when_down=True),
+        figure("Done this week", now.done, before.done),
+        figure("Overdue", now.overdue, before.overdue, good_when_down=True),
+        figure("Blocked", now.blocked, before.blocked, good_when_down=True),
+        figure("Stalled", now.stalled, before.stalled, good_when_down=True),
+        figure("Due next week", now.due_next_week, before.due_next_week, good_when_down=True),
+    ]
+
+
+def _slipping(action: Action, digest: Digest, today) -> str:  # type: ignore[no-untyped-def]
+    days = (digest.now - action.due_at).days
+    late = (
+        f"{days} day{'s' if days != 1 else ''} overdue"
+        if action.due_at < digest.now
+        else f"due {describe_date(action.due_date, today)}"
+    )
+    updated = action.last_owner_update_at
+    last = f"last update {describe_date(updated.date(), today)}" if updated else "no update yet"
+    line = f"• {mention(action.owner_id)}: *{esc(clip(action.title, 100))}* · {late} · {last}"
+    if action.status == "blocked" and action.blocked_reason:
+        line += f"\n   blocked: _{esc(clip(action.blocked_reason, 150))}_"
+    return line
+
+
+def _lines(title: str, lines: list[str], empty: str, pointer: str) -> str:
+    """A titled list, cut at whole lines with "and N more" so it never exceeds a section's limit."""
+    if not lines:
+        return f"{title}\n{empty}" if empty else title
+    shown: list[str] = []
+    for index, line in enumerate(lines):
+        rest = len(lines) - index
+        more = f"…and {rest - 1} more: {pointer}" if rest > 1 else ""
+        if index == LIST_LINES or len("\n".join([title, *shown, line, more])) > SECTION_LIMIT:
+            shown.append(f"…and {rest} more: {pointer}")
+            break
+        shown.append(line)
+    return "\n".join([title, *shown])
+
+
+def preference_message(pref: Preference, *, changed: bool) -> str:
+    day = DAYS[pref.weekday].capitalize()
+    how = "one digest for all your clinics" if pref.combined else "one digest per clinic"
+    head = "Done: your" if changed else "Your"
+    return (
+        f"{head} weekly digest comes on *{day} at {pref.at:%H:%M}* your time, {how}.\n"
+        f"Change it with {SETTINGS_EXAMPLE}."
+    )

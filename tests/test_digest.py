@@ -1,0 +1,138 @@
+"""The weekly digest: at each reader's own Monday 09:00 (or the day and time they chose), once a week
+whatever the replicas, with its chart under it, and still delivered when the chart cannot be."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.digest import DigestPlanner
+from storage.models import OutboxMessage
+from tests.chase_walk import Walk
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
+from tests.helpers import actions_in, text_of
+from tests.test_clinics import register_clinic
+from tests.test_status import add
+
+
+def digests_to(walk: Walk, who: str) -> list:
+    return [t for t in walk.to(who, digests=True) if "Weekly digest" in text_of(t.call)]
+
+
+def clinic_with_actions(user, slack, db, bot, clock) -> Walk:
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-26", clinic_id)
+    add(user, slack, ASSIGNER, OTHER, "Pharmacy TTO cut-off", "2026-12-03", clinic_id)
+    add(user, slack, ASSIGNER, OWNER, "Discharge lounge rota", "2026-12-04", clinic_id)
+    walk.settle()
+    user.command(OTHER, f"done {actions_in(db)[1].id}")
+    return walk
+
+
+def test_leads_and_sponsors_get_it_at_nine_on_monday_in_their_own_time_zone_once_a_week(user, slack, db, bot, clock):
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 8, 12, tzinfo=UTC), step=timedelta(minutes=30))
+
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
+    assert [t.local("Asia/Kolkata") for t in digests_to(walk, SPONSOR)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
+    first = text_of(digests_to(walk, LEAD)[0].call)
+    assert "Weekly digest: Discharge flow" in first
+    assert "Audit weekend discharges" in first  # overdue since Thursday
+    assert f"<@{OTHER}>: Pharmacy TTO cut-off" in first  # a win to thank them for
+    assert "Discharge lounge rota" in first.split("Due in the coming week")[1]
+
+
+def test_the_chart_is_uploaded_under_the_digest(user, slack, db, bot, clock):
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 30, 10, tzinfo=UTC))
+
+    [digest] = digests_to(walk, LEAD)
+    [complete] = [c for c in slack.calls_to("files.completeUploadExternal") if c.params["channel_id"] == "D" + LEAD]
+    [upload] = [c for c in slack.calls_to("upload") if c.params["file_id"] == complete.params["files"][0]["id"]]
+    assert upload.params["data"][:8] == b"\x89PNG\r\n\x1a\n" and upload.params["bytes"] > 5000
+    db.expire_all()
+    sent = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "digest", OutboxMessage.recipient == LEAD))
+    assert complete.params["thread_ts"] == sent.sent_ts
+
+
+def test_when_the_chart_cannot_be_uploaded_the_digest_still_arrives(user, slack, db, bot, clock):
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+    slack.fail_next("files.getUploadURLExternal", error="not_allowed_token_type", times=50)
+
+    walk.until(datetime(2026, 11, 30, 12, tzinfo=UTC))
+
+    assert len(digests_to(walk, LEAD)) == 1
+    db.expire_all()
+    chart = db.scalar(
+        select(OutboxMessage).where(OutboxMessage.kind == "digest_chart", OutboxMessage.recipient == LEAD)
+    )
+    assert chart.state in ("pending", "failed") and chart.last_error
+
+
+def test_a_digest_missed_on_monday_goes_out_at_the_next_pass(user, slack, db, bot, clock):
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+    clock.set(datetime(2026, 12, 1, 14, tzinfo=UTC))  # the bot was down all Monday
+
+    walk.run()
+
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Tue 01 Dec 14:00"]
+
+
+def test_two_replicas_queue_one_digest(user, slack, db, bot, clock):
+    clinic_with_actions(user, slack, db, bot, clock)
+    clock.set(datetime(2026, 11, 30, 10, tzinfo=UTC))
+    planners = [DigestPlanner(bot.services.sessions, clock, bot.services.digests.default) for _ in range(4)]
+    threads = [threading.Thread(target=p.plan) for p in planners]
+
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    db.expire_all()
+    kinds = [m.kind for m in db.scalars(select(OutboxMessage).where(OutboxMessage.recipient == LEAD))]
+    assert kinds.count("digest") == 1 and kinds.count("digest_chart") == 1
+
+
+def test_each_person_chooses_their_day_and_time(user, slack, db, bot, clock):
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    answer = user.command(LEAD, "digest settings friday 16:00")
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 1, tzinfo=UTC))
+
+    assert "Friday at 16:00" in answer.text
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Fri 27 Nov 16:00"]
+    assert [t.local("Asia/Kolkata") for t in digests_to(walk, SPONSOR)] == ["Mon 30 Nov 09:00"]
+
+
+def test_digest_preview_now_and_for_someone_who_leads_nothing(user, slack, db, bot, clock):
+    clinic_with_actions(user, slack, db, bot, clock)
+
+    preview = user.command(LEAD, "digest")
+    nothing = user.command(OWNER, "digest")
+
+    assert preview.body["response_type"] == "ephemeral" and "Weekly digest: Discharge flow" in preview.text
+    assert "Open*\n2" in preview.text
+    assert "don't lead or sponsor" in nothing.text
+
+
+def test_long_lists_end_with_and_n_more_within_slacks_limits(user, slack, db, bot, clock):
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    for n in range(30):
+        add(user, slack, ASSIGNER, OWNER, f"Overdue item {n} " + "x" * 150, "2026-11-25", clinic_id)
+    clock.set(datetime(2026, 11, 30, 10, tzinfo=UTC))
+
+    preview = user.command(LEAD, "digest")
+
+    assert "…and 22 more: `/clinic status Discharge flow`" in preview.text
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in preview.body["blocks"])
