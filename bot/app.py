@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
+from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.people import People
 from bot.services import Services
@@ -89,6 +90,7 @@ def create_app(
         escalation=EscalationService(session_factory, clock, people),
         chasing=ClinicChasing(session_factory, clock, settings.chase_policy()),
         digests=digests,
+        home=HomeService(session_factory, clock, people),
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     bolt = App(

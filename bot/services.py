@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
+from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.people import People
 from bot.settings import Settings
@@ -31,3 +32,4 @@ class Services:
     escalation: EscalationService
     chasing: ClinicChasing
     digests: DigestPlanner
+    home: HomeService

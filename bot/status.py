@@ -15,7 +15,7 @@ from storage.models import Action, Clinic
 SHOWN = 15  # each action is two blocks; Slack allows 50 a message
 FETCH = 200  # enough to say how many more there are, bounded so a huge clinic costs the same
 
-StatusKind = Literal["mine", "person", "channel", "clinic", "overdue"]
+StatusKind = Literal["mine", "person", "channel", "clinic", "clinic_id", "overdue"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,13 @@ class StatusService:
                 clinics = list(queries.clinics_in_channel(session, query.team_id, query.target))
                 if not clinics:
                     raise NotFound(f"No clinic reports to <#{query.target}>. Register one with `/clinic new`.")
+            elif query.kind == "clinic_id":
+                clinic = (
+                    queries.get_clinic(session, query.team_id, int(query.target)) if query.target.isdigit() else None
+                )
+                if clinic is None:
+                    raise NotFound("That clinic no longer exists.")
+                clinics = [clinic]
             else:
                 clinic = queries.find_clinic_by_name(session, query.team_id, query.target)
                 if clinic is None:

@@ -61,8 +61,19 @@ def make_follow_up(services: Services) -> Callable[..., None]:
         finally:
             if context.get(DELIVER):
                 services.delivery.kick()
+                # The change shows on the person's Home tab at once.
+                if context.user_id:
+                    _try(lambda: publish_home(services, client, team_of(context, body), context.user_id))
 
     return follow_up
+
+
+def publish_home(services: Services, client: WebClient, team_id: str, user_id: str, page: int = 0) -> None:
+    from bot.views.home import home_view
+
+    home = services.home.home(team_id, user_id, page)
+    reader = services.people.cached_person(team_id, user_id)
+    client.views_publish(user_id=user_id, view=home_view(home, reader, services.clock.now()))
 
 
 def learn_caller(services: Services) -> Callable[..., None]:

@@ -60,6 +60,8 @@ def interactive_probes() -> list[BoltRequest]:
             }
         )
         for action_id in (
+            ids.HOME_PAGE,
+            ids.HOME_CLINIC_STATUS,
             *ids.ACTION_BUTTONS,
             *ids.ESCALATION_BUTTONS,
             ids.EXTENSION_APPROVE,

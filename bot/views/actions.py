@@ -518,3 +518,12 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (what a submitted form turns into when there is news)."""
     view = View(type="modal", title=plain(title, 24), close=plain("Close"), blocks=[SectionBlock(text=md(text))])
     return view.to_dict()
+
+
+def status_modal(report, reader: Person, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A clinic's status, read-only, opened from the Home tab."""
+    summaries = [(s.clinic, s.open, s.overdue, s.blocked) for s in report.clinics]
+    message = status_message(report.heading, report.actions, reader, now, more=report.more, summaries=summaries)
+    blocks = [b for b in message["blocks"] if b["type"] != "actions"]
+    view = View(type="modal", title=plain("Clinic status", 24), close=plain("Close"), blocks=blocks[:100])
+    return view.to_dict()

@@ -26,7 +26,13 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
     )
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Weekly digest: {digest.title}", 150)),
-        ContextBlock(elements=[md(f"Week of {describe_date(digest.week_of, today)} · compared with the week before")]),
+        ContextBlock(
+            elements=[
+                md(
+                    f"Week of {digest.week_of:%a} {digest.week_of.day} {digest.week_of:%b} · changes against the week before"
+                )
+            ]
+        ),
         SectionBlock(fields=[md(f) for f in _numbers(digest.headline, digest.last_week)]),
         DividerBlock(),
     ]
@@ -61,7 +67,11 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         ]
         blocks.append(SectionBlock(text=md(_lines("*Focus areas*", lines, "", pointer))))
     blocks.append(
-        ContextBlock(elements=[md("The chart of the last eight weeks follows. `/clinic digest` shows this any time.")])
+        ContextBlock(
+            elements=[
+                md("The weekly message carries a chart of the last eight weeks. `/clinic digest` shows this any time.")
+            ]
+        )
     )
     h = digest.headline
     text = f"Weekly digest for {digest.title}: {h.open} open, {h.overdue} overdue, {h.done} done this week"
@@ -69,10 +79,12 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _numbers(now: Headline, before: Headline) -> list[str]:
-    def figure(label: str, value: int, previous: int, good_when_down: bool = False) -> str:
+    def figure(label: str, value: int, previous: int, good_when_down: bool | None = False) -> str:
         change = value - previous
         if change == 0:
             trend = "same as last week"
+        elif good_when_down is None:  # neither good nor bad
+            trend = f"{'+' if change > 0 else '−'}{abs(change)}"
         else:
             better = (change < 0) == good_when_down
             trend = f"{'+' if change > 0 else '−'}{abs(change)} {':small_red_triangle:' if not better else ':white_check_mark:'}"
@@ -84,7 +96,7 @@ def _numbers(now: Headline, before: Headline) -> list[str]:
         figure("Overdue", now.overdue, before.overdue, good_when_down=True),
         figure("Blocked", now.blocked, before.blocked, good_when_down=True),
         figure("Stalled", now.stalled, before.stalled, good_when_down=True),
-        figure("Due next week", now.due_next_week, before.due_next_week, good_when_down=True),
+        figure("Due next week", now.due_next_week, before.due_next_week, good_when_down=None),
     ]
 
 

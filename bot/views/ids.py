@@ -21,6 +21,10 @@ ESCALATION_BUTTONS = (ESCALATION_NUDGE, ESCALATION_EXTEND, ESCALATION_REASSIGN, 
 EXTENSION_APPROVE = "extension_approve"
 EXTENSION_REFUSE = "extension_refuse"
 
+# The Home tab.
+HOME_PAGE = "home_page"  # value: the page to show
+HOME_CLINIC_STATUS = "home_clinic_status"  # value: the clinic id
+
 # Modals (callback ids) and their inputs (block id == action id, so errors name the block).
 NEW_CLINIC_MODAL = "clinic_new"
 ADD_ACTION_MODAL = "action_add"

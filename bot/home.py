@@ -1,0 +1,53 @@
+"""The App Home tab: each person's own actions (overdue, due this week, later, recently done) and, for
+leads and sponsors, a card per clinic with its numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.people import People
+from storage import queries
+from storage.db import SessionFactory
+from storage.models import Action, Clinic
+
+PAGE = 25  # actions a page: two blocks each, well inside the Home tab's 100
+
+
+@dataclass
+class Home:
+    overdue: list[Action] = field(default_factory=list)
+    this_week: list[Action] = field(default_factory=list)
+    later: list[Action] = field(default_factory=list)
+    done: list[Action] = field(default_factory=list)
+    clinics: list[tuple[Clinic, int, int, int]] = field(default_factory=list)  # clinic, open, overdue, blocked
+    page: int = 0
+    pages: int = 1
+
+
+class HomeService:
+    def __init__(self, session_factory: SessionFactory, clock: Clock, people: People) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._people = people
+
+    def home(self, team_id: str, user_id: str, page: int = 0) -> Home:
+        now = self._clock.now()
+        with self._sessions() as session:
+            mine = list(queries.open_actions_owned_by(session, team_id, user_id, limit=2000))
+            pages = max(1, -(-len(mine) // PAGE))
+            page = min(max(page, 0), pages - 1)
+            shown = mine[page * PAGE : (page + 1) * PAGE]
+            week_end = now + timedelta(days=7)
+            home = Home(
+                overdue=[a for a in shown if a.due_at < now],
+                this_week=[a for a in shown if now <= a.due_at < week_end],
+                later=[a for a in shown if a.due_at >= week_end],
+                done=list(queries.recently_done_by(session, team_id, user_id, now - timedelta(days=7), limit=10)),
+                page=page,
+                pages=pages,
+            )
+            for clinic in queries.clinics_of_leader(session, team_id, user_id):
+                home.clinics.append((clinic, *queries.count_open_in_clinic(session, team_id, clinic.id, now)))
+            return home

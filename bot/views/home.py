@@ -1,0 +1,70 @@
+"""Block Kit for the App Home tab, paged so it never passes Slack's 100 blocks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.home import Home
+from bot.people import Person
+from bot.views import ids
+from bot.views.actions import action_buttons, action_line
+from bot.views.text import esc, md, mention, plain
+
+
+def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
+    blocks: list[Block] = [HeaderBlock(text=plain("Your clinic actions", 150))]
+    sections = [
+        (":warning: Overdue", home.overdue),
+        (":calendar: Due this week", home.this_week),
+        (":spiral_calendar_pad: Later", home.later),
+    ]
+    if not any(actions for _, actions in sections):
+        blocks.append(
+            SectionBlock(
+                text=md("Nothing open. :tada:  `/clinic add` assigns an action; `/clinic help` shows the rest.")
+            )
+        )
+    for title, actions in sections:
+        if actions:
+            blocks.append(SectionBlock(text=md(f"*{title}*")))
+            for action in actions:
+                blocks.append(SectionBlock(text=md(action_line(action, reader, now, show_owner=False))))
+                blocks.append(action_buttons(action))
+    if home.pages > 1:
+        buttons = []
+        if home.page > 0:
+            buttons.append(ButtonElement(text=plain("Back"), action_id=ids.HOME_PAGE, value=str(home.page - 1)))
+        if home.page + 1 < home.pages:
+            buttons.append(ButtonElement(text=plain("Show more"), action_id=ids.HOME_PAGE, value=str(home.page + 1)))
+        blocks.append(ContextBlock(elements=[md(f"Page {home.page + 1} of {home.pages}")]))
+        blocks.append(ActionsBlock(block_id="home_paging", elements=buttons))
+    if home.done:
+        lines = [f":white_check_mark: #{a.id} {esc(a.title)}" for a in home.done]
+        blocks.append(SectionBlock(text=md("*Done in the last week*\n" + "\n".join(lines))))
+    for clinic, open_count, overdue, blocked in home.clinics[:8]:
+        blocks.append(DividerBlock())
+        role = "lead" if reader.user_id == clinic.lead_id else "sponsor"
+        blocks.append(
+            SectionBlock(
+                text=md(
+                    f"*{esc(clinic.name)}* (you are its {role}; lead {mention(clinic.lead_id)})\n"
+                    f"{open_count} open · {overdue} overdue · {blocked} blocked"
+                ),
+                accessory=ButtonElement(
+                    text=plain("Full status"), action_id=ids.HOME_CLINIC_STATUS, value=str(clinic.id)
+                ),
+            )
+        )
+    return View(type="home", blocks=blocks[:100]).to_dict()

@@ -1,0 +1,86 @@
+"""The App Home tab: my actions by when they are due, my clinics' numbers, paged inside Slack's limits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from slack_sdk.models.views import View
+
+from bot.actions import NewAction
+from bot.people import Person
+from bot.views import ids
+from tests.conftest import ASSIGNER, LEAD, OWNER
+from tests.helpers import actions_in, wait_dms
+from tests.test_clinics import register_clinic
+from tests.test_status import add
+
+
+def opened_home(user, slack, who: str, count: int = 1) -> dict:
+    slack.wait_for(lambda _c: len([c for c in slack.calls_to("views.publish") if c.params["user_id"] == who]) >= count)
+    return [c for c in slack.calls_to("views.publish") if c.params["user_id"] == who][count - 1].params["view"]
+
+
+def home_event(user, who: str):
+    return user.event({"type": "app_home_opened", "user": who, "channel": "D" + who, "tab": "home", "event_ts": "1.1"})
+
+
+def text(view: dict) -> str:
+    from bot.slack_standin import text_in
+
+    return text_in(view)
+
+
+def test_home_shows_my_actions_by_when_they_are_due_and_my_clinics(user, slack, db, clock):
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Later thing", "2026-12-20", clinic_id)
+    add(user, slack, ASSIGNER, OWNER, "This week thing", "2026-11-27", clinic_id)
+
+    home_event(user, OWNER)
+    home_event(user, LEAD)
+
+    mine = text(opened_home(user, slack, OWNER))
+    assert mine.index("Due this week") < mine.index("This week thing") < mine.index("Later") < mine.index("Later thing")
+    lead = text(opened_home(user, slack, LEAD))
+    assert "Discharge flow" in lead and "2 open · 0 overdue · 0 blocked" in lead
+
+
+def test_home_refreshes_after_a_change(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Finish me", "2026-12-20")
+    wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+
+    user.click(OWNER, ids.ACTION_DONE, str(action.id))
+
+    view = opened_home(user, slack, OWNER)
+    assert "Done in the last week" in text(view) and "Finish me" in text(view)
+
+
+def test_three_hundred_actions_page_within_the_block_limit(user, slack, db, bot):
+    owner = Person(OWNER, "Olu", "America/New_York")
+    bot.services.people.remember("T0001", owner)
+    for n in range(300):
+        bot.services.actions.create(
+            NewAction(
+                team_id="T0001",
+                title=f"Item {n:03d}",
+                owner_id=OWNER,
+                assigner_id=ASSIGNER,
+                due_date=date(2026, 12, 1 + n % 28),
+            ),
+            owner,
+        )
+
+    home_event(user, OWNER)
+    first = opened_home(user, slack, OWNER)
+    View(**first).validate_json()
+    assert len(first["blocks"]) <= 100 and "Page 1 of 12" in text(first)
+    more = next(
+        e
+        for b in first["blocks"]
+        if b["type"] == "actions" and b.get("block_id") == "home_paging"
+        for e in b["elements"]
+    )
+
+    user.click(OWNER, ids.HOME_PAGE, more["value"])
+    second = opened_home(user, slack, OWNER, 2)
+    assert "Page 2 of 12" in text(second) and len(second["blocks"]) <= 100
