@@ -17,6 +17,7 @@ from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.home import HomeService
+from bot.one_on_one import OneOnOneService
 from bot.nudges import NudgePlanner
 from bot.people import People
 from bot.services import Services
@@ -91,6 +92,7 @@ def create_app(
         chasing=ClinicChasing(session_factory, clock, settings.chase_policy()),
         digests=digests,
         home=HomeService(session_factory, clock, people),
+        one_on_one=OneOnOneService(session_factory, clock),
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     bolt = App(

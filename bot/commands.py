@@ -80,9 +80,16 @@ class Digest:
     settings: str | None  # None: show me my digest now; text: see or change when it comes
 
 
-Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase | Wins | Digest
+@dataclass(frozen=True)
+class OneOnOne:
+    person_id: str
 
-SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase", "wins", "digest"]] = {
+
+Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase | Wins | Digest | OneOnOne
+
+SUBCOMMANDS: dict[
+    str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase", "wins", "digest", "1on1"]
+] = {
     "help": "help",
     "new": "new",
     "add": "add",
@@ -95,6 +102,9 @@ SUBCOMMANDS: dict[str, Literal["help", "new", "add", "status", "done", "show", "
     "chase": "chase",
     "wins": "wins",
     "digest": "digest",
+    "1on1": "1on1",
+    "1:1": "1on1",
+    "one-to-one": "1on1",
 }
 
 
@@ -118,6 +128,11 @@ def parse(text: str) -> Command:
         return _chase(rest)
     if sub == "wins":
         return _wins(rest)
+    if sub == "1on1":
+        person = _USER.match(rest.split(" ")[0]) if rest else None
+        if person is None:
+            raise UserError("Say who with, for example `/clinic 1on1 @person`.")
+        return OneOnOne(person.group(1))
     if sub == "digest":
         word, _, more = rest.partition(" ")
         return Digest(more.strip() if word.lower() == "settings" else None)

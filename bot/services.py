@@ -11,6 +11,7 @@ from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.home import HomeService
+from bot.one_on_one import OneOnOneService
 from bot.nudges import NudgePlanner
 from bot.people import People
 from bot.settings import Settings
@@ -33,3 +34,4 @@ class Services:
     chasing: ClinicChasing
     digests: DigestPlanner
     home: HomeService
+    one_on_one: OneOnOneService

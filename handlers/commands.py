@@ -19,6 +19,7 @@ from bot.views import actions as action_views
 from bot.views import clinics as clinic_views
 from bot.views import digest as digest_views
 from bot.views.help import help_message
+from bot.views.one_on_one import agenda_message
 from bot.views.ids import COMMAND
 from bot.views.text import esc, mention
 from handlers.replies import DELIVER, OPEN_VIEW, ephemeral, learn_caller, make_follow_up, team_of
@@ -83,6 +84,10 @@ def register(app: App, services: Services) -> None:
             case commands.Digest(settings=text):
                 pref = services.digests.change_preference(team_id, user_id, text or "")
                 ack(ephemeral(digest_views.preference_message(pref, changed=bool(text))))
+            case commands.OneOnOne(person_id=person_id):
+                agenda = services.one_on_one.agenda(team_id, user_id, person_id)
+                reader = services.people.cached_person(team_id, user_id)
+                ack(agenda_message(agenda, reader, services.clock.now()))
             case commands.Show(action_id=action_id):
                 action, history = services.actions.history(team_id, action_id, user_id)
                 reader = services.people.cached_person(team_id, user_id)

@@ -26,6 +26,7 @@ COMMANDS = [
         "`/clinic chase Discharge flow nudges=2 lead_after=5`",
         "how a clinic's actions are chased (its lead or sponsor)",
     ),
+    ("`/clinic 1on1 @person`", "a one-to-one agenda from the state of their actions"),
     ("`/clinic digest`", "your weekly digest, now (for leads and sponsors)"),
     ("`/clinic digest settings friday 16:00 combined`", "when your digest comes, and whether one for all your clinics"),
     ("`/clinic help`", "this list"),
