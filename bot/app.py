@@ -17,8 +17,8 @@ from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.home import HomeService
-from bot.one_on_one import OneOnOneService
 from bot.nudges import NudgePlanner
+from bot.one_on_one import OneOnOneService
 from bot.people import People
 from bot.services import Services
 from bot.settings import Settings

@@ -19,8 +19,8 @@ from bot.views import actions as action_views
 from bot.views import clinics as clinic_views
 from bot.views import digest as digest_views
 from bot.views.help import help_message
-from bot.views.one_on_one import agenda_message
 from bot.views.ids import COMMAND
+from bot.views.one_on_one import agenda_message
 from bot.views.text import esc, mention
 from handlers.replies import DELIVER, OPEN_VIEW, ephemeral, learn_caller, make_follow_up, team_of
 

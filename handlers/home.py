@@ -8,9 +8,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import Services
+from bot.status import StatusQuery
 from bot.views import actions as action_views
 from bot.views import ids
-from bot.status import StatusQuery
 from handlers.replies import OPEN_VIEW, make_follow_up, publish_home, team_of
 
 

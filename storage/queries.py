@@ -128,7 +128,9 @@ def open_actions_owned_by(session: Session, team_id: str, owner_id: str, *, limi
 def recently_done_by(session: Session, team_id: str, owner_id: str, since: datetime, *, limit: int) -> Sequence[Action]:
     return session.scalars(
         select(Action)
-        .where(Action.team_id == team_id, Action.owner_id == owner_id, Action.status == "done", Action.closed_at >= since)
+        .where(
+            Action.team_id == team_id, Action.owner_id == owner_id, Action.status == "done", Action.closed_at >= since
+        )
         .options(selectinload(Action.clinic), selectinload(Action.focus_area))
         .order_by(Action.closed_at.desc())
         .limit(limit)

@@ -53,7 +53,7 @@ def test_the_chart_is_uploaded_under_the_digest(user, slack, db, bot, clock):
 
     walk.until(datetime(2026, 11, 30, 10, tzinfo=UTC))
 
-    [digest] = digests_to(walk, LEAD)
+    [_digest] = digests_to(walk, LEAD)
     [complete] = [c for c in slack.calls_to("files.completeUploadExternal") if c.params["channel_id"] == "D" + LEAD]
     [upload] = [c for c in slack.calls_to("upload") if c.params["file_id"] == complete.params["files"][0]["id"]]
     assert upload.params["data"][:8] == b"\x89PNG\r\n\x1a\n" and upload.params["bytes"] > 5000

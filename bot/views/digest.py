@@ -29,7 +29,8 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         ContextBlock(
             elements=[
                 md(
-                    f"Week of {digest.week_of:%a} {digest.week_of.day} {digest.week_of:%b} · changes against the week before"
+                    f"Week of {digest.week_of:%a} {digest.week_of.day} {digest.week_of:%b} · "
+                    "changes against the week before"
                 )
             ]
         ),
@@ -87,7 +88,8 @@ def _numbers(now: Headline, before: Headline) -> list[str]:
             trend = f"{'+' if change > 0 else '−'}{abs(change)}"
         else:
             better = (change < 0) == good_when_down
-            trend = f"{'+' if change > 0 else '−'}{abs(change)} {':small_red_triangle:' if not better else ':white_check_mark:'}"
+            mark = ":white_check_mark:" if better else ":small_red_triangle:"
+            trend = f"{'+' if change > 0 else '−'}{abs(change)} {mark}"
         return f"*{label}*\n{value}  ({trend})"
 
     return [
