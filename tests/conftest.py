@@ -55,22 +55,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        path = tmp_path / "clinic.db"
-        shutil.copy(sqlite_template, path)
-        yield f"sqlite:///{path}"
-        return
-    cluster = request.getfixturevalue("postgres")
-    if cluster is None:
+@pytest.fixture
+def postgres_url(postgres: ThrowawayPostgres | None) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test (skipped only off CI, where there is none)."""
+    if postgres is None:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL binaries are missing on CI; .ci/run must install them")
         pytest.skip("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install the postgresql package")
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = cluster.create_database(name, template="clinic_template")
+    url = postgres.create_database(name, template="clinic_template")
     yield url
-    cluster.drop_database(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    path = tmp_path / "clinic.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 # --- Slack, the clock and the app --------------------------------------------------------------

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,27 +27,17 @@ MONDAY = "2026-11-30T15:00:00+00:00"
 
 
 @pytest.fixture
-def pg_url(request, postgres):
-    if postgres is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL binaries are missing on CI")
-        pytest.skip("PostgreSQL binaries not found: install the postgresql package")
-    name = f"r_{os.getpid()}_{time.monotonic_ns()}"
-    url = postgres.create_database(name, template="clinic_template")
-    yield url
-    postgres.drop_database(name)
-
-
-@pytest.fixture
-def seeded(pg_url, slack):
+def seeded(postgres_url, slack):
     """Forty owners in New York with three actions each, all due last Friday, assignment DMs delivered."""
     from bot.app import create_app
     from bot.clock import FixedClock
     from bot.settings import Settings
     from storage.db import make_engine, make_session_factory
 
-    engine = make_engine(pg_url)
-    settings = Settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack.base_url, database_url=pg_url, _env_file=None)
+    engine = make_engine(postgres_url)
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN, slack_api_url=slack.base_url, database_url=postgres_url, _env_file=None
+    )
     bot = create_app(
         settings,
         session_factory=make_session_factory(engine),
@@ -73,7 +62,7 @@ def seeded(pg_url, slack):
     bot.close()
     engine.dispose()
     slack.reset()
-    return pg_url
+    return postgres_url
 
 
 def tick(url: str, slack, now: str, cwd: Path) -> subprocess.Popen[str]:

@@ -325,56 +325,6 @@ def clinic_choice(clinics: Sequence[Clinic]) -> StaticSelectElement | None:
     return StaticSelectElement(action_id=ids.ACTION_CLINIC_AREA, option_groups=groups, placeholder=plain("Optional"))
 
 
-def blocked_modal(action: Action) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=ids.BLOCKED_MODAL,
-        title=plain("What is blocking it?", 24),
-        submit=plain("Mark blocked"),
-        close=plain("Cancel"),
-        private_metadata=json.dumps({"action_id": action.id}),
-        blocks=[
-            SectionBlock(text=md(f"*#{action.id} {esc(action.title)}*")),
-            InputBlock(
-                block_id=ids.BLOCKED_REASON,
-                label=plain("What blocks it, and who could unblock it?"),
-                element=PlainTextInputElement(action_id=ids.BLOCKED_REASON, multiline=True, max_length=3000),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-def more_time_modal(action: Action, today: date) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=ids.MORE_TIME_MODAL,
-        title=plain("Need more time", 24),
-        submit=plain("Ask"),
-        close=plain("Cancel"),
-        private_metadata=json.dumps({"action_id": action.id}),
-        blocks=[
-            SectionBlock(
-                text=md(f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}.")
-            ),
-            InputBlock(
-                block_id=ids.NEW_DUE,
-                label=plain("New date"),
-                element=DatePickerElement(action_id=ids.NEW_DUE),
-            ),
-            InputBlock(
-                block_id=ids.MORE_TIME_REASON,
-                label=plain("Why?"),
-                element=PlainTextInputElement(action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000),
-            ),
-        ],
-    )
-    return view.to_dict()
-
-
-# --- escalation follow-ups ------------------------------------------------------------------------
-
-
 def _message(blocks: list[Block], text: str) -> tuple[str, list[dict[str, Any]]]:
     return text, render(blocks)
 
@@ -466,52 +416,58 @@ def delivery_failed(action: Action, recipient: str, error: str) -> tuple[str, li
     )
 
 
-def extend_modal(action: Action, today: date) -> dict[str, Any]:
+def _action_form(
+    action: Action, callback_id: str, title: str, submit: str, intro: str, inputs: list[Block]
+) -> dict[str, Any]:
+    """A modal about one action: its title first, the inputs after, the action's id in the metadata."""
     view = View(
         type="modal",
-        callback_id=ids.EXTEND_MODAL,
-        title=plain("Extend the deadline", 24),
-        submit=plain("Extend"),
+        callback_id=callback_id,
+        title=plain(title, 24),
+        submit=plain(submit),
         close=plain("Cancel"),
         private_metadata=json.dumps({"action_id": action.id}),
-        blocks=[
-            SectionBlock(
-                text=md(f"*#{action.id} {esc(action.title)}*\nCurrently due {describe_date(action.due_date, today)}.")
-            ),
-            InputBlock(
-                block_id=ids.NEW_DUE,
-                label=plain("New date"),
-                element=DatePickerElement(action_id=ids.NEW_DUE),
-            ),
-            InputBlock(
-                block_id=ids.MORE_TIME_REASON,
-                label=plain("Note for the owner"),
-                element=PlainTextInputElement(action_id=ids.MORE_TIME_REASON, multiline=True, max_length=3000),
-                optional=True,
-            ),
-        ],
+        blocks=[SectionBlock(text=md(f"*#{action.id} {esc(action.title)}*\n{intro}")), *inputs],
     )
     return view.to_dict()
+
+
+def _text_input(block_id: str, label: str, *, optional: bool = False) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=plain(label),
+        element=PlainTextInputElement(action_id=block_id, multiline=True, max_length=3000),
+        optional=optional,
+    )
+
+
+def _new_date() -> InputBlock:
+    return InputBlock(block_id=ids.NEW_DUE, label=plain("New date"), element=DatePickerElement(action_id=ids.NEW_DUE))
+
+
+def blocked_modal(action: Action) -> dict[str, Any]:
+    reason = _text_input(ids.BLOCKED_REASON, "What blocks it, and who could unblock it?")
+    return _action_form(action, ids.BLOCKED_MODAL, "What is blocking it?", "Mark blocked", "", [reason])
+
+
+def more_time_modal(action: Action, today: date) -> dict[str, Any]:
+    intro = f"Currently due {describe_date(action.due_date, today)}."
+    inputs: list[Block] = [_new_date(), _text_input(ids.MORE_TIME_REASON, "Why?")]
+    return _action_form(action, ids.MORE_TIME_MODAL, "Need more time", "Ask", intro, inputs)
+
+
+def extend_modal(action: Action, today: date) -> dict[str, Any]:
+    intro = f"Currently due {describe_date(action.due_date, today)}."
+    inputs: list[Block] = [_new_date(), _text_input(ids.MORE_TIME_REASON, "Note for the owner", optional=True)]
+    return _action_form(action, ids.EXTEND_MODAL, "Extend the deadline", "Extend", intro, inputs)
 
 
 def reassign_modal(action: Action) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=ids.REASSIGN_MODAL,
-        title=plain("Reassign", 24),
-        submit=plain("Reassign"),
-        close=plain("Cancel"),
-        private_metadata=json.dumps({"action_id": action.id}),
-        blocks=[
-            SectionBlock(text=md(f"*#{action.id} {esc(action.title)}*\nNow owned by {mention(action.owner_id)}.")),
-            InputBlock(
-                block_id=ids.NEW_OWNER,
-                label=plain("New owner"),
-                element=UserSelectElement(action_id=ids.NEW_OWNER),
-            ),
-        ],
+    new_owner = InputBlock(
+        block_id=ids.NEW_OWNER, label=plain("New owner"), element=UserSelectElement(action_id=ids.NEW_OWNER)
     )
-    return view.to_dict()
+    intro = f"Now owned by {mention(action.owner_id)}."
+    return _action_form(action, ids.REASSIGN_MODAL, "Reassign", "Reassign", intro, [new_owner])
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
