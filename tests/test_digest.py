@@ -136,3 +136,18 @@ def test_long_lists_end_with_and_n_more_within_slacks_limits(user, slack, db, bo
 
     assert "…and 22 more: `/clinic status Discharge flow`" in preview.text
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in preview.body["blocks"])
+
+
+def test_digest_time_holds_across_the_clock_change(user, slack, db, bot, clock):
+    slack.add_user("UBERLIN", name="Bea Berlin", tz="Europe/Berlin")
+    clock.set(datetime(2026, 10, 13, 10, tzinfo=UTC))
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead="UBERLIN", sponsor=None, name="Berlin clinic")
+    add(user, slack, ASSIGNER, OWNER, "Something to report", "2026-11-20", clinic_id)
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 3, tzinfo=UTC), step=timedelta(minutes=30))
+
+    sent = digests_to(walk, "UBERLIN")
+    assert [t.local("Europe/Berlin") for t in sent] == ["Mon 19 Oct 09:00", "Mon 26 Oct 09:00", "Mon 02 Nov 09:00"]
+    assert [t.at.hour for t in sent] == [7, 8, 8]  # summer time ended on Sunday 25 October
