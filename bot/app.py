@@ -18,7 +18,7 @@ from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
-from bot.one_on_one import OneOnOneService
+from bot.one_on_one import OneOnOneScheduler, OneOnOneService
 from bot.people import People
 from bot.services import Services
 from bot.settings import Settings
@@ -67,6 +67,7 @@ def create_app(
     people = People(session_factory, clock)
     planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy())
     digests = DigestPlanner(session_factory, clock, settings.digest_preference())
+    one_on_one = OneOnOneService(session_factory, clock)
     services = Services(
         settings=settings,
         clock=clock,
@@ -84,6 +85,7 @@ def create_app(
                 "wins": render_wins,
                 "digest": digests.render,
                 "digest_chart": digests.render_chart,
+                "one_on_one": one_on_one.render,
             },
             max_attempts=settings.delivery_attempts,
         ),
@@ -92,7 +94,8 @@ def create_app(
         chasing=ClinicChasing(session_factory, clock, settings.chase_policy()),
         digests=digests,
         home=HomeService(session_factory, clock, people),
-        one_on_one=OneOnOneService(session_factory, clock),
+        one_on_one=one_on_one,
+        one_on_one_schedule=OneOnOneScheduler(session_factory, clock, settings.hours()),
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     bolt = App(

@@ -83,6 +83,7 @@ class Digest:
 @dataclass(frozen=True)
 class OneOnOne:
     person_id: str
+    schedule: str = ""  # "every 2 weeks on thursday": set up recurring one-to-ones
 
 
 Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase | Wins | Digest | OneOnOne
@@ -129,10 +130,11 @@ def parse(text: str) -> Command:
     if sub == "wins":
         return _wins(rest)
     if sub == "1on1":
-        person = _USER.match(rest.split(" ")[0]) if rest else None
+        who, _, schedule = rest.partition(" ")
+        person = _USER.match(who)
         if person is None:
             raise UserError("Say who with, for example `/clinic 1on1 @person`.")
-        return OneOnOne(person.group(1))
+        return OneOnOne(person.group(1), schedule.strip())
     if sub == "digest":
         word, _, more = rest.partition(" ")
         return Digest(more.strip() if word.lower() == "settings" else None)

@@ -3,16 +3,19 @@ stalled, what is due soon, what to thank them for, what they asked for, and the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
+from dateutil.rrule import WEEKLY, rrule, weekday
 from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.errors import UserError
+from bot.people import zone
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Action, AgendaItem, ExtensionRequest
+from storage.models import Action, AgendaItem, ExtensionRequest, OneOnOneSchedule
 
 QUESTIONS = (
     "From 1 to 10, how committed are you to this change?",
@@ -34,6 +37,7 @@ class Agenda:
     wins: list[Action] = field(default_factory=list)
     requests: list[tuple[Action, ExtensionRequest]] = field(default_factory=list)
     added: list[Action] = field(default_factory=list)  # put on the agenda from an escalation
+    topics: list[str] = field(default_factory=list)  # raised by the person, replying to their agenda
     questions: tuple[str, ...] = QUESTIONS
 
 
@@ -41,6 +45,47 @@ class OneOnOneService:
     def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
         self._sessions = session_factory
         self._clock = clock
+
+    def topic_from_reply(
+        self, team_id: str, *, channel: str, thread_ts: str, actor_id: str, text: str, event_id: str
+    ) -> bool:
+        """A reply to someone's side of a one-to-one agenda goes on the lead's agenda (once per event)."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            message = queries.outbox_for_message(session, team_id, channel, thread_ts)
+            if message is None or message.kind != "one_on_one" or (message.payload or {}).get("side") != "person":
+                return False
+            schedule = session.get(OneOnOneSchedule, message.payload["schedule_id"])
+            if schedule is None or actor_id != schedule.person_id or not text.strip():
+                return False
+            if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
+                return False
+            session.add(
+                AgendaItem(
+                    team_id=team_id,
+                    lead_id=schedule.lead_id,
+                    person_id=actor_id,
+                    action_id=None,
+                    topic=text.strip()[:1000],
+                    added_by=actor_id,
+                    added_at=now,
+                )
+            )
+            return True
+
+    def render(self, session, message):  # type: ignore[no-untyped-def]
+        """The day-before agenda: the lead's full side, or the person's own view with an invitation to add topics."""
+        from bot.people import Person
+        from bot.views.one_on_one import person_side
+
+        payload = message.payload or {}
+        schedule = session.get(OneOnOneSchedule, payload.get("schedule_id"))
+        if schedule is None:
+            return None
+        meeting = date.fromisoformat(payload["meeting"])
+        reader = Person(message.recipient, "", payload["tz"])
+        agenda = self.agenda(message.team_id, schedule.lead_id, schedule.person_id)
+        return person_side(agenda, schedule, meeting, reader, self._clock.now(), side=payload["side"])
 
     def agenda(self, team_id: str, lead_id: str, person_id: str) -> Agenda:
         if lead_id == person_id:
@@ -58,6 +103,7 @@ class OneOnOneService:
                     agenda.stalled.append(action)
                 elif action.due_at < now + SOON:
                     agenda.due_soon.append(action)
+            agenda.topics = list(queries.agenda_topics(session, team_id, lead_id, person_id))
             agenda.wins = list(
                 queries.recently_done_by(session, team_id, person_id, now - timedelta(days=14), limit=10)
             )
@@ -85,3 +131,102 @@ class OneOnOneService:
                 )
                 agenda.added = [a for a in visible if a.id in added]
             return agenda
+
+
+# --- recurring one-to-ones ------------------------------------------------------------------------
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+SCHEDULE_EXAMPLE = "`/clinic 1on1 @person every 2 weeks on thursday`"
+_EVERY = re.compile(r"^every\s+(?:(\d{1,2}|other)\s+weeks?\s+on\s+|week\s+on\s+)?(\w+)$", re.IGNORECASE)
+
+
+def read_schedule(text: str) -> tuple[int, int]:
+    """`every 2 weeks on thursday`, `every week on monday`, `every other week on friday`, `every tuesday`:
+    (every how many weeks, weekday)."""
+    match = _EVERY.match(" ".join(text.split()))
+    day = match and next((i for i, d in enumerate(WEEKDAYS) if d.startswith(match.group(2).lower()[:3])), None)
+    if not match or day is None:
+        raise UserError(f"I couldn't read that schedule. For example {SCHEDULE_EXAMPLE}.")
+    count = match.group(1)
+    every = 2 if count and count.lower() == "other" else int(count or 1)
+    if not 1 <= every <= 12:
+        raise UserError("Meet every 1 to 12 weeks.")
+    return every, day
+
+
+def meetings(schedule: OneOnOneSchedule, after: date, before: date) -> list[date]:
+    """The meeting days of a schedule between two days (inclusive), from its rrule."""
+    rule = rrule(
+        WEEKLY,
+        interval=schedule.every_weeks,
+        byweekday=weekday(schedule.weekday),
+        dtstart=datetime.combine(schedule.starts_on, time(0)),
+    )
+    return [
+        d.date() for d in rule.between(datetime.combine(after, time(0)), datetime.combine(before, time(0)), inc=True)
+    ]
+
+
+class OneOnOneScheduler:
+    """Sets up recurring one-to-ones, and the day before each, sends both sides their agenda."""
+
+    def __init__(self, session_factory: SessionFactory, clock: Clock, hours) -> None:  # type: ignore[no-untyped-def]
+        self._sessions = session_factory
+        self._clock = clock
+        self._hours = hours
+
+    def schedule(self, team_id: str, lead_id: str, person_id: str, text: str) -> tuple[OneOnOneSchedule, date]:
+        if lead_id == person_id:
+            raise UserError("A one-to-one needs someone else.")
+        every, day = read_schedule(text)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            lead_tz = queries.tz_of(session, team_id, lead_id)
+            today = now.astimezone(zone(lead_tz)).date()
+            first = today + timedelta(days=(day - today.weekday()) % 7 or 7)
+            row = queries.one_on_one_schedule(session, team_id, lead_id, person_id) or OneOnOneSchedule(
+                team_id=team_id, lead_id=lead_id, person_id=person_id, created_at=now
+            )
+            row.every_weeks, row.weekday, row.starts_on = every, day, first
+            session.add(row)
+            return row, first
+
+    def plan(self) -> int:
+        """Queue the day-before agendas that are due (once per meeting and side: the outbox key says so)."""
+        now = self._clock.now()
+        rows = []
+        with self._sessions.begin() as session:
+            for schedule in queries.one_on_one_schedules(session):
+                lead_tz = queries.tz_of(session, schedule.team_id, schedule.lead_id)
+                today = now.astimezone(zone(lead_tz)).date()
+                for meeting in meetings(schedule, today, today + timedelta(days=1)):
+                    eve = meeting - timedelta(days=1)
+                    if now < datetime.combine(eve, self._hours.start, tzinfo=zone(lead_tz)):
+                        continue
+                    for side in ("lead", "person"):
+                        who = schedule.lead_id if side == "lead" else schedule.person_id
+                        tz = lead_tz if side == "lead" else queries.tz_of(session, schedule.team_id, who)
+                        rows.append(
+                            {
+                                "team_id": schedule.team_id,
+                                "dedupe_key": f"1on1:{schedule.id}:{meeting.isoformat()}:{side}",
+                                "kind": "one_on_one",
+                                "recipient": who,
+                                "action_id": None,
+                                "text": "",
+                                "blocks": [],
+                                "payload": {
+                                    "schedule_id": schedule.id,
+                                    "meeting": meeting.isoformat(),
+                                    "side": side,
+                                    "tz": tz,
+                                },
+                                "created_at": now,
+                                "not_before": self._hours.next_open(now, tz),
+                            }
+                        )
+            fresh = queries.missing_keys(session, [r["dedupe_key"] for r in rows])
+            rows = [r for r in rows if r["dedupe_key"] in fresh]
+            if rows:
+                queries.enqueue_many(session, rows)
+        return len(rows)

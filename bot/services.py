@@ -12,7 +12,7 @@ from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
-from bot.one_on_one import OneOnOneService
+from bot.one_on_one import OneOnOneScheduler, OneOnOneService
 from bot.people import People
 from bot.settings import Settings
 from bot.status import StatusService
@@ -35,3 +35,4 @@ class Services:
     digests: DigestPlanner
     home: HomeService
     one_on_one: OneOnOneService
+    one_on_one_schedule: OneOnOneScheduler

@@ -84,6 +84,15 @@ def register(app: App, services: Services) -> None:
             case commands.Digest(settings=text):
                 pref = services.digests.change_preference(team_id, user_id, text or "")
                 ack(ephemeral(digest_views.preference_message(pref, changed=bool(text))))
+            case commands.OneOnOne(person_id=person_id, schedule=schedule) if schedule:
+                row, first = services.one_on_one_schedule.schedule(team_id, user_id, person_id, schedule)
+                every = "week" if row.every_weeks == 1 else f"{row.every_weeks} weeks"
+                ack(
+                    ephemeral(
+                        f"One-to-ones with {mention(person_id)} every {every}, from {first:%A} {first.day} {first:%B}. "
+                        "The day before each, you both get your side of the agenda."
+                    )
+                )
             case commands.OneOnOne(person_id=person_id):
                 agenda = services.one_on_one.agenda(team_id, user_id, person_id)
                 reader = services.people.cached_person(team_id, user_id)

@@ -17,13 +17,16 @@ def register(app: App, services: Services) -> None:
             return
         if event.get("channel_type") != "im":
             return
-        noted = services.actions.note_from_reply(
-            team_of(context, body),
-            channel=event["channel"],
-            thread_ts=event["thread_ts"],
-            actor_id=event.get("user", ""),
-            text=event.get("text", ""),
-            event_id=body.get("event_id", ""),
+        reply = {
+            "channel": event["channel"],
+            "thread_ts": event["thread_ts"],
+            "actor_id": event.get("user", ""),
+            "text": event.get("text", ""),
+            "event_id": body.get("event_id", ""),
+        }
+        team_id = team_of(context, body)
+        noted = services.one_on_one.topic_from_reply(team_id, **reply) or services.actions.note_from_reply(
+            team_id, **reply
         )
         if noted:
             context[REACT] = {"channel": event["channel"], "ts": event["ts"], "name": "memo"}

@@ -19,6 +19,7 @@ def run_pass(services: Services) -> DeliveryReport:
     """One pass: decide what is due now, then deliver the outbox."""
     services.planner.plan()
     services.digests.plan()
+    services.one_on_one_schedule.plan()
     return services.delivery.deliver_due()
 
 

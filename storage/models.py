@@ -218,7 +218,8 @@ class ExtensionRequest(Base):
 
 
 class AgendaItem(Base):
-    """An action put on the agenda of the next one-to-one between a lead and the action's owner."""
+    """Something for the next one-to-one between a lead and a person: an action (put there from an
+    escalation) or a topic the person raised by replying to their agenda."""
 
     __tablename__ = "agenda_items"
 
@@ -226,10 +227,27 @@ class AgendaItem(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     lead_id: Mapped[str] = mapped_column(String(32))
     person_id: Mapped[str] = mapped_column(String(32))
-    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    topic: Mapped[str | None] = mapped_column(Text)
     added_by: Mapped[str] = mapped_column(String(32))
     added_at: Mapped[datetime]
     discussed_at: Mapped[datetime | None]
+
+
+class OneOnOneSchedule(Base):
+    """A lead's recurring one-to-one with a person: every N weeks on a weekday, from a first date."""
+
+    __tablename__ = "one_on_one_schedules"
+    __table_args__ = (UniqueConstraint("team_id", "lead_id", "person_id", name="uq_one_on_one_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    lead_id: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str] = mapped_column(String(32))
+    every_weeks: Mapped[int]
+    weekday: Mapped[int]  # Monday is 0
+    starts_on: Mapped[date]
+    created_at: Mapped[datetime]
 
 
 class DigestPreference(Base):

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, selectinload
 from storage.models import (
     Action,
     ActionEvent,
+    AgendaItem,
     ChaseStep,
     Clinic,
     DigestPreference,
     FocusArea,
+    OneOnOneSchedule,
     OutboxMessage,
     ProcessedEvent,
     SlackUser,
@@ -82,6 +84,39 @@ def clinic_leaders(session: Session) -> dict[tuple[str, str], list[Clinic]]:
         for user_id in {clinic.lead_id, clinic.sponsor_id} - {None}:
             leaders.setdefault((clinic.team_id, user_id), []).append(clinic)  # type: ignore[arg-type]
     return leaders
+
+
+def tz_of(session: Session, team_id: str, user_id: str) -> str:
+    user = session.get(SlackUser, (team_id, user_id))
+    return user.tz if user else "UTC"
+
+
+def one_on_one_schedule(session: Session, team_id: str, lead_id: str, person_id: str) -> OneOnOneSchedule | None:
+    return session.scalar(
+        select(OneOnOneSchedule).where(
+            OneOnOneSchedule.team_id == team_id,
+            OneOnOneSchedule.lead_id == lead_id,
+            OneOnOneSchedule.person_id == person_id,
+        )
+    )
+
+
+def one_on_one_schedules(session: Session) -> Sequence[OneOnOneSchedule]:
+    return session.scalars(select(OneOnOneSchedule).order_by(OneOnOneSchedule.id)).all()
+
+
+def agenda_topics(session: Session, team_id: str, lead_id: str, person_id: str) -> Sequence[str]:
+    return session.scalars(
+        select(AgendaItem.topic)
+        .where(
+            AgendaItem.team_id == team_id,
+            AgendaItem.lead_id == lead_id,
+            AgendaItem.person_id == person_id,
+            AgendaItem.topic.is_not(None),
+            AgendaItem.discussed_at.is_(None),
+        )
+        .order_by(AgendaItem.added_at)
+    ).all()
 
 
 def get_digest_preference(session: Session, team_id: str, user_id: str) -> DigestPreference | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, wait_response
+from tests.helpers import actions_in, text_of, wait_response
 from tests.test_clinics import register_clinic
 from tests.test_status import add
 
@@ -45,3 +45,50 @@ def test_an_agenda_shows_only_what_the_caller_may_see(user, slack, db):
     answer = user.command(OTHER, f"1on1 <@{OWNER}>")
 
     assert "Private to them" not in answer.text and "Nothing open that you can see" in answer.text
+
+
+def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user, slack, db, bot, clock):
+    from tests.chase_walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Slipping thing", "2026-11-25", clinic_id)
+    walk.settle()
+
+    answer = user.command(LEAD, f"1on1 <@{OWNER}> every 2 weeks on thursday")
+    walk.until(datetime(2026, 12, 12, tzinfo=UTC), step=timedelta(hours=1))
+
+    assert "every 2 weeks, from Thursday 26 November" in answer.text
+    to_lead = [t for t in walk.to(LEAD) if "one-to-one with" in text_of(t.call)]
+    to_owner = [t for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert [t.local("Europe/London") for t in to_lead] == ["Wed 25 Nov 09:00", "Wed 09 Dec 09:00"]
+    assert [t.local("America/New_York") for t in to_owner] == ["Wed 25 Nov 09:00", "Wed 09 Dec 09:00"]
+    assert "Slipping thing" in text_of(to_owner[-1].call) and "Reply in this thread" in text_of(to_owner[-1].call)
+
+
+def test_the_persons_replies_land_on_the_leads_agenda(user, slack, db, bot, clock):
+    from sqlalchemy import select
+
+    from storage.models import OutboxMessage
+    from tests.chase_walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 25, 15, tzinfo=UTC), step=timedelta(hours=1))
+    db.expire_all()
+    prep = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.recipient == OWNER))
+
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "I'd like to talk about rota cover", event_id="EvTOPIC")
+    user.dm_reply(
+        OWNER, prep.sent_channel, prep.sent_ts, "I'd like to talk about rota cover", event_id="EvTOPIC", retry=1
+    )
+    agenda = user.command(LEAD, f"1on1 <@{OWNER}>")
+
+    assert agenda.text.count("I'd like to talk about rota cover") == 1
+    assert f"<@{OWNER}> wants to talk about" in agenda.text
+
+
+def test_a_schedule_that_cannot_be_read_says_how_to_write_it(user):
+    answer = user.command(LEAD, f"1on1 <@{OWNER}> whenever we feel like it")
+
+    assert "every 2 weeks on thursday" in answer.text

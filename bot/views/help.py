@@ -27,6 +27,7 @@ COMMANDS = [
         "how a clinic's actions are chased (its lead or sponsor)",
     ),
     ("`/clinic 1on1 @person`", "a one-to-one agenda from the state of their actions"),
+    ("`/clinic 1on1 @person every 2 weeks on thursday`", "recurring one-to-ones; both get their agenda the day before"),
     ("`/clinic digest`", "your weekly digest, now (for leads and sponsors)"),
     ("`/clinic digest settings friday 16:00 combined`", "when your digest comes, and whether one for all your clinics"),
     ("`/clinic help`", "this list"),

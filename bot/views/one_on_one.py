@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
@@ -31,6 +31,13 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
                 lines.append(f"…and {len(actions) - 10} more: `/clinic status {mention(agenda.person_id)}`")
             blocks.append(SectionBlock(text=md(f"*{title}*\n" + "\n".join(lines))))
 
+    if agenda.topics:
+        lines = [f"• {esc(clip(t, 300))}" for t in agenda.topics[:10]]
+        blocks.append(
+            SectionBlock(
+                text=md(f"*:speech_balloon: {mention(agenda.person_id)} wants to talk about*\n" + "\n".join(lines))
+            )
+        )
     part(":pushpin: You put these on the agenda", agenda.added)
     part(":warning: Overdue", agenda.overdue)
     part(":red_circle: Blocked", agenda.blocked, lambda a: f"\n   _{esc(clip(a.blocked_reason or '', 200))}_")
@@ -60,3 +67,26 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
     )
     blocks.append(ContextBlock(elements=[md("Only you can see this.")]))
     return {"response_type": "ephemeral", "text": "One-to-one agenda", "blocks": render(blocks)}
+
+
+def person_side(agenda: Agenda, schedule, meeting: date, reader: Person, now: datetime, *, side: str):  # type: ignore[no-untyped-def]
+    """The day before a one-to-one: the lead's agenda, or the person's own view of where they stand."""
+    when = f"{meeting:%A} {meeting.day} {meeting:%B}"
+    if side == "lead":
+        message = agenda_message(agenda, reader, now)
+        intro = SectionBlock(text=md(f":calendar: Your one-to-one with {mention(schedule.person_id)} is on *{when}*."))
+        return f"Your one-to-one with {schedule.person_id} is on {when}", [intro.to_dict(), *message["blocks"]]
+    mine = [*agenda.overdue, *agenda.blocked, *agenda.stalled, *agenda.due_soon]
+    lines = [f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" for a in mine[:12]]
+    blocks: list[Block] = [
+        SectionBlock(text=md(f":calendar: Your one-to-one with {mention(schedule.lead_id)} is on *{when}*.")),
+        SectionBlock(
+            text=md(
+                "*Your open actions to talk about*\n"
+                + ("\n".join(lines) if lines else "Nothing overdue or blocked. :tada:")
+            )
+        ),
+        SectionBlock(text=md("*Think about*\n" + "\n".join(f"{n}. {q}" for n, q in enumerate(agenda.questions, 1)))),
+        ContextBlock(elements=[md("Reply in this thread with anything you want to raise: it goes on the agenda.")]),
+    ]
+    return f"Your one-to-one is on {when}", render(blocks)
