@@ -71,7 +71,8 @@ class EscalationService:
             )
             return action
 
-    def reassign(self, team_id: str, action_id: int, actor_id: str, new_owner: Person) -> Action:
+    def reassign(self, team_id: str, action_id: int, actor_id: str, new_owner: Person) -> tuple[Action, str]:
+        """The action, now the new owner's, and who owned it before."""
         check_owner(new_owner)
         now = self._clock.now()
         with self._sessions.begin() as session:
@@ -103,7 +104,7 @@ class EscalationService:
                 now,
                 unique=now.isoformat(),
             )
-            return action
+            return action, before
 
     def add_to_agenda(self, team_id: str, action_id: int, actor_id: str) -> bool:
         """True when it was added; False when it was already on the next one-to-one."""

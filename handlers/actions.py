@@ -18,10 +18,10 @@ from bot.views import ids
 from bot.views.text import esc, mention
 from handlers.payloads import clicked, metadata, metadata_action_id, state_value
 from handlers.replies import (
-    DELIVER,
     EPHEMERAL,
     OPEN_VIEW,
     REPLY,
+    changed,
     learn_caller,
     make_follow_up,
     team_of,
@@ -51,7 +51,7 @@ def register(app: App, services: Services) -> None:
             "replace_original": True,
             **views.changed_message(action, user_id, reader, services.clock.now()),
         }
-        context[DELIVER] = True
+        changed(context, action.owner_id, action.assigner_id)
 
     def press_needs_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -74,12 +74,12 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
         reason = state_value(view, ids.BLOCKED_REASON).get("value") or ""
         try:
-            services.actions.set_status(team_id, metadata_action_id(view), user_id, Status.BLOCKED, reason)
+            action = services.actions.set_status(team_id, metadata_action_id(view), user_id, Status.BLOCKED, reason)
         except UserError as exc:
             ack(response_action="errors", errors={ids.BLOCKED_REASON: exc.message})
             return
         ack()
-        context[DELIVER] = True
+        changed(context, action.owner_id, action.assigner_id)
 
     def submit_more_time(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
@@ -105,7 +105,7 @@ def register(app: App, services: Services) -> None:
             )
         else:
             ack()
-        context[DELIVER] = True
+        changed(context, result.action.owner_id, result.action.assigner_id)
 
     def open_add_from_message(ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -155,7 +155,7 @@ def register(app: App, services: Services) -> None:
             )
             return
         ack()
-        context[DELIVER] = True
+        changed(context, action.owner_id)
         channel = metadata(view).get("channel")
         if channel:
             reader = services.people.cached_person(team_id, user_id)

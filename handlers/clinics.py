@@ -14,7 +14,7 @@ from bot.services import Services
 from bot.slack import SlackFailure, SlackGateway
 from bot.views import ids
 from handlers.payloads import state_value
-from handlers.replies import DELIVER, make_follow_up, team_of
+from handlers.replies import changed, make_follow_up, team_of
 
 LEADERS = "clinic_leaders"
 FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "sponsor": ids.CLINIC_SPONSOR, "focus": ids.CLINIC_FOCUS[0]}
@@ -40,7 +40,7 @@ def register(app: App, services: Services) -> None:
             )
             return
         ack()
-        context[DELIVER] = True
+        changed(context)
         context[LEADERS] = [uid for uid in (new.lead_id, new.sponsor_id) if uid]
 
     def learn_leaders(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:

@@ -22,7 +22,7 @@ from bot.views.help import help_message
 from bot.views.ids import COMMAND
 from bot.views.one_on_one import agenda_message
 from bot.views.text import esc, mention
-from handlers.replies import DELIVER, OPEN_VIEW, ephemeral, learn_caller, make_follow_up, team_of
+from handlers.replies import OPEN_VIEW, changed, ephemeral, learn_caller, make_follow_up, team_of
 
 QUICK_ADD = "clinic_quick_add"
 
@@ -53,7 +53,7 @@ def register(app: App, services: Services) -> None:
             case commands.Done(action_id=action_id):
                 action = services.actions.set_status(team_id, action_id, user_id, Status.DONE)
                 ack(ephemeral(f":white_check_mark: Closed *#{action.id} {esc(action.title)}*. Thank you!"))
-                context[DELIVER] = True
+                changed(context, action.owner_id, action.assigner_id)
             case commands.Snooze(action_id=action_id, until_text=until_text):
                 action, until = services.actions.snooze(team_id, action_id, user_id, until_text)
                 reader = services.people.cached_person(team_id, user_id)

@@ -16,7 +16,7 @@ from bot.views import actions as views
 from bot.views import ids
 from bot.views.text import esc, mention
 from handlers.payloads import clicked, metadata_action_id, state_value
-from handlers.replies import DELIVER, OPEN_VIEW, REPLY, ephemeral, learn_caller, make_follow_up, team_of
+from handlers.replies import OPEN_VIEW, REPLY, changed, ephemeral, learn_caller, make_follow_up, team_of
 
 
 def register(app: App, services: Services) -> None:
@@ -27,7 +27,7 @@ def register(app: App, services: Services) -> None:
         ack()
         action = services.escalation.nudge_again(team_of(context, body), clicked(body), body["user"]["id"])
         context[REPLY] = ephemeral(f"I've nudged {mention(action.owner_id)} about *#{action.id} {esc(action.title)}*.")
-        context[DELIVER] = True
+        changed(context)
 
     def add_to_agenda(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -52,7 +52,7 @@ def register(app: App, services: Services) -> None:
         try:
             if not picked:
                 raise UserError("Pick the new date.", field="due")
-            services.escalation.extend(
+            action = services.escalation.extend(
                 team_of(context, body),
                 metadata_action_id(view),
                 body["user"]["id"],
@@ -66,7 +66,7 @@ def register(app: App, services: Services) -> None:
             )
             return
         ack()
-        context[DELIVER] = True
+        changed(context, action.owner_id)
 
     def submit_reassign(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
@@ -82,12 +82,12 @@ def register(app: App, services: Services) -> None:
                 raise UserError(
                     "Slack didn't answer when I checked this person; press Reassign again.", field="owner"
                 ) from None
-            services.escalation.reassign(team_id, metadata_action_id(view), body["user"]["id"], new_owner)
+            _, before = services.escalation.reassign(team_id, metadata_action_id(view), body["user"]["id"], new_owner)
         except UserError as exc:
             ack(response_action="errors", errors={ids.NEW_OWNER: exc.message})
             return
         ack()
-        context[DELIVER] = True
+        changed(context, before, new_owner.user_id)
 
     def decide(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -101,7 +101,7 @@ def register(app: App, services: Services) -> None:
             "text": f"{word}: more time for #{action.id} {esc(action.title)}. "
             f"{mention(request.requested_by)} has been told.",
         }
-        context[DELIVER] = True
+        changed(context, action.owner_id)
 
     app.action(ids.ESCALATION_NUDGE)(ack=nudge_again, lazy=lazies)
     app.action(ids.ESCALATION_AGENDA)(ack=add_to_agenda, lazy=lazies)

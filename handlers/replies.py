@@ -26,10 +26,17 @@ log = logging.getLogger("clinic_bot.handlers")
 REPLY = "clinic_reply"  # kwargs for respond(): an ephemeral answer or a replacement of the message
 OPEN_VIEW = "clinic_open_view"  # a modal to open with the request's trigger_id
 EPHEMERAL = "clinic_ephemeral"  # {"channel", "user", "text", "blocks"} for chat.postEphemeral
-DELIVER = "clinic_deliver"  # the request queued messages: deliver them now
+DELIVER = "clinic_deliver"  # the request changed something: deliver what it queued, refresh Home tabs
+HOME_FOR = "clinic_home_for"  # besides the person who acted, whose Home tab the change affects
 REACT = "clinic_react"  # {"channel", "ts", "name"}: acknowledge a message with an emoji
 
 TRY_AGAIN = "I can't reach the clinic database just now. Nothing was changed: please try again in a minute."
+
+
+def changed(context: BoltContext, *affected: str) -> None:
+    """After the ack: deliver what the change queued and refresh the Home tabs of those it affects."""
+    context[DELIVER] = True
+    context[HOME_FOR] = sorted({*context.get(HOME_FOR, []), *affected})
 
 
 def ephemeral(text: str) -> dict[str, Any]:
@@ -61,9 +68,9 @@ def make_follow_up(services: Services) -> Callable[..., None]:
         finally:
             if context.get(DELIVER):
                 services.delivery.kick()
-                # The change shows on the person's Home tab at once.
-                if context.user_id:
-                    _try(lambda: publish_home(services, client, team_of(context, body), context.user_id))
+                # The change shows at once on the Home tab of whoever acted and whoever it affects.
+                for user_id in {context.user_id, *context.get(HOME_FOR, [])} - {None}:
+                    _try(lambda u=user_id: publish_home(services, client, team_of(context, body), u))
 
     return follow_up
 
