@@ -151,3 +151,20 @@ def test_digest_time_holds_across_the_clock_change(user, slack, db, bot, clock):
     sent = digests_to(walk, "UBERLIN")
     assert [t.local("Europe/Berlin") for t in sent] == ["Mon 19 Oct 09:00", "Mon 26 Oct 09:00", "Mon 02 Nov 09:00"]
     assert [t.at.hour for t in sent] == [7, 8, 8]  # summer time ended on Sunday 25 October
+
+
+def test_a_lead_of_two_clinics_can_have_one_combined_digest(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    first = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Discharge flow")
+    second = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Theatre utilisation")
+    add(user, slack, ASSIGNER, OWNER, "Flow item", "2026-12-04", first)
+    add(user, slack, ASSIGNER, OWNER, "Theatre item", "2026-12-04", second)
+    user.command(LEAD, "digest settings combined")
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 30, 12, tzinfo=UTC))
+
+    [combined] = digests_to(walk, LEAD)
+    assert "Weekly digest: your clinics" in text_of(combined.call)
+    assert "Flow item" in text_of(combined.call) and "Theatre item" in text_of(combined.call)
+    assert len(digests_to(walk, SPONSOR)) == 2  # the sponsor kept one per clinic
