@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from bot.app import ClinicBot, create_app
 from bot.clock import FixedClock
+from bot.demo.driver import TEAM, SlackDriver
+from bot.demo.standin import SlackStandIn
 from bot.settings import Settings
-from bot.slack_standin import SlackStandIn
 from storage.db import make_engine, make_session_factory, upgrade
 from tests.postgres import ThrowawayPostgres, find_pg_bin
-from tests.slack_driver import TEAM, SlackDriver
 
 SIGNING_SECRET = "test-signing-secret-8f14e45fceea167a"
 BOT_TOKEN = "xoxb-test-token-0000"

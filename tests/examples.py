@@ -10,10 +10,10 @@ from pathlib import Path
 
 from bot.app import create_app
 from bot.clock import FixedClock
+from bot.demo.driver import SlackDriver
+from bot.demo.standin import SlackStandIn
 from bot.settings import Settings
-from bot.slack_standin import SlackStandIn
 from storage.db import make_engine, make_session_factory, upgrade
-from tests.slack_driver import SlackDriver
 
 OUT = Path(__file__).parents[1] / "docs" / "examples"
 SECRET = "example-signing-secret"
@@ -87,7 +87,7 @@ def main() -> int:
         digest = bot.services.digests.preview("T0001", "ULEE", "Europe/London")
         assert digest is not None
         from bot.charts import weekly_chart
-        from bot.slack_standin import text_in
+        from bot.demo.standin import text_in
         from bot.views.digest import digest_message
 
         _text, blocks = digest_message(digest, "Europe/London")

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.slack_standin import Call, SlackStandIn, blocks_text
+from bot.demo.standin import Call, SlackStandIn, blocks_text
 from storage.models import Action, ActionEvent
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.demo.walk import Walk
 from bot.views import ids
-from tests.chase_walk import Walk
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
 from tests.helpers import actions_in, buttons_of, text_of
 from tests.test_status import add

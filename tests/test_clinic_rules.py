@@ -54,7 +54,7 @@ def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
 def test_a_clinics_own_settings_change_when_its_lead_hears(user, slack, db, bot, clock):
     from datetime import UTC, datetime
 
-    from tests.chase_walk import Walk
+    from bot.demo.walk import Walk
     from tests.test_clinics import register_clinic
     from tests.test_status import add
 

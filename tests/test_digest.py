@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.demo.walk import Walk
 from bot.digest import DigestPlanner
 from storage.models import OutboxMessage
-from tests.chase_walk import Walk
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, text_of
 from tests.test_clinics import register_clinic

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.demo.walk import Walk
 from bot.views import ids
 from storage.models import AgendaItem, ExtensionRequest, OutboxMessage
-from tests.chase_walk import Walk
 from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, history_kinds, opened_view, text_of, wait_response
 from tests.test_clinics import register_clinic

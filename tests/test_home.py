@@ -30,7 +30,7 @@ def home_event(user, who: str):
 
 
 def text(view: dict) -> str:
-    from bot.slack_standin import text_in
+    from bot.demo.standin import text_in
 
     return text_in(view)
 

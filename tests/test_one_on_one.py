@@ -48,7 +48,7 @@ def test_an_agenda_shows_only_what_the_caller_may_see(user, slack, db):
 
 
 def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user, slack, db, bot, clock):
-    from tests.chase_walk import Walk
+    from bot.demo.walk import Walk
 
     walk = Walk(bot, slack, clock)
     clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
@@ -69,8 +69,8 @@ def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user,
 def test_the_persons_replies_land_on_the_leads_agenda(user, slack, db, bot, clock):
     from sqlalchemy import select
 
+    from bot.demo.walk import Walk
     from storage.models import OutboxMessage
-    from tests.chase_walk import Walk
 
     walk = Walk(bot, slack, clock)
     user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")

@@ -17,9 +17,9 @@ from urllib.request import Request, urlopen
 
 import pytest
 
+from bot.demo.driver import sign
 from tests.conftest import BOT_TOKEN, LEAD, OWNER, SIGNING_SECRET
 from tests.helpers import text_of, wait_dms
-from tests.slack_driver import sign
 from tests.socket_mode_server import SocketModeServer
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.demo.walk import Walk
 from bot.views import ids
-from tests.chase_walk import Walk
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER
 from tests.helpers import actions_in, text_of, wait_response
 from tests.test_clinics import register_clinic

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest
 
-from bot.slack_standin import text_in
+from bot.demo.standin import text_in
 
 TEAM = "T0001"
 _counter = itertools.count(1)

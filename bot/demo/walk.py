@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app import ClinicBot
 from bot.clock import FixedClock
-from bot.slack_standin import Call, SlackStandIn
+from bot.demo.standin import Call, SlackStandIn
 from scheduler import run_pass
 
 
