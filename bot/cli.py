@@ -9,7 +9,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -26,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
+    if args.func is _demo:
+        return _demo(args)  # its own embedded settings: the environment's do not apply
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -47,6 +50,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands")
 
+    demo = commands.add_parser(
+        "demo",
+        help="watch a scripted clinic go through the real app, with no Slack workspace",
+        description="Plays a scripted clinic through the real app on a simulated clock, with a temporary database "
+        "and a local stand-in of Slack's Web API, and prints what each person sees.",
+    )
+    demo.add_argument(
+        "--speed", type=_speed, default=1.0, help="playback speed; pauses between scenes shrink as it grows, 0: none"
+    )
+    demo.add_argument("--seed", type=int, default=1, help="picks the cast's names and when in the hour they act")
+    demo.add_argument(
+        "--html", type=Path, default=Path("clinic-bot-demo.html"), help="where to write the transcript page"
+    )
+    demo.add_argument("--no-html", action="store_true", help="write no transcript page")
+    demo.set_defaults(func=_demo)
+
     run = commands.add_parser("run", help="serve Slack (and run the scheduler, unless --no-scheduler)")
     run.add_argument(
         "--mode", choices=["http", "socket"], help="default: socket when SLACK_APP_TOKEN is set, else http"
@@ -64,11 +83,43 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply pending schema migrations")
     upgrade.set_defaults(func=_db_upgrade)
 
+    purge = commands.add_parser(
+        "purge", help="delete actions closed before a date, with their history and the record of messages sent"
+    )
+    purge.add_argument("--closed-before", type=_day, required=True, metavar="DATE", help="ISO date, e.g. 2025-01-01")
+    purge.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+    purge.set_defaults(func=_purge)
+
+    config = commands.add_parser("config", help="print the configuration reference (every setting and its default)")
+    config.set_defaults(func=_config)
+
     tick = commands.add_parser("tick", help="run one scheduler pass now, or as if at --now")
     tick.add_argument("--now", type=_instant, help="ISO 8601 instant (UTC when no offset is given)")
     tick.add_argument("--dry-run", action="store_true", help="print what would be sent; send nothing")
     tick.set_defaults(func=_tick)
     return parser
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a speed between 0 and 1000, e.g. 2")
+    return value
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bot.demo.story import run, summary
+
+    logging.disable(logging.WARNING)  # the demo shows conversations, not the bot's logs
+    console = Console(highlight=False)
+    result = run(console, speed=args.speed, seed=args.seed, html_path=None if args.no_html else args.html)
+    summary(result, console.print)
+    return 0
 
 
 def _instant(text: str) -> datetime:
@@ -77,6 +128,16 @@ def _instant(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date-time, e.g. 2026-12-04T09:00") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _day(text: str) -> date:
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date, e.g. 2025-01-01") from None
+    if value > datetime.now(UTC).date():
+        raise argparse.ArgumentTypeError(f"{text} is in the future: only what closed before today can be purged")
+    return value
 
 
 def _require(settings: Settings, *names: str) -> None:
@@ -101,6 +162,31 @@ def _build(settings: Settings, clock=None):  # type: ignore[no-untyped-def]
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     return engine, create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
+
+
+def _config(_settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.settings import reference
+
+    print(reference(), end="")
+    return 0
+
+
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import make_engine, make_session_factory, upgrade
+    from storage.queries import purge_closed
+
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    before = datetime.combine(args.closed_before, datetime.min.time(), tzinfo=UTC)
+    with make_session_factory(engine).begin() as session:
+        actions, messages = purge_closed(session, before, dry_run=args.dry_run)
+    engine.dispose()
+    verb = "would delete" if args.dry_run else "deleted"
+    print(
+        f"clinic-bot: {verb} {actions} action(s) closed before {args.closed_before} with their history, "
+        f"and {messages} record(s) of messages sent"
+    )
+    return 0
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
