@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -448,3 +448,24 @@ def events_since(
         )
         .order_by(ActionEvent.at)
     ).all()
+
+
+# --- retention --------------------------------------------------------------------------------
+
+
+def purge_closed(session: Session, before: datetime, *, dry_run: bool = False) -> tuple[int, int]:
+    """Delete actions closed before `before` with their history, chase ledger, requests and agenda items
+    (by the foreign keys' cascades), and the record of messages already sent or given up before it.
+    Returns (actions, messages)."""
+    closed = select(Action.id).where(Action.closed_at.is_not(None), Action.closed_at < before)
+    done_with = OutboxMessage.state.in_(("sent", "failed"))
+    old_messages = or_(
+        OutboxMessage.action_id.in_(closed), func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before
+    )
+    if dry_run:
+        actions = session.scalar(select(func.count()).select_from(closed.subquery())) or 0
+        messages = session.scalar(select(func.count()).where(done_with, old_messages)) or 0
+        return actions, messages
+    messages = session.execute(delete(OutboxMessage).where(done_with, old_messages)).rowcount
+    actions = session.execute(delete(Action).where(Action.id.in_(closed))).rowcount
+    return actions, messages

@@ -1,0 +1,72 @@
+"""`clinic-bot purge --closed-before DATE`: closed actions and their history go, open ones never do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.models import Action, ActionEvent, OutboxMessage
+from tests.conftest import ASSIGNER, OWNER
+from tests.helpers import actions_in, count
+from tests.test_status import add
+
+
+def purge(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "purge", *args],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[1]), "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def three_actions(user, slack, db, bot, clock) -> list[int]:
+    """#1 closed on Tue 24 Nov, #2 closed on Wed 25 Nov, #3 still open."""
+    for title in ("Closed long ago", "Closed recently", "Still open"):
+        add(user, slack, ASSIGNER, OWNER, title, "2026-12-20")
+    ids = [a.id for a in actions_in(db)]
+    bot.services.delivery.deliver_due()
+    user.command(OWNER, f"done {ids[0]}")
+    clock.advance(timedelta(days=1))
+    user.command(OWNER, f"done {ids[1]}")
+    bot.services.delivery.deliver_due()
+    return ids
+
+
+def test_purge_deletes_what_closed_before_the_date_with_its_history(user, slack, db, bot, clock, database_url):
+    old, recent, still_open = three_actions(user, slack, db, bot, clock)
+
+    done = purge(database_url, "--closed-before", "2026-11-25")
+
+    assert done.returncode == 0, done.stderr
+    assert "deleted 1 action(s) closed before 2026-11-25" in done.stdout
+    assert [a.id for a in actions_in(db)] == [recent, still_open]
+    assert not db.scalars(select(ActionEvent).where(ActionEvent.action_id == old)).all()
+    assert db.scalars(select(ActionEvent).where(ActionEvent.action_id == recent)).all()
+    assert not db.scalars(select(OutboxMessage).where(OutboxMessage.action_id == old)).all()
+
+
+def test_a_dry_run_counts_and_changes_nothing(user, slack, db, bot, clock, database_url):
+    three_actions(user, slack, db, bot, clock)
+    before = (count(db, Action), count(db, ActionEvent), count(db, OutboxMessage))
+
+    done = purge(database_url, "--closed-before", "2026-11-26", "--dry-run")
+
+    assert done.returncode == 0, done.stderr
+    assert "would delete 2 action(s)" in done.stdout
+    assert (count(db, Action), count(db, ActionEvent), count(db, OutboxMessage)) == before
+
+
+def test_a_date_in_the_future_or_not_a_date_is_refused(user, slack, db, bot, clock, database_url):
+    three_actions(user, slack, db, bot, clock)
+
+    for bad, reason in (("2999-01-01", "is in the future"), ("last year", "is not an ISO date")):
+        done = purge(database_url, "--closed-before", bad)
+        assert done.returncode == 2 and reason in done.stderr
+    assert count(db, Action) == 3
