@@ -19,9 +19,11 @@ from bot.escalation import EscalationService
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
+from bot.patient_data import PatientData
 from bot.people import People
 from bot.services import Services
 from bot.settings import Settings
+from bot.signing import RequestSignatures
 from bot.slack import SlackGateway, new_web_client
 from bot.status import StatusService
 from bot.wins import render_wins
@@ -65,15 +67,17 @@ def create_app(
     )
     delivery_gateway = SlackGateway(new_web_client(token, settings.slack_api_url))
     people = People(session_factory, clock)
+    patient_data = PatientData(clock, settings.patient_id_patterns)
     planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy())
     digests = DigestPlanner(session_factory, clock, settings.digest_preference())
     one_on_one = OneOnOneService(session_factory, clock)
     services = Services(
         settings=settings,
         clock=clock,
+        patient_data=patient_data,
         sessions=session_factory,
         people=people,
-        actions=ActionService(session_factory, clock, people),
+        actions=ActionService(session_factory, clock, people, patient_data),
         clinics=ClinicService(session_factory, clock),
         status=StatusService(session_factory, clock),
         delivery=Delivery(
@@ -90,7 +94,7 @@ def create_app(
             max_attempts=settings.delivery_attempts,
         ),
         planner=planner,
-        escalation=EscalationService(session_factory, clock, people),
+        escalation=EscalationService(session_factory, clock, people, patient_data),
         chasing=ClinicChasing(session_factory, clock, settings.chase_policy()),
         digests=digests,
         home=HomeService(session_factory, clock, people),
@@ -102,6 +106,10 @@ def create_app(
         listener_executor=executor,
         client=client,
         signing_secret=_secret(settings.slack_signing_secret) or "",
+        request_verification_enabled=False,  # bot/signing.py checks every request first instead
+        before_authorize=RequestSignatures(
+            [_secret(settings.slack_signing_secret) or "", _secret(settings.slack_signing_secret_previous) or ""]
+        ).middleware,
         process_before_response=True,
         token_verification_enabled=False,
         logger=logging.getLogger("clinic_bot.bolt"),

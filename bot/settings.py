@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from typing import Literal
 
+import pydantic_settings
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,6 +25,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, description="Signing secret from the app's Basic Information page (HTTP mode)."
     )
+    slack_signing_secret_previous: SecretStr | None = Field(
+        default=None,
+        description="During a signing-secret rotation: the previous secret, still accepted until you remove it.",
+    )
     slack_app_token: SecretStr | None = Field(
         default=None, description="App-level token (xapp-...) with connections:write (Socket Mode)."
     )
@@ -36,6 +42,11 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the bot's structured logs."
+    )
+    patient_id_patterns: list[str] = Field(
+        default=[],
+        description="Local patient record-number patterns, as a JSON list of regular expressions, e.g. "
+        '["\\\\bRX\\\\d{7}\\\\b"]: text matching one is refused, like NHS numbers and dates of birth are.',
     )
     delivery_attempts: int = Field(
         default=8, ge=1, le=100, description="Attempts before an outbox message is given up."
@@ -70,6 +81,16 @@ class Settings(BaseSettings):
         le=86400,
         description="How long `clinic-bot tick` waits for Slack before giving up.",
     )
+
+    @field_validator("patient_id_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return value
 
     @field_validator("working_hours")
     @classmethod
@@ -182,6 +203,10 @@ class SettingsError(Exception):
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except pydantic_settings.SettingsError as exc:  # a list setting that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = field.group(1).upper() if field else "settings"
+        raise SettingsError(f'{name}: must be a JSON list, for example ["first", "second"]') from None
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
@@ -205,7 +230,7 @@ def reference() -> str:
     ]
     for name, field in Settings.model_fields.items():
         default = field.default
-        shown = "(none)" if default in (None, "") else f"`{str(default).lower() if default is True else default}`"
+        shown = "(none)" if default in (None, "", []) else f"`{str(default).lower() if default is True else default}`"
         lines.append(f"| `{name.upper()}` | {shown} | {field.description} |")
     lines += [
         "",

@@ -94,11 +94,13 @@ def http_bot(bot_env, tmp_path) -> Iterator[int]:
         process.wait(timeout=15)
 
 
-def post_signed(port: int, body: str, content_type: str, secret: str = SIGNING_SECRET) -> tuple[int, str]:
+def post_signed(
+    port: int, body: str, content_type: str, secret: str = SIGNING_SECRET, **headers: str
+) -> tuple[int, str]:
     request = Request(
         f"http://127.0.0.1:{port}/slack/events",
         data=body.encode(),
-        headers={"Content-Type": content_type, **sign(secret, body)},
+        headers={"Content-Type": content_type, **sign(secret, body), **headers},
         method="POST",
     )
     try:
@@ -143,6 +145,16 @@ def test_http_mode_serves_signed_commands_and_dms_the_owner_without_a_scheduler(
 def test_http_mode_refuses_a_badly_signed_request(http_bot):
     status, _ = post_signed(
         http_bot, command_form("help", LEAD, "http://x"), "application/x-www-form-urlencoded", secret="wrong"
+    )
+    assert status == 401
+
+
+def test_http_mode_answers_a_malformed_timestamp_with_401_not_500(http_bot):
+    status, _ = post_signed(
+        http_bot,
+        command_form("help", LEAD, "http://x"),
+        "application/x-www-form-urlencoded",
+        **{"X-Slack-Request-Timestamp": "not-a-number"},
     )
     assert status == 401
 
