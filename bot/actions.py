@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.dates import DueDateError, describe_date, end_of_day, parse_due_date
 from bot.errors import NotAllowed, NotFound, UserError
+from bot.patient_data import PatientData
 from bot.people import People, Person
 from bot.views import actions as views
 from bot.wins import queue_win
@@ -128,17 +129,20 @@ def _refuse(action: Action) -> NotAllowed:
 
 
 class ActionService:
-    def __init__(self, session_factory: SessionFactory, clock: Clock, people: People) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, clock: Clock, people: People, patient_data: PatientData
+    ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._people = people
+        self._patient_data = patient_data
 
     # --- creating ---------------------------------------------------------------------------
 
     def create(self, new: NewAction, owner: Person) -> Action:
         """Register an action and queue the owner's DM, in one transaction."""
-        title = clean_title(new.title)
-        notes = clean_text(new.notes, "notes", required=False)
+        title = self._patient_data.refuse(clean_title(new.title), "title")
+        notes = self._patient_data.refuse(clean_text(new.notes, "notes", required=False), "notes")
         check_owner(owner)
         now = self._clock.now()
         check_due_date(new.due_date, owner, now)
@@ -185,7 +189,7 @@ class ActionService:
     def set_status(self, team_id: str, action_id: int, actor_id: str, status: Status, reason: str = "") -> Action:
         now = self._clock.now()
         if status == Status.BLOCKED:
-            reason = clean_text(reason, "reason")
+            reason = self._patient_data.refuse(clean_text(reason, "reason"), "reason")
         with self._sessions.begin() as session:
             action = load_changeable(session, team_id, action_id, actor_id)
             ensure_open(action)
@@ -208,7 +212,7 @@ class ActionService:
     def request_more_time(self, team_id: str, action_id: int, actor_id: str, new_date: date, reason: str) -> MoreTime:
         """Move the deadline and tell the assigner; once the action has been escalated, the owner's
         request goes to the lead instead, and the deadline moves only when they approve."""
-        reason = clean_text(reason, "reason")
+        reason = self._patient_data.refuse(clean_text(reason, "reason"), "reason")
         now = self._clock.now()
         with self._sessions.begin() as session:
             action = load_changeable(session, team_id, action_id, actor_id)

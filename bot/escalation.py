@@ -22,6 +22,7 @@ from bot.actions import (
 from bot.clock import Clock
 from bot.dates import end_of_day
 from bot.errors import NotFound, UserError
+from bot.patient_data import PatientData
 from bot.people import People, Person
 from bot.views import actions as views
 from storage.db import SessionFactory
@@ -29,10 +30,13 @@ from storage.models import Action, AgendaItem, ExtensionRequest
 
 
 class EscalationService:
-    def __init__(self, session_factory: SessionFactory, clock: Clock, people: People) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, clock: Clock, people: People, patient_data: PatientData
+    ) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._people = people
+        self._patient_data = patient_data
 
     def nudge_again(self, team_id: str, action_id: int, actor_id: str) -> Action:
         now = self._clock.now()
@@ -53,7 +57,7 @@ class EscalationService:
             return action
 
     def extend(self, team_id: str, action_id: int, actor_id: str, new_date: date, note: str = "") -> Action:
-        note = clean_text(note, "note", required=False)
+        note = self._patient_data.refuse(clean_text(note, "note", required=False), "note")
         now = self._clock.now()
         with self._sessions.begin() as session:
             action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)

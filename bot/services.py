@@ -13,6 +13,7 @@ from bot.escalation import EscalationService
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
+from bot.patient_data import PatientData
 from bot.people import People
 from bot.settings import Settings
 from bot.status import StatusService
@@ -23,6 +24,7 @@ from storage.db import SessionFactory
 class Services:
     settings: Settings
     clock: Clock
+    patient_data: PatientData
     sessions: SessionFactory
     people: People
     actions: ActionService

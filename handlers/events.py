@@ -6,9 +6,10 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.patient_data import ADVICE
 from bot.people import Person
 from bot.services import Services
-from handlers.replies import REACT, make_follow_up, team_of
+from handlers.replies import EPHEMERAL, REACT, make_follow_up, team_of
 
 
 def register(app: App, services: Services) -> None:
@@ -24,6 +25,14 @@ def register(app: App, services: Services) -> None:
             "text": event.get("text", ""),
             "event_id": body.get("event_id", ""),
         }
+        if found := services.patient_data.found_in(reply["text"]):
+            context[EPHEMERAL] = {
+                "channel": event["channel"],
+                "user": reply["actor_id"],
+                "thread_ts": event["thread_ts"],
+                "text": f"I didn't keep that: it looks like {found}. {ADVICE}",
+            }
+            return
         team_id = team_of(context, body)
         noted = services.one_on_one.topic_from_reply(team_id, **reply) or services.actions.note_from_reply(
             team_id, **reply

@@ -1,0 +1,75 @@
+"""Action text is not a clinical record. Titles, notes, reasons and one-to-one topics that look like they
+identify a patient are refused with an explanation, before anything is stored.
+
+What counts: an NHS number (ten digits, spaced or not, that pass the NHS modulus-11 check), a date of birth
+(a date marked "DOB", "born", "date of birth", or a full date at least a year back straight after a
+capitalised name: "Board Round 04/12/2026" is a meeting, "Jane Smith 12/03/1954" is a person), and
+any of the local record-number patterns an organisation sets (`PATIENT_ID_PATTERNS`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.clock import Clock
+from bot.errors import UserError
+
+_TEN_DIGITS = re.compile(r"(?<![\d-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d-])")
+_DATE = (
+    r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}"  # 12/03/1954, 12.3.54
+    r"|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]{2,8}\.? (?:19|20)\d{2}"  # 3 March 1950
+    r"|(?:19|20)\d{2}-\d{2}-\d{2})"  # 1954-03-12
+)
+_DOB_MARKED = re.compile(rf"\b(?:d\.?o\.?b\.?|date of birth|born(?: on)?)\s*[:,-]?\s*{_DATE}", re.IGNORECASE)
+_NAME_THEN_DATE = re.compile(
+    rf"\b[A-Z][a-z]+(?:[ -][A-Z][a-z'-]+)+\s*[,(]?\s*({_DATE.replace('(?:19|20)?', '(?:19|20)')})"
+)
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+ADVICE = (
+    "Clinic Bot is not a clinical record, so I don't store anything that could identify a patient. "
+    "Use a local reference instead (a ward and bed, or your team's case reference)."
+)
+
+
+def valid_nhs_number(digits: str) -> bool:
+    """The NHS modulus-11 check: weights 10..2 on the first nine digits; 11 - (sum mod 11) is the check
+    digit, 11 meaning 0 and 10 meaning the number is not valid."""
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+class PatientData:
+    def __init__(self, clock: Clock, local_patterns: Sequence[str] = ()) -> None:
+        self._clock = clock
+        self._local = [re.compile(p) for p in local_patterns]
+
+    def _birth_date_after_name(self, text: str) -> bool:
+        last_year = self._clock.now().year - 1
+        return any(
+            int(year.group()) <= last_year
+            for match in _NAME_THEN_DATE.finditer(text)
+            if (year := _YEAR.search(match.group(1)))
+        )
+
+    def found_in(self, text: str) -> str | None:
+        """What in `text` looks like it identifies a patient, in words, or None."""
+        for match in _TEN_DIGITS.finditer(text):
+            if valid_nhs_number("".join(match.groups())):
+                return "an NHS number"
+        if _DOB_MARKED.search(text) or self._birth_date_after_name(text):
+            return "a date of birth"
+        if any(p.search(text) for p in self._local):
+            return "a patient record number"
+        return None
+
+    def refuse(self, text: str, field: str) -> str:
+        """`text` unchanged, or a UserError (naming the field) when it looks like patient data."""
+        found = self.found_in(text)
+        if found:
+            raise UserError(f"That looks like {found}. {ADVICE}", field=field)
+        return text
