@@ -33,4 +33,5 @@ def configure(level: str = "INFO") -> None:
     # Bolt and slack_sdk log request bodies at DEBUG (and a bad signature's body at INFO).
     for noisy in ("slack_bolt", "slack_sdk", "clinic_bot.bolt"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for chatty in ("apscheduler", "matplotlib", "PIL"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

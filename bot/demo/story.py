@@ -180,7 +180,7 @@ class Story:
         )
         self.pass_until(datetime(2026, 12, 3, 14, self.minute, tzinfo=UTC))
         self.press(olu, ids.ACTION_DONE, audit)
-        self.pass_until(datetime(2026, 12, 4, 14, self.minute, tzinfo=UTC))
+        self.pass_until(datetime(2026, 12, 4, 6, self.minute, tzinfo=UTC))
         self.press(priya, ids.ACTION_ON_TRACK, transport)
 
         self.scene("Monday: the weekly digest with its chart; the lead hears about what nobody answers")
