@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
+from bot.health import Health
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
@@ -75,6 +76,7 @@ def create_app(
         settings=settings,
         clock=clock,
         patient_data=patient_data,
+        health=Health(session_factory, clock, settings.pass_every_seconds),
         sessions=session_factory,
         people=people,
         actions=ActionService(session_factory, clock, people, patient_data),

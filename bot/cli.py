@@ -161,7 +161,7 @@ def _build(settings: Settings, clock=None):  # type: ignore[no-untyped-def]
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    return engine, create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
+    return create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
 
 
 def _config(_settings: Settings, _args: argparse.Namespace) -> int:
@@ -192,7 +192,7 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     mode = args.mode or ("socket" if settings.slack_app_token else "http")
     _require(settings, "slack_bot_token", "slack_app_token" if mode == "socket" else "slack_signing_secret")
-    engine, bot = _build(settings)
+    bot = _build(settings)
     scheduler = None
     if not args.no_scheduler:
         from scheduler import build_scheduler
@@ -210,7 +210,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             from bot.web import create_web_app
 
             uvicorn.run(
-                create_web_app(bot.bolt, engine),
+                create_web_app(bot.bolt, bot.services.health),
                 host=args.host,
                 port=args.port,
                 log_config=None,
@@ -243,7 +243,7 @@ def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     from scheduler import build_scheduler
 
     _require(settings, "slack_bot_token")
-    _engine, bot = _build(settings)
+    bot = _build(settings)
     scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
     scheduler.start()
     log.info("scheduler_started", extra={"every_seconds": settings.pass_every_seconds})
@@ -259,7 +259,7 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
     if not args.dry_run:
         _require(settings, "slack_bot_token")
     clock = ShiftedClock(args.now) if args.now else SystemClock()
-    _engine, bot = _build(settings, clock)
+    bot = _build(settings, clock)
     try:
         if args.dry_run:
             return _dry_run(bot)

@@ -10,6 +10,7 @@ from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
+from bot.health import Health
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
@@ -25,6 +26,7 @@ class Services:
     settings: Settings
     clock: Clock
     patient_data: PatientData
+    health: Health
     sessions: SessionFactory
     people: People
     actions: ActionService

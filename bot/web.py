@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from storage.db import ping
+from bot.health import Health
 
 SLACK_PATH = "/slack/events"
 
 
-def create_web_app(bolt: App, engine) -> Starlette:  # type: ignore[no-untyped-def]
+def create_web_app(bolt: App, health: Health) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = (await request.body()).decode("utf-8", errors="replace")
         bolt_request = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
@@ -29,11 +29,8 @@ def create_web_app(bolt: App, engine) -> Starlette:  # type: ignore[no-untyped-d
         )
 
     async def healthz(_request: Request) -> Response:
-        try:
-            await run_in_threadpool(ping, engine)
-        except Exception:
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        status, report = await run_in_threadpool(health.report)
+        return JSONResponse(report, status_code=status)
 
     return Starlette(
         routes=[

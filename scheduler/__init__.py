@@ -20,7 +20,9 @@ def run_pass(services: Services) -> DeliveryReport:
     services.planner.plan()
     services.digests.plan()
     services.one_on_one_schedule.plan()
-    return services.delivery.deliver_due()
+    report = services.delivery.deliver_due()
+    services.health.passed()
+    return report
 
 
 def build_scheduler(services: Services, *, every_seconds: int) -> BackgroundScheduler:

@@ -19,6 +19,7 @@ from storage.models import (
     Clinic,
     DigestPreference,
     FocusArea,
+    Heartbeat,
     OneOnOneSchedule,
     OutboxMessage,
     ProcessedEvent,
@@ -469,3 +470,24 @@ def purge_closed(session: Session, before: datetime, *, dry_run: bool = False) -
     messages = session.execute(delete(OutboxMessage).where(done_with, old_messages)).rowcount
     actions = session.execute(delete(Action).where(Action.id.in_(closed))).rowcount
     return actions, messages
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+def beat(session: Session, name: str, now: datetime) -> None:
+    statement = _insert(session)(Heartbeat).values(name=name, at=now)
+    session.execute(statement.on_conflict_do_update(index_elements=["name"], set_={"at": now}))
+
+
+def last_beat(session: Session, name: str) -> datetime | None:
+    return session.scalar(select(Heartbeat.at).where(Heartbeat.name == name))
+
+
+def oldest_unsent(session: Session, now: datetime) -> datetime | None:
+    """When the longest-waiting message that is due and not yet sent fell due."""
+    return session.scalar(
+        select(func.min(OutboxMessage.not_before)).where(
+            OutboxMessage.state == "pending", OutboxMessage.not_before <= now
+        )
+    )

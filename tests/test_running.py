@@ -159,10 +159,23 @@ def test_http_mode_answers_a_malformed_timestamp_with_401_not_500(http_bot):
     assert status == 401
 
 
-def test_healthz_reports_the_database(http_bot):
-    with urlopen(f"http://127.0.0.1:{http_bot}/healthz", timeout=5) as response:
-        assert response.status == 200
-        assert json.loads(response.read())["database"] == "ok"
+def test_healthz_reports_the_database_and_the_scheduler(http_bot, bot_env, tmp_path):
+    def health() -> dict:
+        with urlopen(f"http://127.0.0.1:{http_bot}/healthz", timeout=5) as response:
+            assert response.status == 200
+            return json.loads(response.read())
+
+    assert health() == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": "never_ran",  # this process serves Slack only
+        "last_pass_age_seconds": None,
+        "oldest_unsent_age_seconds": None,
+    }
+    tick = clinic_bot("tick", env=bot_env, cwd=tmp_path)  # a pass by another process
+    assert tick.wait(timeout=60) == 0
+    after = health()
+    assert after["scheduler"] == "ok" and 0 <= after["last_pass_age_seconds"] < 60
 
 
 def test_socket_mode_answers_commands_and_interactions(slack, bot_env, tmp_path):

@@ -1,0 +1,60 @@
+"""`/healthz` tells an operator's monitor when the scheduler has stalled and how long due messages wait."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from scheduler import run_pass
+from storage import queries
+
+
+def test_a_stalled_scheduler_and_a_waiting_message_show_in_the_report(bot, clock):
+    health = bot.services.health
+    assert health.report() == (
+        200,
+        {
+            "status": "ok",
+            "database": "ok",
+            "scheduler": "never_ran",
+            "last_pass_age_seconds": None,
+            "oldest_unsent_age_seconds": None,
+        },
+    )
+
+    run_pass(bot.services)
+    assert health.report()[1]["scheduler"] == "ok"
+
+    with bot.services.sessions.begin() as session:  # a message falls due; no pass comes to send it
+        queries.enqueue(
+            session,
+            team_id="T0001",
+            dedupe_key="waiting",
+            kind="note",
+            recipient="UOWNER",
+            text="x",
+            blocks=[],
+            created_at=clock.now(),
+            not_before=clock.now(),
+        )
+    clock.advance(timedelta(minutes=10))
+
+    status, report = health.report()
+    assert status == 200
+    assert report["scheduler"] == "stalled" and report["last_pass_age_seconds"] == 600
+    assert report["oldest_unsent_age_seconds"] == 600
+
+    run_pass(bot.services)
+    report = health.report()[1]
+    assert report["scheduler"] == "ok" and report["oldest_unsent_age_seconds"] is None
+
+
+def test_an_unreachable_database_is_a_503(settings, clock, tmp_path):
+    from bot.app import create_app
+    from storage.db import make_engine, make_session_factory
+
+    missing = make_engine(f"sqlite:///{tmp_path}/no-such-dir/clinic.db")
+    app = create_app(settings, session_factory=make_session_factory(missing), clock=clock)
+    try:
+        assert app.services.health.report() == (503, {"status": "unavailable", "database": "unreachable"})
+    finally:
+        app.close()
