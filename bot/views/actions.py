@@ -194,7 +194,7 @@ def status_message(
                 elements=[md(f"…and {more} more. Narrow it down: `/clinic status overdue`, `/clinic status @person`.")]
             )
         )
-    return {"text": heading, "blocks": render(blocks)}
+    return {"text": esc(heading), "blocks": render(blocks)}
 
 
 def detail_blocks(action: Action, history: Sequence[ActionEvent], reader: Person, now: datetime) -> list[Block]:

@@ -65,7 +65,7 @@ def chase_message(
             blocks += _owner_item(action, step, today, hours, now)
     first = items[0]
     text = (
-        f"{OPENERS[first[1].kind]}: #{first[0].id} {clip(first[0].title, 100)}"
+        f"{OPENERS[first[1].kind]}: #{first[0].id} {esc(clip(first[0].title, 100))}"
         if len(items) == 1
         else f"{len(items)} clinic actions need a look"
     )

@@ -75,7 +75,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         )
     )
     h = digest.headline
-    text = f"Weekly digest for {digest.title}: {h.open} open, {h.overdue} overdue, {h.done} done this week"
+    text = f"Weekly digest for {esc(digest.title)}: {h.open} open, {h.overdue} overdue, {h.done} done this week"
     return text, render(blocks)
 
 

@@ -25,4 +25,4 @@ def wins_message(clinic: Clinic, done: Sequence[Action]) -> tuple[str, list[dict
         lines.append(f"…and {len(done) - SHOWN} more. `/clinic status {esc(clinic.name)}` shows what is left.")
     blocks = [SectionBlock(text=md("\n".join([head, *lines])))]
     blocks.append(ContextBlock(elements=[md(f"{esc(clinic.name)} · one step closer. Thank you!")]))
-    return f"Wins for {clinic.name}", render(blocks)
+    return f"Wins for {esc(clinic.name)}", render(blocks)
