@@ -111,7 +111,7 @@ def create_app(
         request_verification_enabled=False,  # bot/signing.py checks every request first instead
         before_authorize=RequestSignatures(
             [_secret(settings.slack_signing_secret) or "", _secret(settings.slack_signing_secret_previous) or ""]
-        ).middleware,
+        ),
         process_before_response=True,
         token_verification_enabled=False,
         logger=logging.getLogger("clinic_bot.bolt"),

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
 log = logging.getLogger("clinic_bot.signing")
 
@@ -24,7 +25,10 @@ def signature(secret: str, timestamp: str, body: str) -> str:
     return "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
 
 
-class RequestSignatures:
+class RequestSignatures(Middleware):
+    """Bolt middleware, placed before authorization (`before_authorize`) so that nothing of a refused
+    request is read beyond its headers and raw body."""
+
     def __init__(self, secrets: Sequence[str], now: Callable[[], float] = time.time) -> None:
         self._secrets = [s for s in secrets if s]
         self._now = now
@@ -41,7 +45,13 @@ class RequestSignatures:
             return "bad_signature"
         return None
 
-    def middleware(self, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], BoltResponse],
+    ) -> BoltResponse:
         if req.mode == "socket_mode":
             return next()
         reason = self.refusal(

@@ -5,6 +5,8 @@ the thread pool instead, so one slow request never stalls the others."""
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import App, BoltRequest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -15,13 +17,21 @@ from starlette.routing import Route
 from bot.health import Health
 
 SLACK_PATH = "/slack/events"
+log = logging.getLogger("clinic_bot.web")
 
 
 def create_web_app(bolt: App, health: Health) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = (await request.body()).decode("utf-8", errors="replace")
-        bolt_request = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
-        bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
+        try:
+            bolt_request = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
+        except Exception:  # Bolt could not even read it (not JSON, not an object): nothing Slack sends
+            return Response(status_code=400)
+        try:
+            bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
+        except Exception:  # Bolt itself choked on a payload no Slack request has the shape of
+            log.warning("unreadable_request")
+            return Response(status_code=400)
         return Response(
             status_code=bolt_response.status,
             content=bolt_response.body,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -16,7 +15,7 @@ from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views import actions as views
 from bot.views import ids
 from bot.views.text import esc, mention
-from handlers.payloads import clicked, metadata, metadata_action_id, state_value
+from handlers.payloads import clicked, metadata, metadata_action_id, picked_date, picked_option, picked_user, typed
 from handlers.replies import (
     EPHEMERAL,
     OPEN_VIEW,
@@ -72,7 +71,7 @@ def register(app: App, services: Services) -> None:
 
     def submit_blocked(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        reason = state_value(view, ids.BLOCKED_REASON).get("value") or ""
+        reason = typed(view, ids.BLOCKED_REASON)
         try:
             action = services.actions.set_status(team_id, metadata_action_id(view), user_id, Status.BLOCKED, reason)
         except UserError as exc:
@@ -83,14 +82,10 @@ def register(app: App, services: Services) -> None:
 
     def submit_more_time(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        picked = state_value(view, ids.NEW_DUE).get("selected_date")
-        reason = state_value(view, ids.MORE_TIME_REASON).get("value") or ""
+        reason = typed(view, ids.MORE_TIME_REASON)
         try:
-            if not picked:
-                raise UserError("Pick the new date.", field="due")
-            result = services.actions.request_more_time(
-                team_id, metadata_action_id(view), user_id, date.fromisoformat(picked), reason
-            )
+            picked = picked_date(view, ids.NEW_DUE, "Pick the new date.")
+            result = services.actions.request_more_time(team_id, metadata_action_id(view), user_id, picked, reason)
         except UserError as exc:
             block = ids.NEW_DUE if exc.field == "due" else ids.MORE_TIME_REASON
             ack(response_action="errors", errors={block: exc.message})
@@ -181,19 +176,13 @@ def register(app: App, services: Services) -> None:
 def _read_add_form(
     services: Services, client: WebClient, team_id: str, user_id: str, view: dict[str, Any]
 ) -> tuple[NewAction, Any]:
-    title = state_value(view, ids.ACTION_TITLE).get("value") or ""
-    owner_id = state_value(view, ids.ACTION_OWNER).get("selected_user")
-    picked_date = state_value(view, ids.ACTION_DUE).get("selected_date")
-    choice = (state_value(view, ids.ACTION_CLINIC_AREA).get("selected_option") or {}).get("value", "")
-    notes = state_value(view, ids.ACTION_NOTES).get("value") or ""
+    title = typed(view, ids.ACTION_TITLE)
+    owner_id = picked_user(view, ids.ACTION_OWNER)
+    choice = picked_option(view, ids.ACTION_CLINIC_AREA)
+    notes = typed(view, ids.ACTION_NOTES)
     if not owner_id:
         raise UserError("Pick who owns this action.", field="owner")
-    if not picked_date:
-        raise UserError("Pick the date it is due by.", field="due")
-    try:
-        due = date.fromisoformat(picked_date)
-    except ValueError:
-        raise UserError("Pick the date from the calendar.", field="due") from None
+    due = picked_date(view, ids.ACTION_DUE, "Pick the date it is due by.")
     try:
         owner = services.people.lookup(SlackGateway(quick_client(client)), team_id, owner_id)
     except SlackFailure as exc:

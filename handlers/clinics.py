@@ -13,7 +13,7 @@ from bot.errors import UserError
 from bot.services import Services
 from bot.slack import SlackFailure, SlackGateway
 from bot.views import ids
-from handlers.payloads import state_value
+from handlers.payloads import picked_conversation, picked_user, typed
 from handlers.replies import changed, make_follow_up, team_of
 
 LEADERS = "clinic_leaders"
@@ -24,12 +24,12 @@ def register(app: App, services: Services) -> None:
     def submit_clinic(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         new = NewClinic(
             team_id=team_of(context, body),
-            name=state_value(view, ids.CLINIC_NAME).get("value") or "",
-            lead_id=state_value(view, ids.CLINIC_LEAD).get("selected_user") or body["user"]["id"],
+            name=typed(view, ids.CLINIC_NAME),
+            lead_id=picked_user(view, ids.CLINIC_LEAD) or body["user"]["id"],
             created_by=body["user"]["id"],
-            sponsor_id=state_value(view, ids.CLINIC_SPONSOR).get("selected_user"),
-            channel_id=state_value(view, ids.CLINIC_CHANNEL).get("selected_conversation"),
-            focus_areas=[state_value(view, block).get("value") or "" for block in ids.CLINIC_FOCUS],
+            sponsor_id=picked_user(view, ids.CLINIC_SPONSOR),
+            channel_id=picked_conversation(view, ids.CLINIC_CHANNEL),
+            focus_areas=[typed(view, block) for block in ids.CLINIC_FOCUS],
         )
         try:
             services.clinics.register(new)

@@ -3,7 +3,6 @@ and a lead's Approve / Refuse on an owner's request for more time."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -15,7 +14,7 @@ from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views import actions as views
 from bot.views import ids
 from bot.views.text import esc, mention
-from handlers.payloads import clicked, metadata_action_id, state_value
+from handlers.payloads import clicked, metadata_action_id, picked_date, picked_user, typed
 from handlers.replies import OPEN_VIEW, REPLY, changed, ephemeral, learn_caller, make_follow_up, team_of
 
 
@@ -47,16 +46,13 @@ def register(app: App, services: Services) -> None:
             context[OPEN_VIEW] = views.reassign_modal(action)
 
     def submit_extend(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
-        picked = state_value(view, ids.NEW_DUE).get("selected_date")
-        note = state_value(view, ids.MORE_TIME_REASON).get("value") or ""
+        note = typed(view, ids.MORE_TIME_REASON)
         try:
-            if not picked:
-                raise UserError("Pick the new date.", field="due")
             action = services.escalation.extend(
                 team_of(context, body),
                 metadata_action_id(view),
                 body["user"]["id"],
-                date.fromisoformat(picked),
+                picked_date(view, ids.NEW_DUE, "Pick the new date."),
                 note,
             )
         except UserError as exc:
@@ -72,7 +68,7 @@ def register(app: App, services: Services) -> None:
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         team_id = team_of(context, body)
-        picked = state_value(view, ids.NEW_OWNER).get("selected_user")
+        picked = picked_user(view, ids.NEW_OWNER)
         try:
             if not picked:
                 raise UserError("Pick the new owner.", field="owner")

@@ -11,6 +11,7 @@ from bot.services import Services
 from bot.status import StatusQuery
 from bot.views import actions as action_views
 from bot.views import ids
+from handlers.payloads import clicked, page_clicked
 from handlers.replies import OPEN_VIEW, make_follow_up, publish_home, team_of
 
 
@@ -26,13 +27,13 @@ def register(app: App, services: Services) -> None:
         ack()
 
     def show_page(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        page = int(body["actions"][0].get("value") or 0)
+        page = page_clicked(body)
         publish_home(services, client, team_of(context, body), body["user"]["id"], page)
 
     def clinic_status(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        report = services.status.report(StatusQuery(team_id, user_id, "clinic_id", body["actions"][0].get("value")))
+        report = services.status.report(StatusQuery(team_id, user_id, "clinic_id", str(clicked(body))))
         reader = services.people.cached_person(team_id, user_id)
         context[OPEN_VIEW] = action_views.status_modal(report, reader, services.clock.now())
 

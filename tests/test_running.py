@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.error import HTTPError
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from urllib.request import Request, urlopen
 
 import pytest
@@ -157,6 +157,21 @@ def test_http_mode_answers_a_malformed_timestamp_with_401_not_500(http_bot):
         **{"X-Slack-Request-Timestamp": "not-a-number"},
     )
     assert status == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload=%7Bnot+json",
+        "payload=%FF%FE",
+        "payload=[1,",
+        "payload=%5B%5D",
+        "payload=" + quote(json.dumps({"type": "view_submission", "view": None})),
+    ],
+)
+def test_http_mode_answers_a_malformed_payload_without_a_500(http_bot, body):
+    status, _ = post_signed(http_bot, body, "application/x-www-form-urlencoded")
+    assert 400 <= status < 500
 
 
 def test_healthz_reports_the_database_and_the_scheduler(http_bot, bot_env, tmp_path):
