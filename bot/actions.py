@@ -121,7 +121,12 @@ def may_see(action: Action, user_id: str) -> bool:
     return may_change(action, user_id)
 
 
-def _refuse(action: Action) -> NotAllowed:
+def _refuse(action: Action, allowed) -> NotAllowed:  # type: ignore[no-untyped-def]
+    if allowed is may_lead:
+        return NotAllowed(
+            f"Only whoever assigned action #{action.id} and its clinic's lead and sponsor can do that. "
+            "Nothing was changed."
+        )
     return NotAllowed(
         f"Only the owner of action #{action.id}, whoever assigned it, and its clinic's lead "
         "and sponsor can change it. Nothing was changed."
@@ -308,6 +313,26 @@ class ActionService:
         with self._sessions() as session:
             return action, queries.action_history(session, team_id, action_id)
 
+    def cancel(self, team_id: str, action_id: int, actor_id: str, reason: str) -> Action:
+        """Drop an action that is no longer needed: its assigner, the clinic's lead or sponsor may; the owner
+        hears why. It leaves every list and is never chased again; its history stays."""
+        reason = self._patient_data.refuse(clean_text(reason, "reason", required=False), "reason")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
+            ensure_open(action)
+            before = action.status
+            action.status = Status.CANCELLED
+            action.closed_at = now
+            touch(action, actor_id, now)
+            detail: dict[str, Any] = {"from": before, "to": str(Status.CANCELLED)}
+            if reason:
+                detail["reason"] = reason
+            record(session, action, actor_id, "status", now, **detail)
+            if action.owner_id != actor_id:
+                tell(session, action, "cancelled", action.owner_id, views.cancelled(action, actor_id, reason), now)
+            return action
+
     def _tell_assigner(self, session: Session, action: Action, actor_id: str, kind: str, now: datetime) -> None:
         assigner = self._people.cached(session, action.team_id, action.assigner_id)
         message = views.assigner_update(action, actor_id, kind, assigner, now)
@@ -328,7 +353,7 @@ def load_changeable(
     if action is None:
         raise NotFound(f"There is no action #{action_id} in this workspace.")
     if not allowed(action, actor_id):
-        raise _refuse(action)
+        raise _refuse(action, allowed)
     return action
 
 

@@ -53,6 +53,12 @@ class Done:
 
 
 @dataclass(frozen=True)
+class Cancel:
+    action_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Show:
     action_id: int
 
@@ -86,10 +92,25 @@ class OneOnOne:
     schedule: str = ""  # "every 2 weeks on thursday": set up recurring one-to-ones
 
 
-Command = Help | NewClinic | AddWithModal | QuickAdd | Status | Done | Show | Snooze | Chase | Wins | Digest | OneOnOne
+Command = (
+    Help
+    | NewClinic
+    | AddWithModal
+    | QuickAdd
+    | Status
+    | Done
+    | Cancel
+    | Show
+    | Snooze
+    | Chase
+    | Wins
+    | Digest
+    | OneOnOne
+)
 
 SUBCOMMANDS: dict[
-    str, Literal["help", "new", "add", "status", "done", "show", "snooze", "chase", "wins", "digest", "1on1"]
+    str,
+    Literal["help", "new", "add", "status", "done", "cancel", "show", "snooze", "chase", "wins", "digest", "1on1"],
 ] = {
     "help": "help",
     "new": "new",
@@ -97,6 +118,8 @@ SUBCOMMANDS: dict[
     "status": "status",
     "done": "done",
     "close": "done",
+    "cancel": "cancel",
+    "drop": "cancel",
     "show": "show",
     "history": "show",
     "snooze": "snooze",
@@ -135,6 +158,9 @@ def parse(text: str) -> Command:
         if person is None:
             raise UserError("Say who with, for example `/clinic 1on1 @person`.")
         return OneOnOne(person.group(1), schedule.strip())
+    if sub == "cancel":
+        number, _, reason = rest.partition(" ")
+        return Cancel(_action_id(number, sub), reason.strip())
     if sub == "digest":
         word, _, more = rest.partition(" ")
         return Digest(more.strip() if word.lower() == "settings" else None)

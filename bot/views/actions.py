@@ -142,6 +142,15 @@ def assigner_update(
     return f"Update on action #{action.id}", render(blocks)
 
 
+def cancelled(action: Action, actor_id: str, reason: str) -> tuple[str, list[dict[str, Any]]]:
+    body = (
+        f":heavy_minus_sign: {mention(actor_id)} cancelled *#{action.id} {esc(action.title)}*: it is no longer needed."
+    )
+    if reason:
+        body += f"\n_{esc(clip(reason, 2000))}_"
+    return f"Action #{action.id} was cancelled", render([SectionBlock(text=md(body))])
+
+
 def changed_message(action: Action, actor_id: str, reader: Person, now: datetime) -> dict[str, Any]:
     """What replaces the message whose button was pressed."""
     said = {

@@ -21,6 +21,7 @@ COMMANDS = [
     ("`/clinic status overdue share`", "add `share` to post the answer for the channel to see"),
     ("`/clinic done 12`", "close action #12"),
     ("`/clinic show 12`", "action #12 with its full history"),
+    ("`/clinic cancel 12 no longer needed`", "drop #12 (its assigner, lead or sponsor); the owner is told why"),
     ("`/clinic snooze 12 until monday`", "no reminders about #12 before then"),
     (
         "`/clinic chase Discharge flow nudges=2 lead_after=5`",
