@@ -21,7 +21,8 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    options: dict[str, object] = {"pool_pre_ping": True}
+    # A database that does not answer must not hold a Slack request past its 3-second window.
+    options: dict[str, object] = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}}
     if "poolclass" not in kwargs:
         options.update(pool_size=10, max_overflow=10)
     return create_engine(url, **options, **kwargs)
