@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.app import INSTALL_PATH, REDIRECT_PATH
 from bot.health import Health
 
 SLACK_PATH = "/slack/events"
@@ -38,13 +39,27 @@ def create_web_app(bolt: App, health: Health) -> Starlette:
             headers=bolt_response.first_headers_without_set_cookie(),
         )
 
+    async def install(request: Request) -> Response:
+        """Slack's OAuth flow: the "Add to Slack" page, then Slack's redirect back with a code."""
+        flow = bolt.oauth_flow
+        assert flow is not None
+        bolt_request = BoltRequest(body="", query=request.url.query, headers=dict(request.headers))
+        handle = flow.handle_installation if request.url.path == flow.install_path else flow.handle_callback
+        bolt_response = await run_in_threadpool(handle, bolt_request)
+        response = Response(
+            status_code=bolt_response.status,
+            content=bolt_response.body,
+            headers=bolt_response.first_headers_without_set_cookie(),
+        )
+        for cookie in bolt_response.headers.get("set-cookie", []):
+            response.headers.append("set-cookie", cookie)
+        return response
+
     async def healthz(_request: Request) -> Response:
         status, report = await run_in_threadpool(health.report)
         return JSONResponse(report, status_code=status)
 
-    return Starlette(
-        routes=[
-            Route(SLACK_PATH, slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ]
-    )
+    routes = [Route(SLACK_PATH, slack_events, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])]
+    if bolt.oauth_flow is not None:
+        routes += [Route(path, install, methods=["GET"]) for path in (INSTALL_PATH, REDIRECT_PATH)]
+    return Starlette(routes=routes)

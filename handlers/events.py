@@ -1,4 +1,5 @@
-"""Events: progress notes replied in an action's DM thread, and people changing their profile."""
+"""Events: progress notes replied in an action's DM thread, people changing their profile, and a workspace
+removing the app."""
 
 from __future__ import annotations
 
@@ -56,5 +57,13 @@ def register(app: App, services: Services) -> None:
             ),
         )
 
+    def workspace_removed(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        """The app was uninstalled, or its bot token revoked: send nothing more there, keep no token."""
+        if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return  # only user tokens went, and the bot holds none
+        services.workspaces.removed(team_of(context, body))
+
     app.event("message")(ack=note_from_thread, lazy=[make_follow_up(services)])
+    app.event("app_uninstalled")(workspace_removed)
+    app.event("tokens_revoked")(workspace_removed)
     app.event("user_change")(profile_changed)

@@ -1,0 +1,73 @@
+"""Which bot token speaks for which workspace: one token for one workspace, or an installation per
+workspace (Slack's OAuth flow). Delivery asks here for each message; an uninstalled workspace has none."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from bot.slack import RecipientGone, SlackGateway, new_web_client
+from storage import queries
+from storage.db import SessionFactory
+from storage.installations import EncryptedInstallationStore
+
+log = logging.getLogger("clinic_bot.workspaces")
+
+UNINSTALLED = "app_uninstalled"
+
+
+class Tokens(Protocol):
+    def gateway(self, team_id: str) -> SlackGateway: ...
+
+    def forget(self, team_id: str) -> None: ...
+
+
+class OneWorkspace:
+    def __init__(self, token: str | None, api_url: str) -> None:
+        self._gateway = SlackGateway(new_web_client(token, api_url))
+
+    def gateway(self, team_id: str) -> SlackGateway:
+        return self._gateway
+
+    def forget(self, team_id: str) -> None:
+        """The token is revoked with the app; what is still queued fails at Slack and is recorded."""
+
+
+class InstalledWorkspaces:
+    def __init__(self, store: EncryptedInstallationStore, api_url: str) -> None:
+        self._store = store
+        self._api_url = api_url
+        self._gateways: dict[str, SlackGateway] = {}  # by token: a reinstall brings a new one
+        self._lock = threading.Lock()
+
+    def gateway(self, team_id: str) -> SlackGateway:
+        bot = self._store.find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            raise RecipientGone(UNINSTALLED)
+        with self._lock:
+            if bot.bot_token not in self._gateways:
+                self._gateways[bot.bot_token] = SlackGateway(new_web_client(bot.bot_token, self._api_url))
+            return self._gateways[bot.bot_token]
+
+    def forget(self, team_id: str) -> None:
+        self._store.delete_installation(enterprise_id=None, team_id=team_id)
+        self._store.delete_bot(enterprise_id=None, team_id=team_id)
+        with self._lock:
+            self._gateways.clear()
+
+
+class Workspaces:
+    """What happens when a workspace removes the app or revokes its token: no more sending there."""
+
+    def __init__(self, session_factory: SessionFactory, tokens: Tokens) -> None:
+        self._sessions = session_factory
+        self.tokens = tokens
+
+    def removed(self, team_id: str) -> int:
+        """Forget the workspace's token and close what was still to be sent there; returns how many."""
+        self.tokens.forget(team_id)
+        with self._sessions.begin() as session:
+            closed = queries.close_pending_for_team(session, team_id, UNINSTALLED)
+        log.warning("workspace_removed", extra={"team_id": team_id, "messages_closed": closed})
+        return closed

@@ -1,0 +1,146 @@
+"""Several workspaces in one database: installed through Slack's OAuth flow, tokens encrypted at rest,
+nothing ever crossing from one workspace to another, and a workspace that removes the app hears no more."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.fernet import Fernet
+from slack_bolt import BoltRequest
+from sqlalchemy import select, text
+
+from bot.app import BOT_SCOPES, ClinicBot, create_app
+from bot.demo.driver import SlackDriver
+from bot.demo.walk import Walk
+from bot.settings import Settings
+from storage.db import make_session_factory
+from storage.models import Base, OutboxMessage
+from tests.conftest import ASSIGNER, LEAD, OWNER, SIGNING_SECRET, SPONSOR
+from tests.helpers import text_of
+from tests.test_clinics import clinic_form
+from tests.test_status import add
+
+KEY = Fernet.generate_key().decode()
+TEAMS = {"T0001": "Alpha audit of discharge letters", "T0002": "Beta review of weekend staffing"}
+
+
+@pytest.fixture
+def multi(slack, engine, clock, database_url) -> Iterator[ClinicBot]:
+    settings = Settings(
+        slack_client_id="1111.2222",
+        slack_client_secret="client-secret-xyz",
+        token_encryption_key=KEY,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.base_url,
+        database_url=database_url,
+        _env_file=None,
+    )
+    bot = create_app(settings, session_factory=make_session_factory(engine), clock=clock)
+    yield bot
+    bot.close()
+
+
+def install(bot: ClinicBot, team_id: str) -> int:
+    """Click "Add to Slack", approve in Slack, come back with the code: the real OAuth flow."""
+    flow = bot.bolt.oauth_flow
+    page = flow.handle_installation(BoltRequest(body="", query="", headers={}))
+    location = (page.headers.get("location") or [""])[0] + str(page.body)
+    state = re.search(r"state=([\w-]+)", location).group(1)
+    cookie = "; ".join(c.split(";")[0] for c in page.headers.get("set-cookie", []))
+    done = flow.handle_callback(
+        BoltRequest(body="", query=f"code=code-{team_id}&state={state}", headers={"cookie": cookie})
+    )
+    return done.status
+
+
+def dump(bot: ClinicBot) -> str:
+    with bot.services.sessions() as session:
+        rows = [dict(row._mapping) for table in Base.metadata.sorted_tables for row in session.execute(select(table))]
+    return json.dumps(rows, default=str)
+
+
+def test_oauth_installs_keep_no_readable_token_in_the_database(multi, slack):
+    assert install(multi, "T0001") == 200
+    assert install(multi, "T0002") == 200
+
+    assert len(slack.installed) == 2
+    assert "xox" not in dump(multi)
+    assert multi.services.workspaces.tokens.gateway("T0002")  # and the bot can still use it
+
+
+def test_the_install_asks_for_the_scopes_of_the_manifest():
+    import yaml
+
+    from tests.test_manifest import MANIFEST
+
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    assert tuple(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
+
+
+def test_no_query_message_or_view_crosses_workspaces(multi, slack, clock):
+    walk = Walk(multi, slack, clock)
+    drivers = {}
+    for team_id, title in TEAMS.items():
+        install(multi, team_id)
+        driver = drivers[team_id] = SlackDriver(multi.bolt, SIGNING_SECRET, slack.response_url(team_id), team_id)
+        driver.submit(LEAD, "clinic_new", clinic_form("Discharge flow", LEAD, SPONSOR))  # same name, both
+        add(driver, slack, ASSIGNER, OWNER, title, "2026-11-27")
+    walk.settle()
+    walk.until(datetime(2026, 12, 8, 10, tzinfo=UTC))  # reminders, nudges, escalations, a digest
+
+    for team_id, title in TEAMS.items():
+        other = next(t for t in TEAMS.values() if t != title)
+        driver = drivers[team_id]
+        seen = "".join(
+            json.dumps(driver.command(who, what).body)
+            for who, what in [
+                (OWNER, "status"),
+                (LEAD, "status Discharge flow"),
+                (LEAD, f"status <@{OWNER}>"),
+                (LEAD, "status overdue"),
+                (SPONSOR, "digest"),
+                (LEAD, f"1on1 <@{OWNER}>"),
+                (LEAD, "show 1"),
+                (LEAD, "show 2"),
+            ]
+        )
+        driver.event({"type": "app_home_opened", "user": OWNER, "channel": "D" + OWNER, "tab": "home"})
+        assert title in seen and other not in seen, team_id
+        token = next(t for t, team in slack.installed.items() if team == team_id)
+        sent = "".join(text_of(c) for c in slack.calls if c.token == token)
+        assert title in sent and other not in sent, team_id
+    digests = [c for c in slack.calls_to("chat.postMessage") if "Weekly digest" in text_of(c)]
+    assert len(digests) == 8  # two Mondays: lead and sponsor, in each workspace
+
+
+def test_a_workspace_that_removes_the_app_hears_nothing_more(multi, slack, clock, db):
+    for team_id, title in TEAMS.items():
+        install(multi, team_id)
+        add(
+            SlackDriver(multi.bolt, SIGNING_SECRET, slack.response_url(), team_id),
+            slack,
+            ASSIGNER,
+            OWNER,
+            title,
+            "2026-11-27",
+        )
+    walk = Walk(multi, slack, clock)
+    walk.settle()
+    slack.reset()
+
+    answer = SlackDriver(multi.bolt, SIGNING_SECRET, slack.response_url(), "T0002").event({"type": "app_uninstalled"})
+    assert answer.status == 200
+
+    walk.until(datetime(2026, 12, 2, 12, tzinfo=UTC))
+    reached = "".join(text_of(c) for c in slack.calls_to("chat.postMessage"))
+    assert TEAMS["T0001"] in reached and TEAMS["T0002"] not in reached
+    with multi.services.sessions() as session:
+        count = session.execute(text("SELECT count(*) FROM slack_bots WHERE team_id = 'T0002'")).scalar()
+        pending = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.team_id == "T0002", OutboxMessage.state == "pending")
+        ).all()
+    assert count == 0 and pending == []
