@@ -70,3 +70,28 @@ def test_a_date_in_the_future_or_not_a_date_is_refused(user, slack, db, bot, clo
         done = purge(database_url, "--closed-before", bad)
         assert done.returncode == 2 and reason in done.stderr
     assert count(db, Action) == 3
+
+
+def test_with_a_retention_period_the_scheduler_purges_once_a_day(user, slack, db, bot, clock, settings, engine):
+    from bot.app import create_app
+    from scheduler import run_pass
+    from storage.db import make_session_factory
+
+    _, recent, still_open = three_actions(user, slack, db, bot, clock)
+    keeping = create_app(
+        settings.model_copy(update={"retention_days": 30}), session_factory=make_session_factory(engine), clock=clock
+    )
+    try:
+        clock.advance(timedelta(days=29, hours=12))  # #1 closed 30½ days ago, #2 29½
+        run_pass(keeping.services)
+        assert [a.id for a in actions_in(db)] == [recent, still_open]
+
+        clock.advance(timedelta(hours=14))  # #2 is now past the period too, but a purge ran today
+        run_pass(keeping.services)
+        assert [a.id for a in actions_in(db)] == [recent, still_open]
+
+        clock.advance(timedelta(hours=11))
+        run_pass(keeping.services)
+        assert [a.id for a in actions_in(db)] == [still_open]
+    finally:
+        keeping.close()
