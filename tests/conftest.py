@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy.orm import Session
@@ -48,6 +49,23 @@ def postgres() -> Iterator[ThrowawayPostgres | None]:
         cluster.stop()
 
 
+def no_postgres() -> NoReturn:
+    """Skipped only off CI: on CI, .ci/run installs PostgreSQL, so its absence is a failure."""
+    if os.environ.get("CI") == "true":
+        pytest.fail("PostgreSQL binaries are missing on CI; .ci/run must install them")
+    pytest.skip("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install the postgresql package")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[ThrowawayPostgres]:
+    """A cluster of one test's own, for tests that stop or restart PostgreSQL."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        no_postgres()
+    with ThrowawayPostgres(bin_dir) as cluster:
+        yield cluster
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "clinic.db"
@@ -59,9 +77,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url(postgres: ThrowawayPostgres | None) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test (skipped only off CI, where there is none)."""
     if postgres is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL binaries are missing on CI; .ci/run must install them")
-        pytest.skip("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin: install the postgresql package")
+        no_postgres()
     name = f"t_{uuid.uuid4().hex[:12]}"
     url = postgres.create_database(name, template="clinic_template")
     yield url

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
@@ -52,3 +54,12 @@ def history_kinds(db: Session, action_id: int) -> list[str]:
 def count(db: Session, model: type) -> int:
     db.expire_all()
     return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def nudges_per_person(slack: SlackStandIn, people: Collection[str]) -> Counter[str]:
+    """How many overdue nudges each of `people` was sent."""
+    return Counter(
+        c.params["channel"].removeprefix("D")
+        for c in slack.calls_to("chat.postMessage")
+        if c.params["channel"].removeprefix("D") in people and ("Overdue" in text_of(c) or "need a look" in text_of(c))
+    )

@@ -3,7 +3,6 @@ scheduler keeps going, and once the database is back nothing is lost and nothing
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -21,27 +20,14 @@ from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import ActionEvent
 from tests.conftest import ASSIGNER, BOT_TOKEN, OWNER, SIGNING_SECRET
 from tests.helpers import actions_in, text_of, wait_dms, wait_response
-from tests.postgres import ThrowawayPostgres, find_pg_bin
 from tests.test_status import add
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def cluster() -> Iterator[ThrowawayPostgres]:
-    """A cluster of this test's own, since it is going to be stopped."""
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL binaries are missing on CI; .ci/run must install them")
-        pytest.skip("PostgreSQL binaries not found: install the postgresql package")
-    with ThrowawayPostgres(bin_dir) as pg:
-        yield pg
-
-
-@pytest.fixture
-def world(cluster, slack) -> Iterator[tuple[ClinicBot, SlackDriver, FixedClock]]:
-    url = cluster.create_database("outage")
+def world(own_postgres, slack) -> Iterator[tuple[ClinicBot, SlackDriver, FixedClock]]:
+    url = own_postgres.create_database("outage")
     upgrade(url)
     engine = make_engine(url)
     clock = FixedClock(datetime(2026, 11, 24, 10, tzinfo=UTC))
@@ -64,7 +50,7 @@ def notes(bot: ClinicBot) -> list[str]:
         return [row.detail.get("text", "") for row in rows]
 
 
-def test_the_database_going_away_and_coming_back(world, cluster, slack):
+def test_the_database_going_away_and_coming_back(world, own_postgres, slack):
     bot, user, clock = world
     add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27")
     wait_dms(slack, OWNER)
@@ -73,7 +59,7 @@ def test_the_database_going_away_and_coming_back(world, cluster, slack):
         [action] = actions_in(session)
     slack.reset()
 
-    cluster.down()
+    own_postgres.down()
 
     answer = user.command(OWNER, "status")
     assert answer.status == 200 and answer.text == TRY_AGAIN
@@ -85,7 +71,7 @@ def test_the_database_going_away_and_coming_back(world, cluster, slack):
     _safe_pass(bot.services)  # the scheduler survives a pass without its database
     assert slack.messages_to(OWNER) == []
 
-    cluster.up()
+    own_postgres.up()
 
     retried = user.dm_reply(
         OWNER, "D" + OWNER, "1764000001.000100", "Booked the audit room", event_id="EvNOTE1", retry=1

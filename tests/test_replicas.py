@@ -16,7 +16,7 @@ import pytest
 from bot.actions import NewAction
 from bot.people import Person
 from tests.conftest import ASSIGNER, BOT_TOKEN, SIGNING_SECRET
-from tests.helpers import text_of
+from tests.helpers import nudges_per_person, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -86,11 +86,7 @@ def tick(url: str, slack, now: str, cwd: Path) -> subprocess.Popen[str]:
 
 
 def nudges_per_owner(slack) -> Counter[str]:
-    return Counter(
-        c.params["channel"].removeprefix("D")
-        for c in slack.calls_to("chat.postMessage")
-        if "Overdue" in text_of(c) or "need a look" in text_of(c)
-    )
+    return nudges_per_person(slack, OWNERS)
 
 
 def test_two_processes_passing_at_once_send_each_nudge_once(seeded, slack, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,8 @@ class SlackStandIn:
         self.bot_user_id = bot_user_id
         self.latency = latency
         self.socket_mode_url: str | None = None
+        self._chaos: tuple[float, float, random.Random] | None = None
+        self.installed: dict[str, str] = {}  # bot token -> team, for workspaces installed by OAuth
         self._state = _State()
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -77,10 +80,12 @@ class SlackStandIn:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                standin._serve(self)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the caller went away
+                    standin._serve(self)
 
             def do_GET(self) -> None:
-                standin._serve(self)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    standin._serve(self)
 
             def log_message(self, *_args: Any) -> None:
                 pass
@@ -136,6 +141,11 @@ class SlackStandIn:
 
     def response_url(self, key: str = "r") -> str:
         return f"{self.url}/response/{key}"
+
+    def misbehave(self, *, rate_limited: float = 0.0, server_error: float = 0.0, seed: int = 0) -> None:
+        """From now on, answer that share of Web API calls with a 429 (Retry-After: 1) or a 500."""
+        with self._lock:
+            self._chaos = (rate_limited, server_error, random.Random(seed))
 
     def fail_next(
         self,
@@ -214,9 +224,10 @@ class SlackStandIn:
             return
         method = parsed.path.removeprefix("/api/").strip("/")
         call = Call(method, params, token, time.monotonic())
+        params = {**params, "_token": token}
         with self._lock:
             queue = self._state.failures.get(method) or []
-            failure = queue.pop(0) if queue else None
+            failure = queue.pop(0) if queue else self._chaos_failure()
             if failure is not None:
                 self._state.failed_calls.append(call)
         if failure is not None:
@@ -229,6 +240,17 @@ class SlackStandIn:
             with self._lock:
                 self._state.failed_calls.append(call)
         _reply(request, status, json.dumps(body).encode(), "application/json; charset=utf-8")
+
+    def _chaos_failure(self) -> _Failure | None:
+        if self._chaos is None:
+            return None
+        rate_limited, server_error, rng = self._chaos
+        roll = rng.random()
+        if roll < rate_limited:
+            return _Failure(429, None, 1)
+        if roll < rate_limited + server_error:
+            return _Failure(500, None, None)
+        return None
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -243,13 +265,34 @@ class SlackStandIn:
 
     # --- methods (called with the lock held) ---------------------------------------------------
 
-    def _auth_test(self, _p: dict[str, Any]) -> dict[str, Any]:
+    def _oauth_v2_access(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Slack's side of an OAuth install: the code names the workspace ("code-T0002" installs T0002)."""
+        code = str(p.get("code", ""))
+        if not code.startswith("code-"):
+            return {"ok": False, "error": "invalid_code"}
+        team_id = code.removeprefix("code-")
+        token = f"xoxb-{team_id}-{next(self._ids):04d}-installed"
+        self.installed[token] = team_id
+        return {
+            "ok": True,
+            "app_id": "A0001",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": str(p.get("scope", "commands,chat:write")),
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": "UBOT",
+            "team": {"id": team_id, "name": f"Workspace {team_id}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    def _auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
             "url": "https://clinic.example.slack.com/",
             "team": "Clinic",
             "user": "clinic-bot",
-            "team_id": self.team_id,
+            "team_id": self.installed.get(str(p.get("_token", "")), self.team_id),
             "user_id": self.bot_user_id,
             "bot_id": "B0001",
             "is_enterprise_install": False,
