@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from bot.demo.walk import Walk
+from scheduler import run_pass
+from storage import queries
 from storage.models import OutboxMessage
 from tests.conftest import ASSIGNER, OWNER
 from tests.helpers import text_of
+from tests.test_status import add
 
 
 def queued(db) -> list[OutboxMessage]:
@@ -64,3 +71,73 @@ def test_after_too_many_failures_a_message_is_given_up_with_its_reason(user, sla
     message, notice = queued(db)
     assert message.state == "failed" and "gave up after 8 tries" in message.last_error
     assert (notice.kind, notice.recipient) == ("delivery_failed", ASSIGNER)  # whoever assigned it is told
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "user_not_found", "account_inactive", "invalid_auth"])
+def test_a_permanent_error_is_recorded_and_told_once_never_retried(user, slack, db, bot, clock, error):
+    slack.fail_next("chat.postMessage", error=error)
+    user.command(ASSIGNER, f"add <@{OWNER}> Cannot arrive by friday")
+    slack.wait_for(lambda _c: len(slack.failed_calls) >= 1)
+    bot.services.delivery.stop()
+
+    for _ in range(3):
+        clock.advance(timedelta(hours=1))
+        bot.services.delivery.deliver_due()
+
+    message, notice = queued(db)
+    assert message.state == "failed" and message.attempts == 1 and error in message.last_error
+    assert (notice.kind, notice.recipient, notice.state) == ("delivery_failed", ASSIGNER, "sent")
+    assert len([c for c in slack.failed_calls if c.params.get("channel") in (OWNER, "D" + OWNER)]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_slack_that_does_not_answer_in_time_is_tried_again_not_lost(user, slack, db, bot, clock):
+    add(user, slack, ASSIGNER, OWNER, "Arrive in the end", "2026-11-27")
+    Walk(bot, slack, clock).settle()
+    bot.services.delivery.stop()
+    slack.latency = 11  # longer than delivery's 10-second timeout
+
+    clock.set(datetime(2026, 11, 26, 14, 5, tzinfo=UTC))  # Thu 09:05 in New York: the reminder is due
+    run_pass(bot.services)
+
+    [reminder] = [m for m in queued(db) if m.kind == "chase"]
+    assert reminder.state == "pending" and "timeout" in (reminder.last_error or "").lower()
+    slack.latency = 0
+    clock.advance(timedelta(minutes=10))
+    run_pass(bot.services)
+    [reminder] = [m for m in queued(db) if m.kind == "chase"]
+    assert reminder.state == "sent"
+    # Slack may have taken the first try after the bot stopped waiting: at least once, never lost.
+    assert 1 <= sum("Due tomorrow" in text_of(c) for c in slack.messages_to(OWNER)) <= 2
+
+
+def test_threads_of_one_process_delivering_at_the_same_instant_send_each_message_once(bot, slack, db, clock):
+    bot.services.delivery.stop()
+    with bot.services.sessions.begin() as session:  # forty messages due now, as a pass would queue them
+        for n in range(40):
+            queries.enqueue(
+                session,
+                team_id="T0001",
+                dedupe_key=f"note-{n}",
+                kind="note",
+                recipient=OWNER,
+                text=f"Message {n}",
+                blocks=[],
+                created_at=clock.now(),
+                not_before=clock.now(),
+            )
+    start = threading.Barrier(4)
+
+    def deliver() -> None:
+        start.wait()
+        bot.services.delivery.deliver_due()  # the clock does not move: every claim is at the same instant
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    sent = Counter(c.params["text"] for c in slack.messages_to(OWNER))
+    assert sent == Counter({f"Message {n}": 1 for n in range(40)})

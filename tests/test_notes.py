@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
@@ -44,6 +46,21 @@ def test_a_thread_reply_is_noted_once_even_when_slack_redelivers_it(user, slack,
     assert note.detail == {"text": "Spoke to the audit team"} and note.actor_id == OWNER
     assert actions_in(db)[0].last_owner_update_at is not None
     slack.wait_for(lambda calls: any(c.method == "reactions.add" for c in calls))
+
+
+def test_the_same_event_delivered_to_two_replicas_at_once_is_noted_once(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+    start = threading.Barrier(4)
+
+    def deliver() -> int:
+        start.wait()
+        return user.dm_reply(OWNER, channel, ts, "Spoke to the audit team", event_id="EvTWICE").status
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _n: deliver(), range(4)))
+
+    assert statuses == [200, 200, 200, 200]
+    assert history_kinds(db, action_id) == ["created", "note"]
 
 
 def test_replies_that_are_not_about_an_action_change_nothing(user, slack, db):
