@@ -16,6 +16,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from benchmarks.ack import HEADER, measure
 from benchmarks.seed import NOW, make_due, seed
 from bot.chasing import ChasePolicy
 from bot.clock import FixedClock
@@ -25,6 +26,7 @@ from storage.db import make_engine, make_session_factory, upgrade
 
 README = Path(__file__).parents[1] / "README.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+ACK_START, ACK_END = "<!-- benchmarks-ack:start -->", "<!-- benchmarks-ack:end -->"
 
 
 def measure_pass(
@@ -78,8 +80,11 @@ def table(rows: list[tuple[str, str, int, int, float]]) -> str:
                 f"{label}: cost per due action at {large:,} stored / at {small:,} stored "
                 f"= {per_due[large] / per_due[small]:.2f}"
             )
-    machine = f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, {date.today():%Y-%m-%d}"
-    return "\n".join(lines) + "\n\n" + "".join(f"- {n}\n" for n in notes) + f"\nMeasured on {machine}.\n"
+    return "\n".join(lines) + "\n\n" + "".join(f"- {n}\n" for n in notes)
+
+
+def _machine() -> str:
+    return f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, {date.today():%Y-%m-%d}"
 
 
 def _cpus() -> int:
@@ -94,12 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--write-readme", action="store_true", help="replace the table in README.md")
+    parser.add_argument("--only", choices=["pass", "ack"], help="one of the two tables (default: both)")
+    parser.add_argument("--requests", type=int, default=2000, help="in-process requests per measurement")
+    parser.add_argument("--write-readme", action="store_true", help="replace the tables in README.md")
     args = parser.parse_args(argv)
-    rows = []
+    rows: list[tuple[str, str, int, int, float]] = []
+    ack_rows: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
+        databases = []
         if args.db in ("sqlite", "both"):
-            rows += measure_pass(f"sqlite:///{folder}/bench.db", args.sizes, "SQLite")
+            databases.append(("SQLite", lambda name: f"sqlite:///{folder}/{name}.db"))
         if args.db in ("postgresql", "both"):
             from tests.postgres import ThrowawayPostgres, find_pg_bin
 
@@ -107,17 +116,42 @@ def main(argv: list[str] | None = None) -> int:
             if bin_dir is None:
                 print("PostgreSQL binaries not found: install the postgresql package", file=sys.stderr)
                 return 2
-            with ThrowawayPostgres(bin_dir) as cluster:
+            cluster = ThrowawayPostgres(bin_dir).start()
+            databases.append(("PostgreSQL", cluster.create_database))
+        for label, new_database in databases:
+            if args.only in (None, "pass"):
                 for size in args.sizes:
-                    url = cluster.create_database(f"bench_{size}")
-                    rows += measure_pass(url, [size], "PostgreSQL", largest=max(args.sizes))
-    result = table(rows)
-    print(result)
-    if args.write_readme:
-        text = README.read_text()
+                    rows += measure_pass(new_database(f"bench_{size}"), [size], label, largest=max(args.sizes))
+            if args.only in (None, "ack"):
+                ack_rows += measure_ack(new_database("bench_ack"), label, max(args.sizes), args.requests)
+        if args.db in ("postgresql", "both"):
+            cluster.stop()
+    machine = f"Measured on {_machine()}."
+    text = README.read_text()
+    if rows:
+        result = table(rows) + f"\n{machine}\n"
+        print(result)
         text = re.sub(f"{START}.*?{END}", f"{START}\n{result}{END}", text, flags=re.S)
+    if ack_rows:
+        result = "\n".join([HEADER, *ack_rows]) + f"\n\n{machine}\n"
+        print(result)
+        text = re.sub(f"{ACK_START}.*?{ACK_END}", f"{ACK_START}\n{result}{ACK_END}", text, flags=re.S)
+    if args.write_readme:
         README.write_text(text)
     return 0
+
+
+def measure_ack(url: str, label: str, size: int, requests: int) -> list[str]:
+    upgrade(url)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    seed(engine, size)
+    print(f"  {label}: seeded {size:,} actions in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    try:
+        return measure(url, engine, label, size, requests)
+    finally:
+        engine.dispose()
+        yield_url_reset(url)
 
 
 if __name__ == "__main__":
