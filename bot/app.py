@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from bot.actions import ActionService
 from bot.clinics import ClinicChasing, ClinicService
@@ -22,14 +24,16 @@ from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
 from bot.patient_data import PatientData
 from bot.people import People
+from bot.retention import Retention
 from bot.services import Services
 from bot.settings import Settings
 from bot.signing import RequestSignatures
-from bot.slack import SlackGateway, new_web_client
 from bot.status import StatusService
 from bot.wins import render_wins
+from bot.workspaces import InstalledWorkspaces, OneWorkspace, Tokens, Workspaces
 from handlers import register
 from storage.db import SessionFactory
+from storage.installations import EncryptedInstallationStore
 
 log = logging.getLogger("clinic_bot")
 
@@ -46,8 +50,40 @@ class ClinicBot:
         self.services.delivery.stop()
 
 
+# What the app asks a workspace for when installed through OAuth; app.yaml asks for the same (a test checks).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:history",
+    "users:read",
+    "files:write",
+    "reactions:write",
+)
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
 def _secret(value: object) -> str | None:
     return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+
+def _oauth_settings(settings: Settings, session_factory: SessionFactory) -> OAuthSettings:
+    engine = session_factory.kw["bind"]
+    return OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=_secret(settings.slack_client_secret),
+        scopes=list(BOT_SCOPES),
+        installation_store=EncryptedInstallationStore(
+            settings.slack_client_id,  # type: ignore[arg-type]
+            engine,
+            _secret(settings.token_encryption_key),  # type: ignore[arg-type]
+        ),
+        installation_store_bot_only=True,
+        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+    )
 
 
 def create_app(
@@ -57,7 +93,7 @@ def create_app(
     clock: Clock,
     slack_client: WebClient | None = None,
 ) -> ClinicBot:
-    token = _secret(settings.slack_bot_token)
+    token = None if settings.installs_per_workspace else _secret(settings.slack_bot_token)
     # Replies to a person's own request may retry once on a rate limit; outbox delivery never
     # retries blindly (see bot/delivery.py), so it gets a client of its own.
     client = slack_client or WebClient(
@@ -66,7 +102,12 @@ def create_app(
         timeout=10,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
     )
-    delivery_gateway = SlackGateway(new_web_client(token, settings.slack_api_url))
+    oauth = _oauth_settings(settings, session_factory) if settings.installs_per_workspace else None
+    tokens: Tokens = (
+        InstalledWorkspaces(oauth.installation_store, settings.slack_api_url)  # type: ignore[arg-type]
+        if oauth is not None
+        else OneWorkspace(token, settings.slack_api_url)
+    )
     people = People(session_factory, clock)
     patient_data = PatientData(clock, settings.patient_id_patterns)
     planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy())
@@ -77,6 +118,8 @@ def create_app(
         clock=clock,
         patient_data=patient_data,
         health=Health(session_factory, clock, settings.pass_every_seconds),
+        workspaces=Workspaces(session_factory, tokens),
+        retention=Retention(session_factory, clock, settings.retention_days),
         sessions=session_factory,
         people=people,
         actions=ActionService(session_factory, clock, people, patient_data),
@@ -85,7 +128,7 @@ def create_app(
         delivery=Delivery(
             session_factory,
             clock,
-            lambda _team_id: delivery_gateway,
+            tokens.gateway,
             {
                 "chase": planner.render,
                 "wins": render_wins,
@@ -112,6 +155,7 @@ def create_app(
         before_authorize=RequestSignatures(
             [_secret(settings.slack_signing_secret) or "", _secret(settings.slack_signing_secret_previous) or ""]
         ),
+        oauth_settings=oauth,
         process_before_response=True,
         token_verification_enabled=False,
         logger=logging.getLogger("clinic_bot.bolt"),

@@ -141,7 +141,10 @@ def _day(text: str) -> date:
 
 
 def _require(settings: Settings, *names: str) -> None:
+    """Each named setting is set; the bot token only when one token serves one workspace."""
     for name in names:
+        if name == "slack_bot_token" and settings.installs_per_workspace:
+            continue
         if getattr(settings, name) is None:
             raise SettingsError(f"{name.upper()} is not set. {TOKEN_HELP}")
 
@@ -190,7 +193,9 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    mode = args.mode or ("socket" if settings.slack_app_token else "http")
+    mode = args.mode or ("socket" if settings.slack_app_token and not settings.installs_per_workspace else "http")
+    if mode == "socket" and settings.installs_per_workspace:
+        raise SettingsError("installing in several workspaces needs HTTP mode: the install pages are served over HTTP")
     _require(settings, "slack_bot_token", "slack_app_token" if mode == "socket" else "slack_signing_secret")
     bot = _build(settings)
     scheduler = None
@@ -217,8 +222,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 access_log=False,
             )
     finally:
+        bot.services.delivery.drain()
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=True)
         bot.close()
     return 0
 
@@ -248,7 +254,11 @@ def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     scheduler.start()
     log.info("scheduler_started", extra={"every_seconds": settings.pass_every_seconds})
     _until_stopped()
-    scheduler.shutdown(wait=True)  # finish the pass under way; unclaimed rows stay for the next process
+    # Graceful: the message in hand is finished and recorded, claimed ones are handed back, and the pass
+    # under way ends; nothing is left half-sent for another process to send again.
+    bot.services.delivery.drain()
+    scheduler.shutdown(wait=True)
+    log.info("scheduler_stopped")
     bot.close()
     return 0
 

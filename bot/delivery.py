@@ -77,6 +77,7 @@ class Delivery:
         self.worker_id = uuid.uuid4().hex[:12]
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._draining = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -85,7 +86,7 @@ class Delivery:
     def deliver_due(self) -> DeliveryReport:
         """Send everything due now, batch by batch, until nothing due is left unclaimed."""
         report = DeliveryReport()
-        while not self._stopping.is_set():
+        while not (self._stopping.is_set() or self._draining.is_set()):
             batch = self._deliver_batch()
             report.add(batch)
             if batch.sent + batch.retrying + batch.failed == 0:
@@ -94,13 +95,26 @@ class Delivery:
 
     def _deliver_batch(self) -> DeliveryReport:
         now = self._clock.now()
+        # Each claim has its own name: the background worker and a pass share this object (and, on a
+        # simulated clock, the instant), and must never both believe they hold the same message.
+        claim = f"{self.worker_id}-{uuid.uuid4().hex[:12]}"
         with self._sessions.begin() as session:
-            ids = queries.claim_due(session, now, now + LEASE, self.worker_id, limit=BATCH)
+            ids = queries.claim_due(session, now, now + LEASE, claim, limit=BATCH)
         report = DeliveryReport()
-        for message_id in ids:
+        for n, message_id in enumerate(ids):
+            if self._draining.is_set():
+                with self._sessions.begin() as session:
+                    queries.release_claims(session, ids[n:], claim)
+                break
             outcome = self._deliver_one(message_id)
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
+
+    def drain(self) -> None:
+        """For a graceful stop: finish the message in hand, claim no more, and hand back what was claimed
+        but not sent, so another process sends it at once and nothing is sent twice."""
+        self._draining.set()
+        self.stop()
 
     def _deliver_one(self, message_id: int) -> str:
         with self._sessions() as session:

@@ -16,8 +16,10 @@ from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
 from bot.patient_data import PatientData
 from bot.people import People
+from bot.retention import Retention
 from bot.settings import Settings
 from bot.status import StatusService
+from bot.workspaces import Workspaces
 from storage.db import SessionFactory
 
 
@@ -27,6 +29,8 @@ class Services:
     clock: Clock
     patient_data: PatientData
     health: Health
+    workspaces: Workspaces
+    retention: Retention
     sessions: SessionFactory
     people: People
     actions: ActionService

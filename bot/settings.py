@@ -7,7 +7,7 @@ from datetime import date, time
 from typing import Literal
 
 import pydantic_settings
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.chasing import ChasePolicy
@@ -31,6 +31,20 @@ class Settings(BaseSettings):
     )
     slack_app_token: SecretStr | None = Field(
         default=None, description="App-level token (xapp-...) with connections:write (Socket Mode)."
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        description="Installing in several workspaces: the app's Client ID (Basic Information). With it, "
+        "workspaces install through /slack/install and the bot token comes from each installation.",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, description="Installing in several workspaces: the app's Client Secret."
+    )
+    token_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Installing in several workspaces: the key that encrypts stored bot tokens (a Fernet key: "
+        '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`). '
+        "Keep it out of the database and its backups.",
     )
     slack_api_url: str = Field(
         default="https://slack.com/api/",
@@ -73,6 +87,13 @@ class Settings(BaseSettings):
     )
     digest_time: str = Field(
         default="09:00", description="Default time of the weekly digest, in the reader's time zone."
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=30,
+        le=3650,
+        description="When set, actions closed more than this many days ago are deleted with their history, "
+        "once a day (as `clinic-bot purge` does). Unset: kept until purged.",
     )
     pass_every_seconds: int = Field(default=60, ge=5, le=3600, description="How often the scheduler runs a pass.")
     tick_timeout_seconds: int = Field(
@@ -135,6 +156,30 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must be ISO dates separated by commas, like 2026-12-25,2026-12-28") from None
         return value
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(value.get_secret_value().encode())
+            except ValueError:
+                raise ValueError("must be a Fernet key (32 url-safe base64-encoded bytes)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> Settings:
+        if self.slack_client_id and not (self.slack_client_secret and self.token_encryption_key):
+            missing = "SLACK_CLIENT_SECRET" if not self.slack_client_secret else "TOKEN_ENCRYPTION_KEY"
+            raise ValueError(f"{missing} is needed too when SLACK_CLIENT_ID is set")
+        return self
+
+    @property
+    def installs_per_workspace(self) -> bool:
+        """Several workspaces install through OAuth, instead of one bot token for one workspace."""
+        return bool(self.slack_client_id)
 
     def hours(self) -> WorkingHours:
         start, _, end = self.working_hours.partition("-")
@@ -209,8 +254,10 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f'{name}: must be a JSON list, for example ["first", "second"]') from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        if first["loc"]:
+            message = f"{str(first['loc'][0]).upper()}: {message}"
+        raise SettingsError(message) from None
 
 
 def reference() -> str:

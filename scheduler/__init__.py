@@ -4,6 +4,7 @@ the database is the truth, and a pass can run in any number of processes at once
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -16,11 +17,12 @@ PASS_JOB_ID = "clinic-pass"
 
 
 def run_pass(services: Services) -> DeliveryReport:
-    """One pass: decide what is due now, then deliver the outbox."""
+    """One pass: decide what is due now, deliver the outbox, and apply the retention period."""
     services.planner.plan()
     services.digests.plan()
     services.one_on_one_schedule.plan()
     report = services.delivery.deliver_due()
+    services.retention.run_if_due()
     services.health.passed()
     return report
 
@@ -36,6 +38,7 @@ def build_scheduler(services: Services, *, every_seconds: int) -> BackgroundSche
         replace_existing=True,
         coalesce=True,
         max_instances=1,
+        next_run_time=datetime.now(UTC),  # a pass at once: whatever fell due while no process ran
     )
     return scheduler
 

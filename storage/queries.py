@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.models import (
     Action,
@@ -136,23 +136,19 @@ def get_focus_area(session: Session, team_id: str, focus_area_id: int) -> FocusA
 # --- actions ----------------------------------------------------------------------------------
 
 
+# An action's clinic and focus area come in the same query (a join, not one query more for each).
+WITH_CLINIC = (joinedload(Action.clinic), joinedload(Action.focus_area))
+
+
 def get_action(session: Session, team_id: str, action_id: int, *, lock: bool = False) -> Action | None:
-    query = (
-        select(Action)
-        .where(Action.team_id == team_id, Action.id == action_id)
-        .options(selectinload(Action.clinic), selectinload(Action.focus_area))
-    )
+    query = select(Action).where(Action.team_id == team_id, Action.id == action_id).options(*WITH_CLINIC)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Action)  # the action's row only, not its clinic's
     return session.scalar(query)
 
 
 def _open_actions(team_id: str) -> Select[tuple[Action]]:
-    return (
-        select(Action)
-        .where(Action.team_id == team_id, Action.closed_at.is_(None))
-        .options(selectinload(Action.clinic), selectinload(Action.focus_area))
-    )
+    return select(Action).where(Action.team_id == team_id, Action.closed_at.is_(None)).options(*WITH_CLINIC)
 
 
 def open_actions_owned_by(session: Session, team_id: str, owner_id: str, *, limit: int) -> Sequence[Action]:
@@ -167,7 +163,7 @@ def recently_done_by(session: Session, team_id: str, owner_id: str, since: datet
         .where(
             Action.team_id == team_id, Action.owner_id == owner_id, Action.status == "done", Action.closed_at >= since
         )
-        .options(selectinload(Action.clinic), selectinload(Action.focus_area))
+        .options(*WITH_CLINIC)
         .order_by(Action.closed_at.desc())
         .limit(limit)
     ).all()
@@ -243,7 +239,7 @@ def clinic_actions_since(
             Action.clinic_id.in_(clinic_ids),
             or_(Action.closed_at.is_(None), Action.closed_at >= since),
         )
-        .options(selectinload(Action.clinic), selectinload(Action.focus_area))
+        .options(*WITH_CLINIC)
     ).all()
 
 
@@ -490,4 +486,27 @@ def oldest_unsent(session: Session, now: datetime) -> datetime | None:
         select(func.min(OutboxMessage.not_before)).where(
             OutboxMessage.state == "pending", OutboxMessage.not_before <= now
         )
+    )
+
+
+def close_pending_for_team(session: Session, team_id: str, reason: str) -> int:
+    """Every message still to be sent in a workspace, closed as failed with the reason (nothing is sent)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.team_id == team_id, OutboxMessage.state == "pending")
+        .values(state="failed", last_error=reason, lease_until=None, lease_owner=None)
+    )
+    return result.rowcount
+
+
+def release_claims(session: Session, message_ids: list[int], owner: str) -> None:
+    """Give back messages this worker claimed and will not send, for any other worker to take now."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.lease_owner == owner,
+            OutboxMessage.state == "pending",
+        )
+        .values(lease_until=None, lease_owner=None)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -284,3 +285,42 @@ def test_tick_gives_up_after_its_time_bound_and_says_what_is_pending(user, slack
 
     assert result.returncode == 3
     assert "still unsent" in result.stderr and "ratelimited" in result.stderr
+
+
+def test_http_mode_serves_the_install_pages_and_installs_a_workspace(slack, bot_env, tmp_path):
+    from cryptography.fernet import Fernet
+
+    env = {k: v for k, v in bot_env.items() if k != "SLACK_BOT_TOKEN"}
+    env |= {
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "client-secret-xyz",
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+    port = free_port()
+    process = clinic_bot("run", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler", env=env, cwd=tmp_path)
+
+    def back_from_slack(state: str, cookie: str) -> int:
+        url = f"http://127.0.0.1:{port}/slack/oauth_redirect?code=code-T0009&state={state}"
+        try:
+            with urlopen(Request(url, headers={"Cookie": cookie}), timeout=10) as response:
+                return response.status
+        except HTTPError as exc:
+            return exc.code
+
+    try:
+        wait_healthy(port, process)
+        with urlopen(f"http://127.0.0.1:{port}/slack/install", timeout=10) as page:
+            html = page.read().decode()
+            # The state cookie is Secure (HTTPS in production); a browser on plain HTTP would drop it.
+            cookie = "; ".join(c.split(";")[0] for c in page.headers.get_all("Set-Cookie") or [])
+        assert "slack.com/oauth/v2/authorize" in html and "client_id=1111.2222" in html
+        state = re.search(r"state=([\w-]+)", html).group(1)
+
+        assert back_from_slack("forged-state", cookie) in (400, 401)  # a state this app did not issue
+        assert slack.installed == {}
+        assert back_from_slack(state, cookie) == 200
+        assert list(slack.installed.values()) == ["T0009"]
+        assert back_from_slack(state, cookie) in (400, 401)  # and each state works once
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -94,9 +95,12 @@ def clinic_phrase(action: Action) -> str:
 
 
 def action_buttons(action: Action) -> ActionsBlock:
-    value = str(action.id)
+    return _ActionButtons(action.id)
+
+
+def _buttons(value: str) -> ActionsBlock:
     return ActionsBlock(
-        block_id=f"action:{action.id}",
+        block_id=f"action:{value}",
         elements=[
             ButtonElement(text=plain("Done"), action_id=ids.ACTION_DONE, value=value, style="primary"),
             ButtonElement(text=plain("On track"), action_id=ids.ACTION_ON_TRACK, value=value),
@@ -105,6 +109,27 @@ def action_buttons(action: Action) -> ActionsBlock:
             ButtonElement(text=plain("History"), action_id=ids.ACTION_HISTORY, value=value),
         ],
     )
+
+
+@functools.cache
+def _buttons_checked() -> dict[str, Any]:
+    """The buttons as Slack gets them, checked against Slack's limits once (with the longest id a row can
+    have): only the id differs from one action to the next. Status lists hold a hundred of them."""
+    return _buttons(str(2**31 - 1)).to_dict()
+
+
+class _ActionButtons(ActionsBlock):
+    def __init__(self, action_id: int) -> None:
+        super().__init__(block_id=f"action:{action_id}", elements=[])
+        self._value = str(action_id)
+
+    def to_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        checked = _buttons_checked()
+        return {
+            **checked,
+            "block_id": f"action:{self._value}",
+            "elements": [{**button, "value": self._value} for button in checked["elements"]],
+        }
 
 
 # --- messages -------------------------------------------------------------------------------------
