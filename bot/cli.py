@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("clinic_bot")
@@ -135,7 +136,7 @@ def _day(text: str) -> date:
         value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date, e.g. 2025-01-01") from None
-    if value > datetime.now(UTC).date():
+    if value > SystemClock().now().date():
         raise argparse.ArgumentTypeError(f"{text} is in the future: only what closed before today can be purged")
     return value
 
@@ -159,7 +160,6 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _build(settings: Settings, clock=None):  # type: ignore[no-untyped-def]
     from bot.app import create_app
-    from bot.clock import SystemClock
     from storage.db import make_engine, make_session_factory, upgrade
 
     upgrade(settings.database_url)
@@ -264,7 +264,7 @@ def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _tick(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.clock import ShiftedClock, SystemClock
+    from bot.clock import ShiftedClock
 
     if not args.dry_run:
         _require(settings, "slack_bot_token")

@@ -38,7 +38,7 @@ def build_scheduler(services: Services, *, every_seconds: int) -> BackgroundSche
         replace_existing=True,
         coalesce=True,
         max_instances=1,
-        next_run_time=datetime.now(UTC),  # a pass at once: whatever fell due while no process ran
+        next_run_time=datetime.now(UTC),  # ok: APScheduler's own time; a pass at once after a start
     )
     return scheduler
 

@@ -21,7 +21,7 @@ _counter = itertools.count(1)
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
+    ts = str(int(time.time()) if timestamp is None else timestamp)  # ok: Slack signs with the wall clock
     digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     return {"x-slack-request-timestamp": ts, "x-slack-signature": f"v0={digest}"}
 
@@ -210,7 +210,7 @@ class SlackDriver:
             "event": event,
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(_counter):08d}",
-            "event_time": int(time.time()),
+            "event_time": int(time.time()),  # ok: stamped by Slack when it sends
             "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
         }
         headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else None
