@@ -96,3 +96,12 @@ def test_the_compose_file_runs_migrations_then_the_bot_on_postgresql():
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     names = set(re.findall(r"^#?\s*([A-Z_]+)=", example, re.MULTILINE))
     assert names <= {name.upper() for name in Settings.model_fields}
+
+
+def test_every_test_the_readme_cites_exists():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", readme)
+    assert len(cited) > 15
+    for path, name in cited:
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert not name or f"def {name}(" in source, f"{path}::{name}"
