@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.actions import NewAction
+from bot.clinics import NewClinic
 from bot.people import Person
-from tests.conftest import ASSIGNER, BOT_TOKEN, SIGNING_SECRET
+from tests.conftest import ASSIGNER, BOT_TOKEN, LEAD, SIGNING_SECRET
 from tests.helpers import nudges_per_person, text_of
 
 pytestmark = pytest.mark.slow
@@ -58,6 +59,8 @@ def seeded(postgres_url, slack):
                 ),
                 person,
             )
+    bot.services.people.remember("T0001", Person(LEAD, "Lee Lead", "Europe/London"))
+    bot.services.clinics.register(NewClinic(team_id="T0001", name="Discharge flow", lead_id=LEAD, created_by=LEAD))
     bot.services.delivery.deliver_due()
     bot.close()
     engine.dispose()
@@ -98,7 +101,18 @@ def test_two_processes_passing_at_once_send_each_nudge_once(seeded, slack, tmp_p
     assert first.returncode == 0 and second.returncode == 0, results
     assert nudges_per_owner(slack) == Counter({owner: 1 for owner in OWNERS})
     for call in slack.calls_to("chat.postMessage"):
-        assert text_of(call).count("Item ") == ITEMS_EACH  # all three items, in one message
+        if call.params["channel"].removeprefix("D") in OWNERS:
+            assert text_of(call).count("Item ") == ITEMS_EACH  # all three items, in one message
+
+
+def test_two_processes_passing_at_once_send_one_weekly_digest(seeded, slack, tmp_path):
+    first, second = tick(seeded, slack, MONDAY, tmp_path), tick(seeded, slack, MONDAY, tmp_path)
+
+    results = [p.communicate(timeout=180) for p in (first, second)]
+
+    assert first.returncode == 0 and second.returncode == 0, results
+    digests = [c for c in slack.messages_to(LEAD) if text_of(c).startswith("Weekly digest")]
+    assert len(digests) == 1 and len(slack.calls_to("files.completeUploadExternal")) == 1
 
 
 def test_a_process_killed_mid_pass_loses_nothing(seeded, slack, tmp_path):
