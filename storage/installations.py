@@ -4,7 +4,6 @@ database holds no usable token."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -60,7 +59,8 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
 
 
 def _copy(entity: Any) -> Any:
-    """slack_sdk's Installation and Bot are plain classes: copy the attributes, not the object's identity."""
+    """slack_sdk's Installation and Bot are plain classes: a copy of the attributes leaves the caller's
+    object holding its readable token."""
     copy = object.__new__(type(entity))
-    copy.__dict__.update(dataclasses.asdict(entity) if dataclasses.is_dataclass(entity) else vars(entity))
+    copy.__dict__.update(vars(entity))
     return copy
