@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from benchmarks.ack import HEADER, measure
-from benchmarks.seed import NOW, make_due, seed
+from benchmarks.seed import NOW, make_due, seed, vacuum
 from bot.chasing import ChasePolicy
 from bot.clock import FixedClock
 from bot.nudges import NudgePlanner
@@ -146,6 +146,7 @@ def measure_ack(url: str, label: str, size: int, requests: int) -> list[str]:
     engine = make_engine(url)
     started = time.perf_counter()
     seed(engine, size)
+    vacuum(engine)
     print(f"  {label}: seeded {size:,} actions in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     try:
         return measure(url, engine, label, size, requests)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
@@ -46,11 +48,16 @@ class Digest:
     now: datetime
     headline: Headline
     last_week: Headline
+    # The first few of each list (see SHOWN), each with how many there are in all.
     slipping: list[Action] = field(default_factory=list)  # overdue or blocked, most overdue first
+    slipping_total: int = 0
     wins: list[Action] = field(default_factory=list)
     coming: list[Action] = field(default_factory=list)
     areas: list[AreaProgress] = field(default_factory=list)
     weeks: list[tuple[date, int, int, int]] = field(default_factory=list)  # (week start, open, overdue, done)
+
+
+SHOWN = 10  # more than a digest's list ever shows
 
 
 def week_start(now: datetime, tz: str) -> date:
@@ -59,71 +66,92 @@ def week_start(now: datetime, tz: str) -> date:
 
 
 def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequence[Clinic], now: datetime) -> Digest:
-    """The digest as things stand at `now`, for the clinics given, seen from the recipient's time zone."""
+    """The digest as things stand at `now`, for the clinics given, seen from the recipient's time zone.
+
+    The figures are counted without loading the actions: every definition below compares a date with a
+    few instants (now, a week ago, each week's end...). The database sorts the clinics' actions into the
+    slots between those instants and counts each slot; since every action in a slot compares alike, the
+    definitions are then applied to one stand-in per slot. Only the few actions a digest names are loaded."""
     monday = week_start(now, tz)
-    local = zone(tz)
-    this_week = datetime.combine(monday, time(0), tzinfo=local)
-    since = this_week - timedelta(weeks=WEEKS)
-    actions = list(queries.clinic_actions_since(session, team_id, [c.id for c in clinics], since))
-    title = clinics[0].name if len(clinics) == 1 else "your clinics"
+    this_week = datetime.combine(monday, time(0), tzinfo=zone(tz))
+    weeks = [this_week - timedelta(weeks=back - 1) for back in range(WEEKS, 0, -1)]
+    ends = [min(start + WEEK, now) for start in weeks]
+    clinic_ids = [c.id for c in clinics]
+    slots = queries.count_in_slots(session, team_id, clinic_ids, weeks[0] - WEEK, _instants(now, weeks, ends))
     digest = Digest(
         recipient=recipient,
-        title=title,
+        title=clinics[0].name if len(clinics) == 1 else "your clinics",
         clinics=list(clinics),
         week_of=monday,
         now=now,
-        headline=_headline(actions, now),
-        last_week=_headline(actions, now - WEEK),
+        headline=_headline(slots, now),
+        last_week=_headline(slots, now - WEEK),
+        slipping_total=sum(n for a, n in slots if _slipping(a, now)),
     )
-    open_now = [a for a in actions if _open_at(a, now)]
-    digest.slipping = sorted((a for a in open_now if a.due_at < now or a.status == "blocked"), key=lambda a: a.due_at)
-    digest.wins = sorted((a for a in actions if _done_within(a, now - WEEK, now)), key=lambda a: a.closed_at)
-    digest.coming = sorted((a for a in open_now if now <= a.due_at < now + WEEK), key=lambda a: a.due_at)
+    first = partial(queries.first_clinic_actions, session, team_id, clinic_ids, limit=SHOWN)
+    open_now = Action.closed_at.is_(None)  # nothing is closed in the future
+    digest.slipping = first(and_(open_now, or_(Action.due_at < now, Action.status == "blocked")), Action.due_at)
+    digest.wins = first(
+        and_(Action.status == "done", Action.closed_at >= now - WEEK, Action.closed_at < now), Action.closed_at
+    )
+    digest.coming = first(and_(open_now, Action.due_at >= now, Action.due_at < now + WEEK), Action.due_at)
     for clinic in clinics:
         for area in clinic.focus_areas:
-            linked = [a for a in actions if a.focus_area_id == area.id]
+            linked = [(a, n) for a, n in slots if a.focus_area_id == area.id]
             digest.areas.append(
                 AreaProgress(
                     clinic.name,
                     area.name,
-                    sum(1 for a in linked if _open_at(a, now)),
-                    sum(1 for a in linked if a.status == "done"),
+                    sum(n for a, n in linked if _open_at(a, now)),
+                    sum(n for a, n in linked if a.status == "done"),
                 )
             )
-    for back in range(WEEKS, 0, -1):
-        start = this_week - timedelta(weeks=back - 1)
-        end = min(start + timedelta(weeks=1), now)
-        digest.weeks.append(
-            (
-                start.date(),
-                sum(1 for a in actions if _open_at(a, end)),
-                sum(1 for a in actions if _open_at(a, end) and a.due_at < end),
-                sum(1 for a in actions if _done_within(a, start, end)),
-            )
+    digest.weeks = [
+        (
+            start.date(),
+            sum(n for a, n in slots if _open_at(a, end)),
+            sum(n for a, n in slots if _open_at(a, end) and a.due_at < end),
+            sum(n for a, n in slots if _done_within(a, start, end)),
         )
+        for start, end in zip(weeks, ends, strict=True)
+    ]
     return digest
 
 
-def _open_at(action: Action, at: datetime) -> bool:
+def _instants(now: datetime, weeks: list[datetime], ends: list[datetime]) -> dict[str, list[datetime]]:
+    """Every instant the definitions below compare each date with. `x <= t` is `x < t + 1 µs`."""
+    tick = timedelta(microseconds=1)
+    points = [now, now - WEEK, *ends]
+    return {
+        "created_at": [p + tick for p in points],
+        "closed_at": [p + tick for p in points] + [now - 2 * WEEK, now - WEEK, now, *weeks, *ends],
+        "due_at": [*points, now + WEEK],
+        "touched_at": [now - STALLED_AFTER + tick, now - WEEK - STALLED_AFTER + tick],
+    }
+
+
+def _open_at(action: queries.Slot, at: datetime) -> bool:
     return action.created_at <= at and (action.closed_at is None or action.closed_at > at)
 
 
-def _done_within(action: Action, start: datetime, end: datetime) -> bool:
+def _done_within(action: queries.Slot, start: datetime, end: datetime) -> bool:
     return action.status == "done" and action.closed_at is not None and start <= action.closed_at < end
 
 
-def _headline(actions: list[Action], at: datetime) -> Headline:
+def _slipping(action: queries.Slot, at: datetime) -> bool:
+    return _open_at(action, at) and (action.due_at < at or action.status == "blocked")
+
+
+def _headline(slots: list[tuple[queries.Slot, int]], at: datetime) -> Headline:
     """The numbers as they stood at `at`: done in the week before it, due in the week after it."""
-    open_then = [a for a in actions if _open_at(a, at)]
+    then = [(a, n) for a, n in slots if _open_at(a, at)]
     return Headline(
-        open=len(open_then),
-        done=sum(1 for a in actions if _done_within(a, at - WEEK, at)),
-        overdue=sum(1 for a in open_then if a.due_at < at),
-        blocked=sum(1 for a in open_then if a.status == "blocked"),
-        stalled=sum(
-            1 for a in open_then if a.due_at >= at and at - (a.last_owner_update_at or a.created_at) >= STALLED_AFTER
-        ),
-        due_next_week=sum(1 for a in open_then if at <= a.due_at < at + WEEK),
+        open=sum(n for _a, n in then),
+        done=sum(n for a, n in slots if _done_within(a, at - WEEK, at)),
+        overdue=sum(n for a, n in then if a.due_at < at),
+        blocked=sum(n for a, n in then if a.status == "blocked"),
+        stalled=sum(n for a, n in then if a.due_at >= at and at - a.touched_at >= STALLED_AFTER),
+        due_next_week=sum(n for a, n in then if at <= a.due_at < at + WEEK),
     )
 
 

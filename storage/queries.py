@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -226,21 +241,106 @@ def recheck_clinic_actions(session: Session, team_id: str, clinic_id: int, now: 
     )
 
 
-def clinic_actions_since(
-    session: Session, team_id: str, clinic_ids: Sequence[int], since: datetime
-) -> Sequence[Action]:
-    """The clinics' actions that are open or were closed after `since`: what a digest counts."""
+class Slot(NamedTuple):
+    """Actions alike in how their dates compare with given instants: a stand-in date for each (any date
+    in the slot compares as it does), the status and the focus area. `touched_at` is the owner's last
+    update, or the creation."""
+
+    created_at: datetime
+    closed_at: datetime | None
+    due_at: datetime
+    touched_at: datetime
+    status: str
+    focus_area_id: int | None
+
+
+def count_in_slots(
+    session: Session, team_id: str, clinic_ids: Sequence[int], since: datetime, instants: dict[str, list[datetime]]
+) -> list[tuple[Slot, int]]:
+    """The clinics' actions (open, or closed after `since`) counted per slot between the instants given
+    for each date: one pass over the rows, which the covering index serves without reading the table."""
     if not clinic_ids:
         return []
-    return session.scalars(
-        select(Action)
-        .where(
-            Action.team_id == team_id,
-            Action.clinic_id.in_(clinic_ids),
-            or_(Action.closed_at.is_(None), Action.closed_at >= since),
+    cuts = {name: sorted(at) for name, at in instants.items()}
+    statement = _slot_statement(tuple((name, len(at)) for name, at in cuts.items()))
+    params = {f"{name}_{n}": at for name, at in cuts.items() for n, at in enumerate(at)}
+    rows = session.execute(statement, {"team_id": team_id, "clinic_ids": list(clinic_ids), "since": since, **params})
+
+    def stand_in(name: str, slot: int | None) -> datetime | None:
+        if slot is None:
+            return None
+        return cuts[name][slot - 1] if slot else cuts[name][0] - timedelta(days=3650)
+
+    return [
+        (
+            Slot(*(stand_in(name, row._mapping[name]) for name in cuts), row.status, row.focus_area_id),
+            row.count,
         )
-        .options(*WITH_CLINIC)
-    ).all()
+        for row in rows
+    ]
+
+
+@functools.cache
+def _slot_statement(sizes: tuple[tuple[str, int], ...]) -> Select[Any]:
+    """Built once: each date becomes the number of its instants at or before it (a binary search written
+    as nested CASEs, so any database runs it); only `closed_at` may be NULL, and stays so."""
+    dates = {
+        "created_at": Action.created_at,
+        "closed_at": Action.closed_at,
+        "due_at": Action.due_at,
+        "touched_at": func.coalesce(Action.last_owner_update_at, Action.created_at),
+    }
+
+    def slot(column: Any, name: str, low: int, high: int) -> Any:
+        if low == high:
+            return literal_column(str(low))
+        mid = (low + high) // 2
+        cut = bindparam(f"{name}_{mid}", type_=Action.created_at.type)
+        return case((column < cut, slot(column, name, low, mid)), else_=slot(column, name, mid + 1, high))
+
+    slotted = (
+        select(
+            *(
+                (
+                    case((Action.closed_at.is_(None), null()), else_=slot(dates[name], name, 0, size))
+                    if name == "closed_at"
+                    else slot(dates[name], name, 0, size)
+                ).label(name)
+                for name, size in sizes
+            ),
+            Action.status,
+            Action.focus_area_id,
+        )
+        .where(
+            Action.team_id == bindparam("team_id"),
+            Action.clinic_id.in_(bindparam("clinic_ids", expanding=True)),
+            or_(Action.closed_at.is_(None), Action.closed_at >= bindparam("since", type_=Action.closed_at.type)),
+        )
+        .subquery()
+    )
+    kept = [slotted.c[name] for name, _ in sizes]
+    return select(*kept, slotted.c.status, slotted.c.focus_area_id, func.count().label("count")).group_by(
+        *kept, slotted.c.status, slotted.c.focus_area_id
+    )
+
+
+def first_clinic_actions(
+    session: Session,
+    team_id: str,
+    clinic_ids: Sequence[int],
+    where: ColumnElement[bool],
+    order_by: Any,
+    *,
+    limit: int,
+) -> list[Action]:
+    return list(
+        session.scalars(
+            select(Action)
+            .where(Action.team_id == team_id, Action.clinic_id.in_(clinic_ids), where)
+            .order_by(order_by, Action.id)
+            .limit(limit)
+        )
+    )
 
 
 def done_in_clinic(session: Session, team_id: str, clinic_id: int, start: datetime, end: datetime) -> Sequence[Action]:

@@ -38,24 +38,28 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         DividerBlock(),
     ]
 
-    def listing(title: str, actions: Sequence[Action], line, empty: str) -> None:  # type: ignore[no-untyped-def]
-        blocks.append(SectionBlock(text=md(_lines(f"*{title}*", [line(a) for a in actions], empty, pointer))))
+    def listing(title: str, actions: Sequence[Action], total: int, line, empty: str) -> None:  # type: ignore[no-untyped-def]
+        lines = [line(a) for a in actions]
+        blocks.append(SectionBlock(text=md(_lines(f"*{title}*", lines, empty, pointer, total))))
 
     listing(
         "Overdue and blocked",
         digest.slipping,
+        digest.slipping_total,
         lambda a: _slipping(a, digest, today),
         "Nothing overdue or blocked. :tada:",
     )
     listing(
         "Wins this week: thank them",
         digest.wins,
+        digest.headline.done,
         lambda a: f":white_check_mark: {mention(a.owner_id)}: {esc(clip(a.title, 120))}",
         "No actions closed this week.",
     )
     listing(
         "Due in the coming week",
         digest.coming,
+        digest.headline.due_next_week,
         lambda a: f"• {describe_date(a.due_date, today)}: {mention(a.owner_id)}: {esc(clip(a.title, 120))}",
         "Nothing falls due in the coming week.",
     )
@@ -66,7 +70,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
             + f": {p.open} open, {p.done} done"
             for p in digest.areas
         ]
-        blocks.append(SectionBlock(text=md(_lines("*Focus areas*", lines, "", pointer))))
+        blocks.append(SectionBlock(text=md(_lines("*Focus areas*", lines, "", pointer, len(lines)))))
     blocks.append(
         ContextBlock(
             elements=[
@@ -117,13 +121,14 @@ def _slipping(action: Action, digest: Digest, today) -> str:  # type: ignore[no-
     return line
 
 
-def _lines(title: str, lines: list[str], empty: str, pointer: str) -> str:
-    """A titled list, cut at whole lines with "and N more" so it never exceeds a section's limit."""
+def _lines(title: str, lines: list[str], empty: str, pointer: str, total: int) -> str:
+    """A titled list of the first `lines` of `total`, cut at whole lines with "and N more" so it never
+    exceeds a section's limit."""
     if not lines:
         return f"{title}\n{empty}" if empty else title
     shown: list[str] = []
     for index, line in enumerate(lines):
-        rest = len(lines) - index
+        rest = total - index
         more = f"…and {rest - 1} more: {pointer}" if rest > 1 else ""
         if index == LIST_LINES or len("\n".join([title, *shown, line, more])) > SECTION_LIMIT:
             shown.append(f"…and {rest} more: {pointer}")

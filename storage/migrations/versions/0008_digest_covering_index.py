@@ -12,7 +12,16 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ["team_id", "clinic_id", "closed_at", "due_at", "created_at", "status", "last_owner_update_at", "focus_area_id"]
+COLUMNS = [
+    "team_id",
+    "clinic_id",
+    "closed_at",
+    "due_at",
+    "created_at",
+    "status",
+    "last_owner_update_at",
+    "focus_area_id",
+]
 
 
 def upgrade() -> None:
