@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -47,26 +48,55 @@ def _person(row: SlackUser) -> Person:
 
 
 class People:
+    """People as last seen. Every answer reads one, so this process keeps each row it read for a minute
+    (`KEEP`): a change seen here applies at once, one seen by another process within the minute."""
+
+    KEEP = 60.0  # seconds, real time
+    KEPT_AT_MOST = 10_000
+
     def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
         self._sessions = session_factory
         self._clock = clock
+        self._kept: dict[tuple[str, str], tuple[float, Person, datetime]] = {}
 
     def cached(self, session: Session, team_id: str, user_id: str) -> Person:
         """The person as last seen, or a placeholder in UTC when we have never looked them up."""
-        row = queries.get_user(session, team_id, user_id)
-        return _person(row) if row else Person(user_id, "", "UTC")
+        known = self._known(session, team_id, user_id)
+        return known[0] if known else Person(user_id, "", "UTC")
 
     def cached_person(self, team_id: str, user_id: str) -> Person:
         with self._sessions() as session:
             return self.cached(session, team_id, user_id)
 
+    def knows(self, team_id: str, user_id: str) -> bool:
+        """Whether the person was seen lately enough that `lookup` would not ask Slack (no database read)."""
+        kept = self._kept.get((team_id, user_id))
+        return kept is not None and kept[0] > time.monotonic() and self._fresh(kept[2])
+
+    def _known(self, session: Session, team_id: str, user_id: str) -> tuple[Person, datetime] | None:
+        kept = self._kept.get((team_id, user_id))
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1], kept[2]
+        row = queries.get_user(session, team_id, user_id)
+        if row is None:
+            return None
+        self._keep(team_id, _person(row), row.refreshed_at)
+        return _person(row), row.refreshed_at
+
+    def _keep(self, team_id: str, person: Person, refreshed_at: datetime) -> None:
+        if len(self._kept) >= self.KEPT_AT_MOST:
+            self._kept.clear()
+        self._kept[(team_id, person.user_id)] = (time.monotonic() + self.KEEP, person, refreshed_at)
+
+    def _fresh(self, refreshed_at: datetime) -> bool:
+        return self._clock.now() - refreshed_at < REFRESH_AFTER
+
     def lookup(self, slack: SlackGateway, team_id: str, user_id: str) -> Person:
         """The person, from cache while fresh, else from Slack (may raise the gateway's failures)."""
-        now = self._clock.now()
         with self._sessions() as session:
-            row = queries.get_user(session, team_id, user_id)
-            if row is not None and now - row.refreshed_at < REFRESH_AFTER:
-                return _person(row)
+            known = self._known(session, team_id, user_id)
+            if known is not None and self._fresh(known[1]):
+                return known[0]
         profile = slack.profile(user_id)
         person = Person(profile.user_id, profile.name, profile.tz, profile.deleted, profile.is_bot)
         self.remember(team_id, person)
@@ -86,3 +116,4 @@ class People:
                     refreshed_at=self._clock.now(),
                 ),
             )
+        self._keep(team_id, person, self._clock.now())

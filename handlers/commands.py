@@ -164,4 +164,23 @@ def register(app: App, services: Services) -> None:
             )
         )
 
-    app.command(COMMAND)(ack=answer, lazy=[make_follow_up(services), quick_add, learn_caller(services)])
+    follow_up, learn = make_follow_up(services), learn_caller(services)
+
+    def after_ack(context: BoltContext, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """One function, not three: Bolt copies the request and starts a thread for each."""
+        follow_up(context, command, respond, client)
+        quick_add(context, command, respond, client)
+        learn(context, command, client)
+
+    def answered_in_ack(command: dict[str, Any], context: BoltContext) -> bool:
+        """Status and help for someone seen lately need nothing after the ack: such requests skip the
+        follow-up, which spares Bolt copying the request and starting a thread on the busiest path."""
+        try:
+            request = commands.parse(command.get("text", ""))
+        except UserError:
+            return False
+        caller = services.people.knows(team_of(context, command), command["user_id"])
+        return caller and isinstance(request, (commands.Status, commands.Help))
+
+    app.command(COMMAND, matchers=[answered_in_ack])(answer)
+    app.command(COMMAND)(ack=answer, lazy=[after_ack])

@@ -10,6 +10,7 @@ from slack_bolt import BoltRequest, BoltResponse
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.people import Person
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OWNER
 from tests.helpers import opened_view, wait_dms, wait_response
@@ -97,10 +98,13 @@ def test_every_command_shortcut_and_event_in_the_manifest_has_a_listener(bot):
 
 
 def test_every_listener_answers_something_in_the_manifest_or_our_interactive_ids(bot):
-    probes = list(manifest_probes().values()) + interactive_probes()
+    bot.services.people.remember("T0001", Person("U1", "Una", "UTC"))  # status for someone seen lately
+    status = _probe({"command": "/clinic", "text": "status", "team_id": "T0001", "user_id": "U1", "channel_id": "C1"})
+    probes = [*manifest_probes().values(), *interactive_probes(), status]
     for listener in bot.bolt._listeners:
         assert any(listener.matches(req=probe, resp=BoltResponse(status=200)) for probe in probes), (
-            listener.ack_function
+            listener.ack_function.__module__,
+            listener.ack_function.__qualname__,
         )
 
 

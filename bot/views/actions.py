@@ -132,6 +132,22 @@ class _ActionButtons(ActionsBlock):
         }
 
 
+class _Line(SectionBlock):
+    """An action's line in a list: of Slack's limits on a section only the text's length can apply, so
+    long lists skip checking the rest each time."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text=md(text))
+        self._text = text
+
+    def to_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        if len(self._text) > SECTION_TEXT_LIMIT:
+            return super().to_dict()  # refused, as any block beyond Slack's limits is
+        return {"type": "section", "text": {"type": "mrkdwn", "text": self._text, "verbatim": True}}
+
+
+SECTION_TEXT_LIMIT = 3000
+
 # --- messages -------------------------------------------------------------------------------------
 
 
@@ -219,7 +235,7 @@ def status_message(
     if not actions:
         blocks.append(SectionBlock(text=md(empty)))
     for action in actions:
-        blocks.append(SectionBlock(text=md(action_line(action, reader, now))))
+        blocks.append(_Line(action_line(action, reader, now)))
         if action.closed_at is None:
             blocks.append(action_buttons(action))
     if more:
