@@ -18,12 +18,14 @@ from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
+from bot.export import ExportService
 from bot.health import Health
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
 from bot.patient_data import PatientData
 from bot.people import People
+from bot.reporting import IndicatorService, ReportPlanner
 from bot.retention import Retention
 from bot.services import Services
 from bot.settings import Settings
@@ -113,6 +115,7 @@ def create_app(
     planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy())
     digests = DigestPlanner(session_factory, clock, settings.digest_preference())
     one_on_one = OneOnOneService(session_factory, clock)
+    reports = ReportPlanner(session_factory, clock, settings.hours(), planner.policy_for)
     services = Services(
         settings=settings,
         clock=clock,
@@ -123,7 +126,7 @@ def create_app(
         sessions=session_factory,
         people=people,
         actions=ActionService(session_factory, clock, people, patient_data),
-        clinics=ClinicService(session_factory, clock),
+        clinics=ClinicService(session_factory, clock, patient_data),
         status=StatusService(session_factory, clock),
         delivery=Delivery(
             session_factory,
@@ -135,6 +138,8 @@ def create_app(
                 "digest": digests.render,
                 "digest_chart": digests.render_chart,
                 "one_on_one": one_on_one.render,
+                "report_due": reports.render,
+                "report_missed": reports.render,
             },
             max_attempts=settings.delivery_attempts,
         ),
@@ -145,6 +150,9 @@ def create_app(
         home=HomeService(session_factory, clock, people),
         one_on_one=one_on_one,
         one_on_one_schedule=OneOnOneScheduler(session_factory, clock, settings.hours()),
+        indicators=IndicatorService(session_factory, clock, patient_data),
+        exports=ExportService(session_factory, clock),
+        reports=reports,
     )
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     bolt = App(

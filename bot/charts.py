@@ -4,23 +4,55 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 
 
-def weekly_chart(title: str, weeks: Sequence[tuple[date, int, int, int]]) -> bytes:
-    """Open, overdue and done per week: `weeks` holds (week start, open, overdue, done), oldest first."""
+@dataclass(frozen=True)
+class Series:
+    """One indicator over time, for a small panel: its readings, baseline and target."""
+
+    name: str
+    unit: str
+    readings: Sequence[tuple[date, float]]
+    baseline: tuple[date, float]
+    target: tuple[date, float]
+    verdict: str
+
+
+PANELS_PER_ROW = 2
+MAX_PANELS = 8
+
+
+def weekly_chart(title: str, weeks: Sequence[tuple[date, int, int, int]], indicators: Sequence[Series] = ()) -> bytes:
+    """Open, overdue and done per week (`weeks` holds (week start, open, overdue, done), oldest first), and
+    under it a small panel per indicator: its readings, the baseline and the target line."""
+    shown = list(indicators)[:MAX_PANELS]
+    rows = (len(shown) + PANELS_PER_ROW - 1) // PANELS_PER_ROW
+    figure = Figure(figsize=(7, 3.2 + 2.3 * rows), dpi=110)
+    grid = figure.add_gridspec(1 + rows, PANELS_PER_ROW, height_ratios=[3.2] + [2.3] * rows)
+    _weeks(figure.add_subplot(grid[0, :]), title, weeks)
+    for n, series in enumerate(shown):
+        _indicator(figure.add_subplot(grid[1 + n // PANELS_PER_ROW, n % PANELS_PER_ROW]), series)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _weeks(axes: Axes, title: str, weeks: Sequence[tuple[date, int, int, int]]) -> None:
     labels = [f"{start:%d %b}" for start, *_ in weeks]
     opened = [row[1] for row in weeks]
     overdue = [row[2] for row in weeks]
     done = [row[3] for row in weeks]
-    figure = Figure(figsize=(7, 3.2), dpi=110)
-    axes = figure.subplots()
     positions = range(len(weeks))
     axes.bar(positions, done, color="#2e7d32", alpha=0.75, label="done that week")
     axes.plot(positions, opened, color="#1d4e89", marker="o", linewidth=2, label="open")
@@ -31,7 +63,20 @@ def weekly_chart(title: str, weeks: Sequence[tuple[date, int, int, int]]) -> byt
     axes.set_title(title, fontsize=11, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=8, frameon=False, loc="upper left", ncols=3)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+
+
+def _indicator(axes: Axes, series: Series) -> None:
+    unit = f" ({series.unit})" if series.unit else ""
+    axes.set_title(f"{series.name[:40]}{unit}: {series.verdict}", fontsize=9, loc="left")
+    axes.axhline(series.target[1], color="#2e7d32", linestyle="--", linewidth=1.2, label="target")
+    axes.axhline(series.baseline[1], color="#9e9e9e", linestyle=":", linewidth=1.2, label="baseline")
+    if series.readings:
+        days, values = zip(*series.readings, strict=True)
+        axes.plot(days, values, color="#1d4e89", marker="o", linewidth=2, label="readings")
+    else:
+        axes.text(0.5, 0.5, "no readings yet", transform=axes.transAxes, ha="center", va="center", fontsize=8)
+    axes.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=4))
+    axes.xaxis.set_major_formatter(DateFormatter("%d %b"))
+    axes.tick_params(labelsize=7)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(fontsize=6, frameon=False, loc="best")

@@ -91,6 +91,18 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     purge.set_defaults(func=_purge)
 
+    export = commands.add_parser(
+        "export",
+        help="write clinics' actions with their history, focus areas, indicators and readings as CSV or JSON",
+    )
+    export.add_argument("--format", choices=["csv", "json"], required=True)
+    export.add_argument("--clinic", action="append", metavar="NAME", help="a clinic to export (repeat; default: all)")
+    export.add_argument("--team", metavar="TEAM_ID", help="the workspace, when the database serves several")
+    export.add_argument(
+        "--out", type=Path, help="json: the file to write (default: standard output); csv: the folder to write into"
+    )
+    export.set_defaults(func=_export)
+
     config = commands.add_parser("config", help="print the configuration reference (every setting and its default)")
     config.set_defaults(func=_config)
 
@@ -189,6 +201,35 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
         f"clinic-bot: {verb} {actions} action(s) closed before {args.closed_before} with their history, "
         f"and {messages} record(s) of messages sent"
     )
+    return 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.export import ClinicExport, choose_clinics, write_csv, write_json
+    from storage.db import make_engine, make_session_factory
+
+    if args.format == "csv" and args.out is None:
+        print("clinic-bot: --out FOLDER is needed for CSV (one file per table)", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            try:
+                team_id, clinics = choose_clinics(session, args.team, args.clinic or [])
+            except LookupError as exc:
+                print(f"clinic-bot: {exc}", file=sys.stderr)
+                return 2
+            export = ClinicExport(session, team_id, [c.id for c in clinics])
+            if args.format == "csv":
+                write_csv(export, args.out)
+            elif args.out is None:
+                write_json(export, sys.stdout, datetime.now(UTC))
+            else:
+                with args.out.open("w", encoding="utf-8") as file:
+                    write_json(export, file, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    print(f"clinic-bot: exported {export.exported.describe()}", file=sys.stderr)
     return 0
 
 

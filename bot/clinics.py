@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.chasing import ChasePolicy
 from bot.clock import Clock
 from bot.errors import NotAllowed, NotFound, UserError
+from bot.patient_data import PatientData
 from bot.views import clinics as views
 from storage import queries
 from storage.db import SessionFactory
@@ -19,6 +20,19 @@ from storage.models import Clinic, FocusArea
 MAX_FOCUS_AREAS = 4
 NAME_LIMIT = 100
 AREA_LIMIT = 150
+OUTCOME_LIMIT = 500
+TOO_MANY_AREAS = (
+    f"A clinic agrees at most {MAX_FOCUS_AREAS} focus areas, so that each gets real attention. Merge or drop one."
+)
+
+
+@dataclass(frozen=True)
+class Area:
+    """A focus area as a lead writes it: its name, the outcome it should achieve and why that matters."""
+
+    name: str
+    outcome: str = ""
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -30,12 +44,56 @@ class NewClinic:
     sponsor_id: str | None = None
     channel_id: str | None = None
     focus_areas: Sequence[str] = field(default_factory=tuple)
+    # Aligned with `focus_areas`, slot by slot (the form's rows); empty when not given.
+    outcomes: Sequence[str] = field(default_factory=tuple)
+    whys: Sequence[str] = field(default_factory=tuple)
+
+    def areas(self) -> list[Area]:
+        def at(values: Sequence[str], i: int) -> str:
+            return values[i] if i < len(values) else ""
+
+        return [Area(name, at(self.outcomes, i), at(self.whys, i)) for i, name in enumerate(self.focus_areas)]
+
+
+def clean_areas(slots: Sequence[Area], patient_data: PatientData | None) -> list[tuple[int, Area]]:
+    """The filled slots, tidied and checked, with their slot number (1-based): at most four, each named,
+    outcome and why only on a named area, nothing that identifies a patient."""
+    filled: list[tuple[int, Area]] = []
+    for slot, area in enumerate(slots, start=1):
+        name, outcome, why = " ".join(area.name.split()), area.outcome.strip(), area.why.strip()
+        if not name:
+            if outcome or why:
+                raise UserError(f"Give focus area {slot} a name, or clear its outcome and why.", field=f"focus:{slot}")
+            continue
+        if len(name) > AREA_LIMIT:
+            raise UserError(f"Keep each focus area under {AREA_LIMIT} characters.", field=f"focus:{slot}")
+        for text, what in ((outcome, "outcome"), (why, "why")):
+            if len(text) > OUTCOME_LIMIT:
+                raise UserError(f"Keep the {what} under {OUTCOME_LIMIT} characters.", field=f"{what}:{slot}")
+            if patient_data is not None:
+                patient_data.refuse(text, f"{what}:{slot}")
+        if patient_data is not None:
+            patient_data.refuse(name, f"focus:{slot}")
+        filled.append((slot, Area(name, outcome, why)))
+    if len(filled) > MAX_FOCUS_AREAS:
+        raise UserError(TOO_MANY_AREAS, field="focus")
+    keys = [a.name.casefold() for _, a in filled]
+    for slot, area in filled:
+        if keys.count(area.name.casefold()) > 1:
+            raise UserError(f"Two focus areas are called \u201c{area.name}\u201d.", field=f"focus:{slot}")
+    return filled
+
+
+def may_lead_clinic(clinic: Clinic, user_id: str) -> bool:
+    """The clinic's own tools (chasing, wins, focus areas, indicators): its lead and sponsor."""
+    return user_id in (clinic.lead_id, clinic.sponsor_id)
 
 
 class ClinicService:
-    def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
+    def __init__(self, session_factory: SessionFactory, clock: Clock, patient_data: PatientData | None = None) -> None:
         self._sessions = session_factory
         self._clock = clock
+        self._patient_data = patient_data
 
     def register(self, new: NewClinic) -> Clinic:
         name = " ".join(new.name.split())
@@ -43,16 +101,7 @@ class ClinicService:
             raise UserError("The clinic needs a name.", field="name")
         if len(name) > NAME_LIMIT:
             raise UserError(f"Keep the name under {NAME_LIMIT} characters.", field="name")
-        areas = [" ".join(a.split()) for a in new.focus_areas if a.strip()]
-        if len(areas) > MAX_FOCUS_AREAS:
-            raise UserError(
-                f"A clinic agrees at most {MAX_FOCUS_AREAS} focus areas, so that each gets "
-                "real attention. Merge or drop one.",
-                field="focus",
-            )
-        for area in areas:
-            if len(area) > AREA_LIMIT:
-                raise UserError(f"Keep each focus area under {AREA_LIMIT} characters.", field="focus")
+        areas = [area for _, area in clean_areas(new.areas(), self._patient_data)]
         if new.sponsor_id and new.sponsor_id == new.lead_id:
             raise UserError(
                 "The executive sponsor should be someone other than the lead: they are who escalations go to next.",
@@ -74,7 +123,14 @@ class ClinicService:
                     created_by=new.created_by,
                     created_at=now,
                     focus_areas=[
-                        FocusArea(team_id=new.team_id, position=i, name=area) for i, area in enumerate(areas, start=1)
+                        FocusArea(
+                            team_id=new.team_id,
+                            position=i,
+                            name=area.name,
+                            outcome=area.outcome or None,
+                            why=area.why or None,
+                        )
+                        for i, area in enumerate(areas, start=1)
                     ],
                 )
                 session.add(clinic)
@@ -97,6 +153,58 @@ class ClinicService:
         except IntegrityError:
             # Two people registering the same name at once: the unique constraint decides.
             raise _duplicate(name) from None
+
+    def by_id(self, team_id: str, clinic_id: int) -> Clinic | None:
+        with self._sessions() as session:
+            clinic = queries.get_clinic(session, team_id, clinic_id)
+            if clinic is not None:
+                _ = list(clinic.focus_areas)
+            return clinic
+
+    def for_leader(self, team_id: str, clinic_name: str, actor_id: str) -> Clinic:
+        """A clinic to change, with its focus areas, for its lead or sponsor only."""
+        with self._sessions() as session:
+            clinic = _named(session, team_id, clinic_name)
+            if not may_lead_clinic(clinic, actor_id):
+                raise NotAllowed(f"Only the lead and sponsor of {clinic.name} can change it. Nothing was changed.")
+            _ = list(clinic.focus_areas)
+            return clinic
+
+    def edit_areas(self, team_id: str, clinic_id: int, actor_id: str, slots: Sequence[Area]) -> Clinic:
+        """Rename, describe, add or clear focus areas, slot by slot (slot n is the area at position n).
+        Clearing an area that actions serve or indicators measure is refused: they would lose their place."""
+        filled = dict(clean_areas(slots, self._patient_data))
+        with self._sessions.begin() as session:
+            clinic = queries.get_clinic(session, team_id, clinic_id)
+            if clinic is None:
+                raise NotFound("That clinic no longer exists.")
+            if not may_lead_clinic(clinic, actor_id):
+                raise NotAllowed(f"Only the lead and sponsor of {clinic.name} can change it. Nothing was changed.")
+            existing = {area.position: area for area in clinic.focus_areas}
+            for slot in sorted(set(existing) - set(filled)):
+                area = existing[slot]
+                actions, indicators = queries.focus_area_users(session, team_id, area.id)
+                if actions or indicators:
+                    held = " and ".join(
+                        f"{n} {what}{'s' if n != 1 else ''}"
+                        for n, what in ((actions, "action"), (indicators, "indicator"))
+                        if n
+                    )
+                    raise UserError(
+                        f"\u201c{area.name}\u201d has {held}, so it stays. Rename it instead.",
+                        field=f"focus:{slot}",
+                    )
+            for slot, area in filled.items():
+                row = existing.get(slot)
+                if row is None:
+                    row = FocusArea(team_id=team_id, position=slot, name=area.name)
+                    clinic.focus_areas.append(row)
+                row.name, row.outcome, row.why = area.name, area.outcome or None, area.why or None
+            for slot in set(existing) - set(filled):
+                clinic.focus_areas.remove(existing[slot])
+            session.flush()
+            _ = list(clinic.focus_areas)
+            return clinic
 
     def celebrate_wins(self, team_id: str, clinic_name: str, actor_id: str, on: bool) -> Clinic:
         """Turn the clinic channel's celebration of done actions on or off (its lead or sponsor)."""

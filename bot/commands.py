@@ -92,8 +92,31 @@ class OneOnOne:
     schedule: str = ""  # "every 2 weeks on thursday": set up recurring one-to-ones
 
 
+@dataclass(frozen=True)
+class EditClinic:
+    clinic: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    text: str  # "<indicator> <value> [date]": the indicator's name is known only to the database
+
+
+METRIC_EXAMPLE = "`/clinic metric Discharges before noon 42%`"
+
+
+@dataclass(frozen=True)
+class Export:
+    clinic: str
+    format: Literal["csv", "json"] = "csv"
+
+
+EXPORT_EXAMPLE = "`/clinic export Discharge flow` (CSV files in a zip) or `/clinic export Discharge flow json`"
+
 Command = (
     Help
+    | EditClinic
+    | Metric
     | NewClinic
     | AddWithModal
     | QuickAdd
@@ -106,14 +129,35 @@ Command = (
     | Wins
     | Digest
     | OneOnOne
+    | Export
 )
 
 SUBCOMMANDS: dict[
     str,
-    Literal["help", "new", "add", "status", "done", "cancel", "show", "snooze", "chase", "wins", "digest", "1on1"],
+    Literal[
+        "help",
+        "new",
+        "edit",
+        "metric",
+        "add",
+        "status",
+        "done",
+        "cancel",
+        "show",
+        "snooze",
+        "chase",
+        "wins",
+        "digest",
+        "1on1",
+        "export",
+    ],
 ] = {
     "help": "help",
+    "export": "export",
     "new": "new",
+    "edit": "edit",
+    "metric": "metric",
+    "reading": "metric",
     "add": "add",
     "status": "status",
     "done": "done",
@@ -142,6 +186,21 @@ def parse(text: str) -> Command:
         return Help(unknown=head[:40])
     if sub == "new":
         return NewClinic()
+    if sub == "edit":
+        if not rest:
+            raise UserError("Name the clinic, for example `/clinic edit Discharge flow`.")
+        return EditClinic(rest[:100])
+    if sub == "export":
+        name, _, fmt = rest.rpartition(" ")
+        if fmt.lower() in ("csv", "json") and name:
+            return Export(name[:100], fmt.lower())  # type: ignore[arg-type]
+        if not rest:
+            raise UserError(f"Name the clinic, for example {EXPORT_EXAMPLE}.")
+        return Export(rest[:100])
+    if sub == "metric":
+        if len(rest.split()) < 2:
+            raise UserError(f"Name the indicator and give its value, for example {METRIC_EXAMPLE}.")
+        return Metric(rest[:300])
     if sub == "add":
         return _add(rest) if rest else AddWithModal()
     if sub == "status":

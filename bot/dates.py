@@ -164,3 +164,46 @@ def describe_date(day: date, today: date) -> str:
         return "tomorrow"
     text = f"{day:%a} {day.day} {day:%b}"
     return text if day.year == today.year else f"{text} {day.year}"
+
+
+READING_DATE_HELP = "Write the day like 2026-11-20, 20 Nov, Nov 20, today, yesterday, monday or last friday."
+_AGO = re.compile(r"^(\d{1,3}|[a-z]+) (day|week)s? ago$")
+
+
+def parse_past_date(text: str, today: date) -> date:
+    """The day a reading was taken: today or before. A weekday means the latest one (today included),
+    a day and month without a year the latest such day; a day in the future is refused."""
+    if len(text) > 100:
+        raise _unreadable(text)
+    cleaned = " ".join(text.lower().strip().rstrip(".").split())
+    cleaned = re.sub(r"^(on|for) ", "", cleaned)
+    if not cleaned or cleaned == "today":
+        return today
+    if cleaned == "yesterday":
+        return today - timedelta(days=1)
+    first, _, rest = cleaned.partition(" ")
+    if cleaned in _WEEKDAYS or (first == "last" and rest in _WEEKDAYS):
+        day = today + relativedelta(weekday=_WEEKDAYS[rest or cleaned](-1))
+        return day - timedelta(days=7) if first == "last" and day == today else day
+    ago = _AGO.match(cleaned)
+    if ago:
+        amount = int(ago.group(1)) if ago.group(1).isdigit() else _NUMBER_WORDS.get(ago.group(1))
+        if not amount:
+            raise DueDateError(f"I couldn't read \u201c{text.strip()[:40]}\u201d as a day. {READING_DATE_HELP}")
+        return today - relativedelta(**{ago.group(2) + "s": amount})
+    try:
+        day = _calendar(cleaned, text, today)
+    except DueDateError:
+        shown = " ".join(text.split())[:40]
+        raise DueDateError(f"I couldn't read \u201c{shown}\u201d as a day. {READING_DATE_HELP}") from None
+    has_year = bool(_YEAR.search(cleaned)) or bool(_SLASHED.match(cleaned)) or bool(_ISO.match(cleaned))
+    if not has_year:  # the latest such day: 4 Dec, said in November, is last December's
+        day = day + relativedelta(year=today.year)
+        if day > today:
+            day -= relativedelta(years=1)
+    if day > today:
+        raise DueDateError(
+            f"{describe_date(day, today)} is in the future: a reading is what was measured, "
+            "so give today or an earlier day."
+        )
+    return day

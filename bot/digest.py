@@ -3,18 +3,24 @@ what is coming, and an eight-week chart. Built from the database when it is sent
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
+from bot.indicators import WORSENING, Reading, Trend, trend
 from bot.people import zone
 from storage import queries
-from storage.models import Action, Clinic, DigestPreference
+from storage.models import Action, Clinic, DigestPreference, Indicator
+
+if TYPE_CHECKING:
+    from bot.charts import Series
 
 WEEKS = 8
 WEEK = timedelta(weeks=1)
@@ -32,11 +38,28 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class IndicatorProgress:
+    """An indicator as the digest shows it: its latest readings (oldest first) and what they say."""
+
+    indicator: Indicator
+    readings: list[Reading]
+    trend: Trend
+
+
+@dataclass(frozen=True)
 class AreaProgress:
     clinic: str
     area: str
     open: int
     done: int
+    outcome: str | None = None
+    indicators: list[IndicatorProgress] = field(default_factory=list)
+
+    @property
+    def rethink(self) -> bool:
+        """Its indicators worsen though every action linked to it is done: maybe not the right actions."""
+        worse = any(i.trend.verdict == WORSENING for i in self.indicators)
+        return worse and self.open == 0 and self.done > 0
 
 
 @dataclass
@@ -58,6 +81,7 @@ class Digest:
 
 
 SHOWN = 10  # more than a digest's list ever shows
+READINGS = 12  # an indicator's latest readings, for its trend and its chart
 
 
 def week_start(now: datetime, tz: str) -> date:
@@ -96,6 +120,18 @@ def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequ
     )
     digest.coming = first(and_(open_now, Action.due_at >= now, Action.due_at < now + WEEK), Action.due_at)
     for clinic in clinics:
+        measures = defaultdict(list)
+        for indicator in queries.indicators_of_clinic(session, team_id, clinic.id):
+            readings = [
+                Reading(r.reading_date, r.value)
+                for r in queries.readings_of(session, team_id, indicator.id, limit=READINGS)
+            ]
+            progress = IndicatorProgress(
+                indicator,
+                readings,
+                trend(indicator.direction, readings, indicator.baseline_value, indicator.target_value),
+            )
+            measures[indicator.focus_area_id].append(progress)
         for area in clinic.focus_areas:
             linked = [(a, n) for a, n in slots if a.focus_area_id == area.id]
             digest.areas.append(
@@ -104,6 +140,8 @@ def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequ
                     area.name,
                     sum(n for a, n in linked if _open_at(a, now)),
                     sum(n for a, n in linked if a.status == "done"),
+                    area.outcome,
+                    measures[area.id],
                 )
             )
     digest.weeks = [
@@ -153,6 +191,23 @@ def _headline(slots: list[tuple[queries.Slot, int]], at: datetime) -> Headline:
         stalled=sum(n for a, n in then if a.due_at >= at and at - a.touched_at >= STALLED_AFTER),
         due_next_week=sum(n for a, n in then if at <= a.due_at < at + WEEK),
     )
+
+
+def chart_series(digest: Digest) -> list[Series]:
+    from bot.charts import Series  # matplotlib loads only where charts are drawn
+
+    return [
+        Series(
+            p.indicator.name,
+            p.indicator.unit,
+            [(r.on, r.value) for r in p.readings],
+            (p.indicator.baseline_date, p.indicator.baseline_value),
+            (p.indicator.target_date, p.indicator.target_value),
+            p.trend.verdict,
+        )
+        for area in digest.areas
+        for p in area.indicators
+    ]
 
 
 # --- when digests go out ---------------------------------------------------------------------------
@@ -265,7 +320,7 @@ class DigestPlanner:
         digest = self._build(session, message)
         if digest is None:
             return None
-        png = weekly_chart(f"{digest.title}: the last {WEEKS} weeks", digest.weeks)
+        png = weekly_chart(f"{digest.title}: the last {WEEKS} weeks", digest.weeks, chart_series(digest))
         return Upload(
             png,
             "clinic-digest.png",

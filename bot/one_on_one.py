@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.errors import UserError
+from bot.indicators import Reading, Trend, trend
 from bot.people import zone
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Action, AgendaItem, ExtensionRequest, OneOnOneSchedule
+from storage.models import Action, AgendaItem, ExtensionRequest, Indicator, OneOnOneSchedule
 
 QUESTIONS = (
     "From 1 to 10, how committed are you to this change?",
@@ -38,6 +39,8 @@ class Agenda:
     requests: list[tuple[Action, ExtensionRequest]] = field(default_factory=list)
     added: list[Action] = field(default_factory=list)  # put on the agenda from an escalation
     topics: list[str] = field(default_factory=list)  # raised by the person, replying to their agenda
+    # The indicators they report, or that their actions are meant to move, with what the readings say.
+    indicators: list[tuple[Indicator, Trend]] = field(default_factory=list)
     questions: tuple[str, ...] = QUESTIONS
 
 
@@ -104,6 +107,15 @@ class OneOnOneService:
                 elif action.due_at < now + SOON:
                     agenda.due_soon.append(action)
             agenda.topics = list(queries.agenda_topics(session, team_id, lead_id, person_id))
+            areas = sorted({a.focus_area_id for a in visible if a.focus_area_id is not None})
+            for indicator in queries.indicators_for_one_on_one(session, team_id, lead_id, person_id, areas):
+                readings = [
+                    Reading(r.reading_date, r.value)
+                    for r in queries.readings_of(session, team_id, indicator.id, limit=3)
+                ]
+                agenda.indicators.append(
+                    (indicator, trend(indicator.direction, readings, indicator.baseline_value, indicator.target_value))
+                )
             agenda.wins = list(
                 queries.recently_done_by(session, team_id, person_id, now - timedelta(days=14), limit=10)
             )

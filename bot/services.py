@@ -10,12 +10,14 @@ from bot.clock import Clock
 from bot.delivery import Delivery
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
+from bot.export import ExportService
 from bot.health import Health
 from bot.home import HomeService
 from bot.nudges import NudgePlanner
 from bot.one_on_one import OneOnOneScheduler, OneOnOneService
 from bot.patient_data import PatientData
 from bot.people import People
+from bot.reporting import IndicatorService, ReportPlanner
 from bot.retention import Retention
 from bot.settings import Settings
 from bot.status import StatusService
@@ -44,3 +46,6 @@ class Services:
     home: HomeService
     one_on_one: OneOnOneService
     one_on_one_schedule: OneOnOneScheduler
+    indicators: IndicatorService
+    exports: ExportService
+    reports: ReportPlanner

@@ -3,7 +3,9 @@ so delivery and lookups read as policy rather than as string matching."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
@@ -141,6 +143,17 @@ class SlackGateway:
         except (SlackClientError, OSError, TimeoutError) as exc:
             raise SlackUnavailable(type(exc).__name__) from None
         return Posted(channel=upload.channel, ts=upload.thread_ts or "")
+
+    def share_files(self, user_id: str, paths: Sequence[Path], comment: str) -> None:
+        """Files into a person's DM with the bot (files_upload_v2 wants the conversation, not the user)."""
+        channel = self._call("conversations.open", users=user_id)["channel"]["id"]
+        uploads = [{"file": str(path), "filename": path.name, "title": path.name} for path in paths]
+        try:
+            self.client.files_upload_v2(channel=channel, file_uploads=uploads, initial_comment=comment)
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise SlackUnavailable(type(exc).__name__) from None
 
     def permalink(self, channel: str, ts: str) -> str | None:
         try:

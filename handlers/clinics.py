@@ -13,11 +13,12 @@ from bot.errors import UserError
 from bot.services import Services
 from bot.slack import SlackFailure, SlackGateway
 from bot.views import ids
+from handlers.indicators import area_block
 from handlers.payloads import picked_conversation, picked_user, typed
 from handlers.replies import changed, make_follow_up, team_of
 
 LEADERS = "clinic_leaders"
-FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "sponsor": ids.CLINIC_SPONSOR, "focus": ids.CLINIC_FOCUS[0]}
+FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "sponsor": ids.CLINIC_SPONSOR}
 
 
 def register(app: App, services: Services) -> None:
@@ -30,13 +31,19 @@ def register(app: App, services: Services) -> None:
             sponsor_id=picked_user(view, ids.CLINIC_SPONSOR),
             channel_id=picked_conversation(view, ids.CLINIC_CHANNEL),
             focus_areas=[typed(view, block) for block in ids.CLINIC_FOCUS],
+            outcomes=[typed(view, block) for block in ids.FOCUS_OUTCOME],
+            whys=[typed(view, block) for block in ids.FOCUS_WHY],
         )
         try:
             services.clinics.register(new)
         except UserError as exc:
             ack(
                 response_action="errors",
-                errors={FIELD_BLOCKS.get(exc.field or "", ids.CLINIC_NAME): exc.message},
+                errors={
+                    FIELD_BLOCKS.get(exc.field or "") or (area_block(exc.field) if exc.field else ids.CLINIC_NAME): (
+                        exc.message
+                    )
+                },
             )
             return
         ack()

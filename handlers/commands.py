@@ -3,6 +3,8 @@ and leave anything that needs Slack (modals, looking up an owner) to the follow-
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -18,6 +20,7 @@ from bot.status import StatusQuery
 from bot.views import actions as action_views
 from bot.views import clinics as clinic_views
 from bot.views import digest as digest_views
+from bot.views import indicators as indicator_views
 from bot.views.help import help_message
 from bot.views.ids import COMMAND
 from bot.views.one_on_one import agenda_message
@@ -25,6 +28,7 @@ from bot.views.text import esc, mention
 from handlers.replies import OPEN_VIEW, changed, ephemeral, learn_caller, make_follow_up, team_of
 
 QUICK_ADD = "clinic_quick_add"
+EXPORT = "clinic_export"
 
 
 def register(app: App, services: Services) -> None:
@@ -86,6 +90,10 @@ def register(app: App, services: Services) -> None:
                 else:
                     text, blocks = digest_views.digest_message(digest, reader.tz)
                     ack({**ephemeral(text), "blocks": blocks})
+            case commands.Export(clinic=clinic_name, format=fmt):
+                clinic = services.exports.allowed(team_id, clinic_name, user_id)
+                ack(ephemeral(f"Preparing the export of *{esc(clinic.name)}*: it will be in your DM with me shortly."))
+                context[EXPORT] = {"clinic_id": clinic.id, "format": fmt}
             case commands.Digest(settings=text):
                 pref = services.digests.change_preference(team_id, user_id, text or "")
                 ack(ephemeral(digest_views.preference_message(pref, changed=bool(text))))
@@ -107,6 +115,21 @@ def register(app: App, services: Services) -> None:
                 reader = services.people.cached_person(team_id, user_id)
                 blocks = action_views.detail_blocks(action, history, reader, services.clock.now())
                 ack({**ephemeral(f"Action #{action.id}"), "blocks": action_views.render(blocks[:50])})
+            case commands.EditClinic(clinic=clinic_name):
+                clinic = services.clinics.for_leader(team_id, clinic_name, user_id)
+                indicators = services.indicators.of_clinic(team_id, clinic.id)
+                ack()
+                context[OPEN_VIEW] = indicator_views.edit_clinic_modal(clinic, indicators)
+            case commands.Metric(text=text):
+                reader = services.people.cached_person(team_id, user_id)
+                try:
+                    recorded = services.indicators.report(team_id, user_id, reader.tz, text)
+                except UserError as exc:
+                    said = exc.message if "Nothing was" in exc.message else f"{exc.message} Nothing was stored."
+                    ack(ephemeral(esc(said)))
+                    return
+                today = reader.local(services.clock.now()).date()
+                ack(ephemeral(indicator_views.recorded_text(recorded, today)))
             case commands.NewClinic():
                 ack()
                 context[OPEN_VIEW] = clinic_views.new_clinic_modal(user_id, command.get("channel_id"))
@@ -164,12 +187,26 @@ def register(app: App, services: Services) -> None:
             )
         )
 
+    def export(context: BoltContext, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """Written to a temporary folder as the rows arrive, then shared in the caller's DM."""
+        request = context.get(EXPORT)
+        if not request:
+            return
+        team_id, user_id = team_of(context, command), command["user_id"]
+        with tempfile.TemporaryDirectory() as folder:
+            path, exported = services.exports.write(team_id, request["clinic_id"], request["format"], Path(folder))
+            try:
+                SlackGateway(client).share_files(user_id, [path], f"The export you asked for: {exported.describe()}.")
+            except SlackFailure:
+                respond(ephemeral("Slack didn't take the export file just now. Nothing was lost: try again shortly."))
+
     follow_up, learn = make_follow_up(services), learn_caller(services)
 
     def after_ack(context: BoltContext, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """One function, not three: Bolt copies the request and starts a thread for each."""
         follow_up(context, command, respond, client)
         quick_add(context, command, respond, client)
+        export(context, command, respond, client)
         learn(context, command, client)
 
     def answered_in_ack(command: dict[str, Any], context: BoltContext) -> bool:

@@ -21,6 +21,7 @@ def run_pass(services: Services) -> DeliveryReport:
     services.planner.plan()
     services.digests.plan()
     services.one_on_one_schedule.plan()
+    services.reports.plan()
     report = services.delivery.deliver_due()
     services.retention.run_if_due()
     services.health.passed()

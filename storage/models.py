@@ -9,7 +9,9 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,6 +90,9 @@ class FocusArea(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]
     name: Mapped[str] = mapped_column(String(150))
+    # The clinic method: what the area should achieve, and why it matters (optional for older clinics).
+    outcome: Mapped[str | None] = mapped_column(Text)
+    why: Mapped[str | None] = mapped_column(Text)
 
     clinic: Mapped[Clinic] = relationship(back_populates="focus_areas")
 
@@ -299,3 +304,62 @@ class Heartbeat(Base):
 SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")
 SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
 SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, "slack_oauth_states")
+
+
+class Indicator(Base):
+    """A measure of a focus area: lead (is execution improving now?) or lag (did the outcome move?), with
+    its baseline, target, who reports it and how often. `due_on` is the reporter's local day the next
+    reading is due; `next_check_at` is when a pass should next look at it, and `report_step` how far
+    asking for that reading has gone (0 nothing sent, 1 asked, 2 reminded, 3 the lead told)."""
+
+    __tablename__ = "indicators"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "name_key", name="uq_indicators_clinic_name"),
+        Index("ix_indicators_team_name", "team_id", "name_key"),
+        Index(
+            "ix_indicators_next_check",
+            "next_check_at",
+            "id",
+            postgresql_where=text("next_check_at IS NOT NULL"),
+            sqlite_where=text("next_check_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
+    focus_area_id: Mapped[int] = mapped_column(ForeignKey("focus_areas.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(8))  # lead | lag
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    direction: Mapped[str] = mapped_column(String(4))  # up | down: which way is good
+    baseline_value: Mapped[float] = mapped_column(Float)
+    baseline_date: Mapped[date] = mapped_column(Date)
+    target_value: Mapped[float] = mapped_column(Float)
+    target_date: Mapped[date] = mapped_column(Date)
+    reporter_id: Mapped[str] = mapped_column(String(32))
+    cadence: Mapped[str] = mapped_column(String(12))  # weekly | fortnightly | monthly
+    due_on: Mapped[date] = mapped_column(Date)
+    report_step: Mapped[int] = mapped_column(default=0)
+    next_check_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+    clinic: Mapped[Clinic] = relationship()
+    focus_area: Mapped[FocusArea] = relationship()
+
+
+class IndicatorReading(Base):
+    """One reported value of an indicator: one per indicator and day (a second report of a day replaces it)."""
+
+    __tablename__ = "indicator_readings"
+    __table_args__ = (UniqueConstraint("indicator_id", "reading_date", name="uq_indicator_readings_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"))
+    value: Mapped[float] = mapped_column(Float)
+    reading_date: Mapped[date] = mapped_column(Date)
+    reported_by: Mapped[str] = mapped_column(String(32))
+    reported_at: Mapped[datetime]

@@ -35,6 +35,8 @@ from storage.models import (
     DigestPreference,
     FocusArea,
     Heartbeat,
+    Indicator,
+    IndicatorReading,
     OneOnOneSchedule,
     OutboxMessage,
     ProcessedEvent,
@@ -71,6 +73,32 @@ def find_clinic_by_name(session: Session, team_id: str, name: str) -> Clinic | N
 def clinics_in_channel(session: Session, team_id: str, channel_id: str) -> Sequence[Clinic]:
     return session.scalars(
         select(Clinic).where(Clinic.team_id == team_id, Clinic.channel_id == channel_id).order_by(Clinic.name_key)
+    ).all()
+
+
+def teams_with_clinics(session: Session) -> list[str]:
+    return list(session.scalars(select(Clinic.team_id).distinct().order_by(Clinic.team_id)))
+
+
+def indicators_for_one_on_one(
+    session: Session, team_id: str, lead_id: str, person_id: str, area_ids: Sequence[int]
+) -> Sequence[Indicator]:
+    """The indicators a person reports in clinics the lead leads or sponsors, and those of the focus areas
+    given (where the person's actions are)."""
+    led = select(Clinic.id).where(
+        Clinic.team_id == team_id, or_(Clinic.lead_id == lead_id, Clinic.sponsor_id == lead_id)
+    )
+    return session.scalars(
+        select(Indicator)
+        .where(
+            Indicator.team_id == team_id,
+            or_(
+                and_(Indicator.reporter_id == person_id, Indicator.clinic_id.in_(led)),
+                Indicator.focus_area_id.in_(area_ids),
+            ),
+        )
+        .options(joinedload(Indicator.clinic), joinedload(Indicator.focus_area))
+        .order_by(Indicator.clinic_id, Indicator.name_key)
     ).all()
 
 
@@ -610,3 +638,98 @@ def release_claims(session: Session, message_ids: list[int], owner: str) -> None
         )
         .values(lease_until=None, lease_owner=None)
     )
+
+
+# --- focus areas, indicators and readings ---------------------------------------------------------
+
+
+def focus_area_users(session: Session, team_id: str, focus_area_id: int) -> tuple[int, int]:
+    """(actions, indicators) that belong to a focus area."""
+    actions = session.scalar(
+        select(func.count()).where(Action.team_id == team_id, Action.focus_area_id == focus_area_id)
+    )
+    indicators = session.scalar(
+        select(func.count()).where(Indicator.team_id == team_id, Indicator.focus_area_id == focus_area_id)
+    )
+    return int(actions or 0), int(indicators or 0)
+
+
+def get_indicator(session: Session, team_id: str, indicator_id: int, *, lock: bool = False) -> Indicator | None:
+    query = select(Indicator).where(Indicator.team_id == team_id, Indicator.id == indicator_id)
+    if lock:
+        query = query.with_for_update(of=Indicator)
+    return session.scalar(query.options(joinedload(Indicator.clinic), joinedload(Indicator.focus_area)))
+
+
+def indicators_of_team(session: Session, team_id: str) -> Sequence[Indicator]:
+    """Every indicator of a workspace with its clinic and focus area (a handful per clinic)."""
+    return session.scalars(
+        select(Indicator)
+        .where(Indicator.team_id == team_id)
+        .options(joinedload(Indicator.clinic), joinedload(Indicator.focus_area))
+        .order_by(Indicator.clinic_id, Indicator.name_key)
+    ).all()
+
+
+def indicators_of_clinic(session: Session, team_id: str, clinic_id: int) -> Sequence[Indicator]:
+    return session.scalars(
+        select(Indicator)
+        .where(Indicator.team_id == team_id, Indicator.clinic_id == clinic_id)
+        .options(joinedload(Indicator.focus_area))
+        .order_by(Indicator.focus_area_id, Indicator.name_key)
+    ).all()
+
+
+def indicator_named(session: Session, team_id: str, clinic_id: int, name_key: str) -> Indicator | None:
+    return session.scalar(
+        select(Indicator).where(
+            Indicator.team_id == team_id, Indicator.clinic_id == clinic_id, Indicator.name_key == name_key
+        )
+    )
+
+
+def readings_of(session: Session, team_id: str, indicator_id: int, *, limit: int = 60) -> list[IndicatorReading]:
+    """An indicator's latest readings, oldest first."""
+    rows = session.scalars(
+        select(IndicatorReading)
+        .where(IndicatorReading.team_id == team_id, IndicatorReading.indicator_id == indicator_id)
+        .order_by(IndicatorReading.reading_date.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def reading_on(session: Session, team_id: str, indicator_id: int, day: date) -> IndicatorReading | None:
+    return session.scalar(
+        select(IndicatorReading).where(
+            IndicatorReading.team_id == team_id,
+            IndicatorReading.indicator_id == indicator_id,
+            IndicatorReading.reading_date == day,
+        )
+    )
+
+
+def latest_reading_date(session: Session, team_id: str, indicator_id: int) -> date | None:
+    return session.scalar(
+        select(func.max(IndicatorReading.reading_date)).where(
+            IndicatorReading.team_id == team_id, IndicatorReading.indicator_id == indicator_id
+        )
+    )
+
+
+def indicators_to_check(session: Session, now: datetime, *, limit: int) -> Sequence[Indicator]:
+    """Indicators whose reporting needs a look at `now`, along the partial index on `next_check_at`.
+    Rows another replica is planning are skipped rather than waited on."""
+    query = (
+        select(Indicator)
+        .where(Indicator.next_check_at.is_not(None), Indicator.next_check_at <= now)
+        .order_by(Indicator.next_check_at, Indicator.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Indicator)
+    rows = session.scalars(query).all()
+    clinic_ids = {row.clinic_id for row in rows}
+    if clinic_ids:
+        session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids))).all()  # into the identity map
+    return rows

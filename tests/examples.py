@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.app import create_app
@@ -14,6 +14,7 @@ from bot.demo.driver import SlackDriver
 from bot.demo.standin import SlackStandIn
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, upgrade
+from storage.models import Indicator
 
 OUT = Path(__file__).parents[1] / "docs" / "examples"
 SECRET = "example-signing-secret"
@@ -32,6 +33,15 @@ ACTIONS = [
     ("UPRIYA", "Draft the patient transport escalation route", 6, False),
     ("UJO", "Review medically-fit-for-discharge list with social care", -2, False),
 ]
+
+INDICATORS = [
+    ("Discharges before noon", "%", "up", 18.0, 50.0),
+    ("Length of stay", "days", "down", 5.2, 4.0),
+]
+READINGS = {
+    "Discharges before noon": [19, 22.5, 21, 26, 29.5, 31, 30, 34],
+    "Length of stay": [5.3, 5.2, 5.4, 5.1, 5.2, 5.3, 5.4, 5.6],
+}
 
 
 def main() -> int:
@@ -63,6 +73,16 @@ def main() -> int:
                 "focus_1": {"type": "plain_text_input", "value": "Discharges before noon"},
             },
         )
+        with bot.services.sessions.begin() as session:  # indicators as `/clinic edit` records them
+            for name, unit, direction, baseline, target in INDICATORS:
+                session.add(
+                    Indicator(
+                        team_id="T0001", clinic_id=1, focus_area_id=1, name=name, name_key=name.lower(), kind="lag",
+                        unit=unit, direction=direction, baseline_value=baseline, baseline_date=clock.now().date(),
+                        target_value=target, target_date=date(2027, 3, 31), reporter_id="ULEE", cadence="weekly",
+                        due_on=clock.now().date() + timedelta(weeks=1), created_by="ULEE", created_at=clock.now(),
+                    )
+                )  # fmt: skip
         for week in range(8):  # eight weeks of a clinic doing its work
             for n, (owner, title, due_in, _finished) in enumerate(ACTIONS):
                 due = (clock.now() + timedelta(days=due_in + 14)).date().isoformat()
@@ -83,16 +103,21 @@ def main() -> int:
             for action_id in range(week * len(ACTIONS) + 1, (week + 1) * len(ACTIONS) + 1):
                 if ACTIONS[(action_id - 1) % len(ACTIONS)][3] or (week < 5 and action_id % 3 == 0):
                     user.command("ULEE", f"done {action_id}")
+            for name, values in READINGS.items():
+                user.command("ULEE", f"metric {name} {values[week]}")
             clock.advance(timedelta(days=2))
         digest = bot.services.digests.preview("T0001", "ULEE", "Europe/London")
         assert digest is not None
         from bot.charts import weekly_chart
         from bot.demo.standin import text_in
+        from bot.digest import chart_series
         from bot.views.digest import digest_message
 
         _text, blocks = digest_message(digest, "Europe/London")
         (OUT / "digest.txt").write_text(text_in({"blocks": blocks}) + "\n")
-        (OUT / "chart.png").write_bytes(weekly_chart(f"{digest.title}: the last 8 weeks", digest.weeks))
+        (OUT / "chart.png").write_bytes(
+            weekly_chart(f"{digest.title}: the last 8 weeks", digest.weeks, chart_series(digest))
+        )
         bot.close()
         engine.dispose()
     print(f"wrote {OUT / 'digest.txt'} and {OUT / 'chart.png'}")

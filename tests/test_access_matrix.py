@@ -170,3 +170,34 @@ def test_who_may_see_an_action_in_status_and_history(user, slack, db, bot, world
     assert ("Audit weekend discharges" in seen) == may_see, role
     if not may_see:
         assert "Audit weekend discharges" not in seen
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+def test_who_may_change_focus_areas_and_indicators_and_report_readings(user, slack, db, bot, world, role):
+    from storage.models import FocusArea, Indicator, IndicatorReading
+    from tests.test_metric_command import add_indicator
+
+    clinic_id = db.scalar(select(Clinic.id))
+    add_indicator(user, db, clinic_id, reporter=OWNER)  # by the lead
+    driver = driver_for(role, user, bot, slack)
+    who = ROLES[role]
+
+    driver.submit(
+        who,
+        ids.EDIT_CLINIC_MODAL,
+        {
+            ids.CLINIC_FOCUS[0]: {"type": "plain_text_input", "value": "Weekend discharges"},
+            ids.FOCUS_OUTCOME[0]: {"type": "plain_text_input", "value": f"Outcome by {role}"},
+        },
+        private_metadata=json.dumps({"clinic_id": clinic_id}),
+    )
+    add_indicator(driver, db, clinic_id, actor=who, name=f"Added by {role}")
+    driver.command(who, "metric Discharges before noon 45")
+
+    db.expire_all()
+    outcome = db.scalar(select(FocusArea.outcome))
+    added = db.scalar(select(Indicator).where(Indicator.name == f"Added by {role}"))
+    reported = db.scalar(select(IndicatorReading))
+    assert (outcome == f"Outcome by {role}") == (role in CLINIC_LEADERS), role
+    assert (added is not None) == (role in CLINIC_LEADERS), role
+    assert (reported is not None) == (role in {"owner", "lead", "sponsor"}), role  # the owner reports it

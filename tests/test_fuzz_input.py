@@ -17,7 +17,7 @@ from bot import commands
 from bot.demo.driver import sign
 from bot.errors import UserError
 from bot.views import ids
-from storage.models import Action, ActionEvent, Clinic, OutboxMessage
+from storage.models import Action, ActionEvent, Clinic, FocusArea, Indicator, IndicatorReading, OutboxMessage
 from tests.conftest import ASSIGNER, OWNER, SIGNING_SECRET
 from tests.helpers import count
 from tests.test_status import add
@@ -28,6 +28,7 @@ CRASHED = "Something went wrong"
 
 words = st.sampled_from(
     ["add", "status", "done", "show", "snooze", "chase", "wins", "digest", "1on1", "new", "help", "settings", "by",
+     "edit", "metric", "reading", " / ", "12.5%", "3,400", "45 min", "yesterday", "last friday",
      "until", "every", "overdue", "share", "on", "off", "combined", "#1", "0", "-1", "99999999999", "1e9",
      f"<@{OWNER}>", "<@U0NOBODY>", "<#C0CLINIC|clinic>", "<@>", "<#>", "nudges=2", "lead_after=-3", "x=",
      "=5", "friday", "2026-02-30", "in 9999 days", "every 0 weeks on funday"]
@@ -40,7 +41,8 @@ command_text = st.one_of(
 
 
 def state_of(db) -> tuple[int, ...]:
-    return tuple(count(db, model) for model in (Action, ActionEvent, Clinic, OutboxMessage))
+    models = (Action, ActionEvent, Clinic, OutboxMessage, FocusArea, Indicator, IndicatorReading)
+    return tuple(count(db, model) for model in models)
 
 
 def crash_reports(caplog) -> list[str]:
@@ -74,7 +76,8 @@ def one_action(user, slack, db) -> int:
 
 
 action_ids = st.sampled_from([*ids.ACTION_BUTTONS, *ids.ESCALATION_BUTTONS, ids.EXTENSION_APPROVE,
-                              ids.EXTENSION_REFUSE, ids.HOME_PAGE, ids.HOME_CLINIC_STATUS])  # fmt: skip
+                              ids.EXTENSION_REFUSE, ids.HOME_PAGE, ids.HOME_CLINIC_STATUS,
+                              *ids.INDICATOR_BUTTONS])  # fmt: skip
 values = st.one_of(
     st.sampled_from(["", "0", "-1", "2", "99999999999999999999", "1.5", "null", "[]", "{}", "1; DROP TABLE actions"]),
     st.integers().map(str),
@@ -122,7 +125,29 @@ FORMS = {
         ids.ACTION_CLINIC_AREA,
         ids.ACTION_NOTES,
     ],
-    ids.NEW_CLINIC_MODAL: [ids.CLINIC_NAME, ids.CLINIC_LEAD, ids.CLINIC_SPONSOR, ids.CLINIC_CHANNEL, *ids.CLINIC_FOCUS],
+    ids.NEW_CLINIC_MODAL: [
+        ids.CLINIC_NAME,
+        ids.CLINIC_LEAD,
+        ids.CLINIC_SPONSOR,
+        ids.CLINIC_CHANNEL,
+        *ids.CLINIC_FOCUS,
+        *ids.FOCUS_OUTCOME,
+        *ids.FOCUS_WHY,
+    ],
+    ids.EDIT_CLINIC_MODAL: [*ids.CLINIC_FOCUS, *ids.FOCUS_OUTCOME, *ids.FOCUS_WHY],
+    ids.INDICATOR_MODAL: [
+        ids.INDICATOR_NAME,
+        ids.INDICATOR_KIND,
+        ids.INDICATOR_UNIT,
+        ids.INDICATOR_DIRECTION,
+        ids.INDICATOR_BASELINE,
+        ids.INDICATOR_BASELINE_DATE,
+        ids.INDICATOR_TARGET,
+        ids.INDICATOR_TARGET_DATE,
+        ids.INDICATOR_REPORTER,
+        ids.INDICATOR_CADENCE,
+    ],
+    ids.REPORT_MODAL: [ids.READING_VALUE, ids.READING_DATE],
     ids.BLOCKED_MODAL: [ids.BLOCKED_REASON],
     ids.MORE_TIME_MODAL: [ids.NEW_DUE, ids.MORE_TIME_REASON],
     ids.EXTEND_MODAL: [ids.NEW_DUE],
@@ -142,6 +167,7 @@ def submissions(draw) -> tuple[str, dict[str, Any], str]:
             st.just("{not json"),
             st.just(json.dumps({"action_id": "x"})),
             st.integers().map(lambda n: json.dumps({"action_id": n})),
+            st.integers().map(lambda n: json.dumps({"clinic_id": n, "area_id": n, "indicator_id": n})),
             st.text(max_size=30),
         )
     )

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.demo.walk import Walk
 from bot.views import ids
-from storage.models import Clinic
+from storage.models import FocusArea
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
 from tests.helpers import actions_in, opened_view
 from tests.test_clinics import clinic_form
@@ -88,8 +88,10 @@ def test_no_user_text_can_ping_or_disguise_a_link(
 ):
     n = next(_unique)
     slack.reset()
-    user.submit(LEAD, ids.NEW_CLINIC_MODAL, clinic_form(f"{name} {n}", LEAD, SPONSOR, areas=(area,)))
-    clinic_id = db.scalar(select(func.max(Clinic.id)))
+    form = clinic_form(f"{name} {n}", LEAD, SPONSOR, areas=(area,))
+    form[ids.FOCUS_OUTCOME[0]] = {"type": "plain_text_input", "value": f"{area} outcome"}
+    user.submit(LEAD, ids.NEW_CLINIC_MODAL, form)
+    area_id = db.scalar(select(func.max(FocusArea.id)))
     due = (clock.now() + timedelta(days=1)).date().isoformat()
     user.submit(
         ASSIGNER,
@@ -99,7 +101,7 @@ def test_no_user_text_can_ping_or_disguise_a_link(
             ids.ACTION_OWNER: {"type": "users_select", "selected_user": OWNER},
             ids.ACTION_DUE: {"type": "datepicker", "selected_date": due},
             ids.ACTION_NOTES: {"type": "plain_text_input", "value": notes},
-            ids.ACTION_CLINIC_AREA: {"type": "static_select", "selected_option": {"value": f"clinic:{clinic_id}"}},
+            ids.ACTION_CLINIC_AREA: {"type": "static_select", "selected_option": {"value": f"area:{area_id}"}},
         },
     )
     action = actions_in(db)[-1]

@@ -33,6 +33,7 @@ def test_the_docs_name_the_commands_we_ship():
         ("config",),
         ("db", "upgrade"),
         ("demo",),
+        ("export",),
         ("purge",),
         ("run",),
         ("scheduler",),

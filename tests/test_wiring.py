@@ -68,6 +68,7 @@ def interactive_probes() -> list[BoltRequest]:
             ids.EXTENSION_APPROVE,
             ids.EXTENSION_REFUSE,
             ids.ACTION_OWNER,
+            *ids.INDICATOR_BUTTONS,
         )
     ]
     probes += [
@@ -86,6 +87,9 @@ def interactive_probes() -> list[BoltRequest]:
             ids.MORE_TIME_MODAL,
             ids.EXTEND_MODAL,
             ids.REASSIGN_MODAL,
+            ids.EDIT_CLINIC_MODAL,
+            ids.INDICATOR_MODAL,
+            ids.REPORT_MODAL,
         )
     ]
     return probes

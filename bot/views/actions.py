@@ -83,6 +83,8 @@ def action_line(action: Action, reader: Person, now: datetime, *, show_owner: bo
     where = clinic_phrase(action)
     if where:
         facts.append(where)
+    if serves := outcome_phrase(action):
+        facts.append(serves)
     return parts[0] + "\n" + " · ".join(facts)
 
 
@@ -92,6 +94,14 @@ def clinic_phrase(action: Action) -> str:
     if action.focus_area is not None:
         return f"{esc(action.clinic.name)} › {esc(action.focus_area.name)}"
     return esc(action.clinic.name)
+
+
+def outcome_phrase(action: Action) -> str:
+    """The outcome an action serves, when its focus area states one (the clinic method's golden thread)."""
+    area = action.focus_area
+    if area is None or not area.outcome:
+        return ""
+    return f"serves: _{esc(clip(area.outcome, 150))}_"
 
 
 def action_buttons(action: Action) -> ActionsBlock:
@@ -159,6 +169,8 @@ def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[st
         f"*#{action.id} {esc(action.title)}*",
         f"Due {due_phrase(action, owner, now).removeprefix('due ')} (end of the day, your time)",
     ]
+    if serves := outcome_phrase(action):
+        lines.insert(2, f"It {serves}")
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     if action.notes:
         blocks.append(SectionBlock(text=md(f"_Notes:_ {esc(clip(action.notes, 2500))}")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    Block,
     ConversationFilter,
     ConversationSelectElement,
     InputBlock,
@@ -20,9 +21,41 @@ from bot.views.actions import render
 from bot.views.text import esc, is_channel_id, md, mention, plain
 from storage.models import Clinic
 
+OUTCOME_LENGTH = 500  # bot.clinics.OUTCOME_LIMIT, which checks it again
+
+
+def area_inputs(slot: int, name: str = "", outcome: str = "", why: str = "") -> list[Block]:
+    """A focus area's three fields (name, desired outcome, why it matters), for slot 1 to 4."""
+    i = slot - 1
+    return [
+        InputBlock(
+            block_id=ids.CLINIC_FOCUS[i],
+            label=plain(f"Focus area {slot}"),
+            element=PlainTextInputElement(action_id=ids.CLINIC_FOCUS[i], max_length=150, initial_value=name or None),
+            optional=True,
+        ),
+        InputBlock(
+            block_id=ids.FOCUS_OUTCOME[i],
+            label=plain(f"Area {slot}: desired outcome"),
+            hint=plain("What will be different when it works? For example: 60% of discharges before noon.", 150),
+            element=PlainTextInputElement(
+                action_id=ids.FOCUS_OUTCOME[i], max_length=OUTCOME_LENGTH, initial_value=outcome or None
+            ),
+            optional=True,
+        ),
+        InputBlock(
+            block_id=ids.FOCUS_WHY[i],
+            label=plain(f"Area {slot}: why it matters"),
+            element=PlainTextInputElement(
+                action_id=ids.FOCUS_WHY[i], max_length=OUTCOME_LENGTH, multiline=True, initial_value=why or None
+            ),
+            optional=True,
+        ),
+    ]
+
 
 def new_clinic_modal(lead_id: str, channel_id: str | None) -> dict[str, Any]:
-    blocks = [
+    blocks: list[Block] = [
         InputBlock(
             block_id=ids.CLINIC_NAME,
             label=plain("Clinic name"),
@@ -52,15 +85,8 @@ def new_clinic_modal(lead_id: str, channel_id: str | None) -> dict[str, Any]:
             optional=True,
         ),
     ]
-    for number, block_id in enumerate(ids.CLINIC_FOCUS, start=1):
-        blocks.append(
-            InputBlock(
-                block_id=block_id,
-                label=plain(f"Focus area {number}"),
-                element=PlainTextInputElement(action_id=block_id, max_length=150),
-                optional=True,
-            )
-        )
+    for slot in range(1, len(ids.CLINIC_FOCUS) + 1):
+        blocks += area_inputs(slot)
     view = View(
         type="modal",
         callback_id=ids.NEW_CLINIC_MODAL,

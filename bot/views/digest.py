@@ -4,14 +4,16 @@ and every section stays inside Slack's limits (3000 characters a section, 50 blo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
 from bot.dates import describe_date
-from bot.digest import DAYS, SETTINGS_EXAMPLE, Digest, Headline, Preference
+from bot.digest import DAYS, SETTINGS_EXAMPLE, AreaProgress, Digest, Headline, Preference
 from bot.people import zone
 from bot.views.actions import render
+from bot.views.indicators import standing
 from bot.views.text import clip, esc, md, mention, plain
 from storage.models import Action
 
@@ -64,13 +66,8 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         "Nothing falls due in the coming week.",
     )
     if digest.areas:
-        lines = [
-            f"• *{esc(p.area)}*"
-            + (f" ({esc(p.clinic)})" if len(digest.clinics) > 1 else "")
-            + f": {p.open} open, {p.done} done"
-            for p in digest.areas
-        ]
-        blocks.append(SectionBlock(text=md(_lines("*Focus areas*", lines, "", pointer, len(lines)))))
+        lines = [_area(area, len(digest.clinics) > 1, today) for area in digest.areas]
+        blocks.append(SectionBlock(text=md(_lines("*Focus areas: how will we know?*", lines, "", pointer, len(lines)))))
     blocks.append(
         ContextBlock(
             elements=[
@@ -104,6 +101,21 @@ def _numbers(now: Headline, before: Headline) -> list[str]:
         figure("Stalled", now.stalled, before.stalled, good_when_down=True),
         figure("Due next week", now.due_next_week, before.due_next_week, good_when_down=None),
     ]
+
+
+def _area(area: AreaProgress, name_clinic: bool, today: date) -> str:
+    """The area, the outcome it serves, its actions, and each indicator against baseline and target."""
+    line = f"• *{esc(area.area)}*" + (f" ({esc(area.clinic)})" if name_clinic else "")
+    if area.outcome:
+        line += f" → _{esc(clip(area.outcome, 150))}_"
+    line += f"\n   actions: {area.open} open, {area.done} done"
+    for progress in area.indicators:
+        line += (
+            f"\n   ◦ *{esc(clip(progress.indicator.name, 60))}*: {standing(progress.indicator, progress.trend, today)}"
+        )
+    if area.rethink:
+        line += "\n   :warning: _worsening although every linked action is done: are these the right actions?_"
+    return line
 
 
 def _slipping(action: Action, digest: Digest, today) -> str:  # type: ignore[no-untyped-def]

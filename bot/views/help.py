@@ -11,6 +11,14 @@ from bot.views.text import esc, md
 
 COMMANDS = [
     ("`/clinic new`", "register a clinic: name, lead, sponsor, channel, up to 4 focus areas"),
+    (
+        "`/clinic edit Discharge flow`",
+        "focus areas (outcome, why) and their lead and lag indicators (its lead or sponsor)",
+    ),
+    (
+        "`/clinic metric Discharges before noon 42% yesterday`",
+        "report an indicator's reading (its reporter, lead or sponsor); the day is optional",
+    ),
     ("`/clinic add`", "assign an action in a form"),
     ("`/clinic add @owner Call the rota team by friday`", "assign an action in one line"),
     ("`/clinic status`", "your open actions (overdue first)"),
@@ -30,6 +38,11 @@ COMMANDS = [
     ("`/clinic 1on1 @person`", "a one-to-one agenda from the state of their actions"),
     ("`/clinic 1on1 @person every 2 weeks on thursday`", "recurring one-to-ones; both get their agenda the day before"),
     ("`/clinic digest`", "your weekly digest, now (for leads and sponsors)"),
+    (
+        "`/clinic export Discharge flow json`",
+        "a clinic's actions with their history, focus areas, indicators and readings, as files in your DM "
+        "(CSV in a zip unless you say `json`; its lead or sponsor)",
+    ),
     ("`/clinic digest settings friday 16:00 combined`", "when your digest comes, and whether one for all your clinics"),
     ("`/clinic help`", "this list"),
 ]

@@ -39,6 +39,8 @@ CLINIC_LEAD = "clinic_lead"
 CLINIC_SPONSOR = "clinic_sponsor"
 CLINIC_CHANNEL = "clinic_channel"
 CLINIC_FOCUS = ("focus_1", "focus_2", "focus_3", "focus_4")
+FOCUS_OUTCOME = ("outcome_1", "outcome_2", "outcome_3", "outcome_4")
+FOCUS_WHY = ("why_1", "why_2", "why_3", "why_4")
 
 ACTION_TITLE = "action_title"
 ACTION_OWNER = "action_owner"
@@ -50,6 +52,28 @@ BLOCKED_REASON = "blocked_reason"
 NEW_DUE = "new_due"
 MORE_TIME_REASON = "more_time_reason"
 NEW_OWNER = "new_owner"
+
+# The clinic method: editing focus areas and indicators, and reporting readings.
+EDIT_CLINIC_MODAL = "clinic_edit"  # private metadata: {"clinic_id"}
+INDICATOR_MODAL = "indicator_form"  # private metadata: {"area_id", "indicator_id", "parent"}
+REPORT_MODAL = "indicator_report"  # private metadata: {"indicator_id"}
+ADD_INDICATOR = "indicator_add"  # button in the edit modal; value: the focus area id
+EDIT_INDICATOR = "indicator_edit"  # button in the edit modal; value: the indicator id
+REPORT_READING = "indicator_report_open"  # button in a "time to report" DM; value: the indicator id
+INDICATOR_BUTTONS = (ADD_INDICATOR, EDIT_INDICATOR, REPORT_READING)
+
+INDICATOR_NAME = "indicator_name"
+INDICATOR_KIND = "indicator_kind"
+INDICATOR_UNIT = "indicator_unit"
+INDICATOR_DIRECTION = "indicator_direction"
+INDICATOR_BASELINE = "indicator_baseline"
+INDICATOR_BASELINE_DATE = "indicator_baseline_date"
+INDICATOR_TARGET = "indicator_target"
+INDICATOR_TARGET_DATE = "indicator_target_date"
+INDICATOR_REPORTER = "indicator_reporter"
+INDICATOR_CADENCE = "indicator_cadence"
+READING_VALUE = "reading_value"
+READING_DATE = "reading_date"
 
 # The message shortcut in app.yaml.
 MAKE_ACTION_SHORTCUT = "make_clinic_action"

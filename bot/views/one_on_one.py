@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlo
 from bot.one_on_one import Agenda
 from bot.people import Person
 from bot.views.actions import due_phrase, render
+from bot.views.indicators import standing, where
 from bot.views.text import clip, esc, md, mention, plain
 from storage.models import Action
 
@@ -53,6 +54,15 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
                 text=md("*:hourglass_flowing_sand: Waiting for your answer on more time*\n" + "\n".join(lines))
             )
         )
+    if agenda.indicators:
+        today = reader.local(now).date()
+        lines = [
+            f"• *{esc(clip(i.name, 60))}* ({where(i)})"
+            + (f", reported by {mention(i.reporter_id)}" if i.reporter_id == agenda.person_id else "")
+            + f"\n   {standing(i, t, today)}"
+            for i, t in agenda.indicators[:5]
+        ]
+        blocks.append(SectionBlock(text=md("*:bar_chart: How will we know? Their indicators*\n" + "\n".join(lines))))
     if agenda.wins:
         lines = [f"• {esc(clip(a.title, 120))}" for a in agenda.wins]
         blocks.append(SectionBlock(text=md("*:tada: Recognise: done in the last two weeks*\n" + "\n".join(lines))))

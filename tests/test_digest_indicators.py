@@ -1,0 +1,114 @@
+"""The golden thread in the weekly digest: each focus area's outcome, its actions, and each indicator's
+latest reading against baseline and target with a verdict; an area whose indicators worsen while all
+its actions are done is flagged; the chart grows a panel per indicator."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.demo.walk import Walk
+from bot.views import ids
+from storage.models import FocusArea, Indicator, IndicatorReading
+from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
+from tests.helpers import actions_in
+from tests.test_clinics import register_clinic
+
+MONDAY = datetime(2026, 11, 30, 10, tzinfo=UTC)
+
+
+def indicator(db, area: FocusArea, name: str, unit: str, direction: str, baseline: float, target: float,  # type: ignore[no-untyped-def]
+              readings: list[float], reporter: str = LEAD) -> None:  # fmt: skip
+    row = Indicator(
+        team_id="T0001", clinic_id=area.clinic_id, focus_area_id=area.id, name=name, name_key=name.lower(),
+        kind="lag", unit=unit, direction=direction, baseline_value=baseline, baseline_date=date(2026, 10, 26),
+        target_value=target, target_date=date(2027, 3, 31), reporter_id=reporter, cadence="weekly",
+        due_on=date(2026, 12, 7), created_by=LEAD, created_at=datetime(2026, 10, 26, tzinfo=UTC),
+    )  # fmt: skip
+    db.add(row)
+    db.flush()
+    for n, value in enumerate(readings):
+        day = date(2026, 11, 2) + timedelta(weeks=n)
+        db.add(IndicatorReading(team_id="T0001", indicator_id=row.id, value=value, reading_date=day, reported_by=LEAD,
+                                reported_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC)))  # fmt: skip
+
+
+def add_to_area(user, owner: str, title: str, area_id: int) -> None:  # type: ignore[no-untyped-def]
+    answer = user.submit(
+        ASSIGNER,
+        ids.ADD_ACTION_MODAL,
+        {
+            ids.ACTION_TITLE: {"type": "plain_text_input", "value": title},
+            ids.ACTION_OWNER: {"type": "users_select", "selected_user": owner},
+            ids.ACTION_DUE: {"type": "datepicker", "selected_date": "2026-12-10"},
+            ids.ACTION_CLINIC_AREA: {"type": "static_select", "selected_option": {"value": f"area:{area_id}"}},
+        },
+    )
+    assert answer.body.get("response_action") is None, answer.body
+
+
+def clinic_with_indicators(user, slack, db, bot, clock) -> Walk:  # type: ignore[no-untyped-def]
+    """Area 1 (noon discharges) improves with work still open; area 2 (length of stay) worsens though its
+    one action is done; area 3 has an indicator with a single reading, reported by the owner."""
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, areas=("Noon discharges", "Length of stay", "TTOs"))
+    noon, stay, ttos = db.scalars(select(FocusArea).order_by(FocusArea.position)).all()
+    noon.outcome = "Half of discharges before noon"
+    indicator(db, noon, "Discharges before noon", "%", "up", 18, 50, [21.5, 24, 27])
+    indicator(db, stay, "Length of stay", "days", "down", 5.0, 4.0, [5.1, 5.4, 5.9])
+    indicator(db, ttos, "TTO turnaround", "hours", "down", 6, 2, [5.5], reporter=OWNER)
+    db.commit()
+    add_to_area(user, OWNER, "Board round at 8:30", noon.id)
+    add_to_area(user, OWNER, "Discharge to assess pathway", stay.id)
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+    user.command(OWNER, f"done {actions_in(db)[1].id}")
+    return walk
+
+
+def area_lines(text: str, name: str) -> str:
+    """The digest's lines about one focus area, up to the next area."""
+    start = text.index(f"• *{name}*")
+    end = text.find("\n• ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_each_area_shows_its_outcome_actions_and_indicators_with_a_verdict(user, slack, db, bot, clock):
+    clinic_with_indicators(user, slack, db, bot, clock)
+    clock.set(MONDAY)
+
+    text = user.command(LEAD, "digest").text
+
+    noon = area_lines(text, "Noon discharges")
+    assert "_Half of discharges before noon_" in noon and "actions: 1 open, 0 done" in noon
+    assert "*Discharges before noon*: latest 27% (" in noon
+    assert "baseline 18%" in noon and "target 50% by" in noon and "improving" in noon
+    assert ":warning:" not in noon
+    stay = area_lines(text, "Length of stay")
+    assert "actions: 0 open, 1 done" in stay and "worsening" in stay
+    assert ":warning: _worsening although every linked action is done" in stay
+    assert "too few readings to say" in area_lines(text, "TTOs")
+
+
+def test_the_digest_chart_has_a_panel_per_indicator(user, slack, db, bot, clock):
+    walk = clinic_with_indicators(user, slack, db, bot, clock)
+
+    walk.until(MONDAY)
+
+    [upload] = [c for c in slack.calls_to("upload")][-1:]
+    width, height = struct.unpack(">II", upload.params["data"][16:24])
+    assert (width, height) == (770, 352 + 2 * 253)  # the weekly chart and two rows of two panels
+
+
+def test_a_one_to_one_brings_the_indicators_they_report_or_their_actions_serve(user, slack, db, bot, clock):
+    clinic_with_indicators(user, slack, db, bot, clock)
+    clock.set(MONDAY)
+
+    text = user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+    indicators = text[text.index("How will we know? Their indicators") :]
+    assert "*Discharges before noon* (Discharge flow › Noon discharges (outcome: _Half of" in indicators
+    assert "improving" in indicators
+    assert f"*TTO turnaround* (Discharge flow › TTOs), reported by <@{OWNER}>" in indicators
+    assert "Length of stay" not in indicators  # their one action there is done: nothing to discuss

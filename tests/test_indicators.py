@@ -1,0 +1,206 @@
+"""The clinic method's pure rules: trend verdicts, reading values and units, when readings are asked for."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.errors import UserError
+from bot.indicators import (
+    LEAD,
+    REMIND,
+    Reading,
+    ReportState,
+    decide_reports,
+    first_due,
+    read_value,
+    show_value,
+    trend,
+    verdict,
+)
+from bot.working_time import WorkingHours
+
+D = date(2026, 11, 2)
+
+
+def weekly(*values: float) -> list[Reading]:
+    return [Reading(D + timedelta(weeks=n), v) for n, v in enumerate(values)]
+
+
+# --- verdicts ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("readings", [[], weekly(50)])
+def test_fewer_than_two_readings_are_too_few_to_say(readings):
+    assert verdict("up", readings, baseline=40) == "too few readings to say"
+    assert trend("up", readings, 40, 60).verdict == "too few readings to say"
+
+
+def test_rising_readings_improve_when_up_is_good_and_worsen_when_down_is_good():
+    assert verdict("up", weekly(42, 45, 49), baseline=40, target=60) == "improving"
+    assert verdict("down", weekly(42, 45, 49), baseline=60, target=40) == "worsening"
+
+
+def test_falling_readings_improve_when_down_is_good():
+    assert verdict("down", weekly(55, 50, 46), baseline=60, target=40) == "improving"
+
+
+def test_a_change_within_five_percent_of_the_gap_to_target_is_flat():
+    # gap 20: tolerance 1; the line through 45, 45.5, 45.8 moves 0.8
+    assert verdict("up", weekly(45, 45.5, 45.8), baseline=40, target=60) == "flat"
+    assert verdict("up", weekly(45, 46.5, 47.5), baseline=40, target=60) == "improving"
+
+
+def test_a_zig_zag_is_flat_but_a_steady_fall_is_not():
+    assert verdict("up", weekly(45, 52, 45), baseline=40, target=60) == "flat"
+    assert verdict("up", weekly(52, 48, 44), baseline=40, target=60) == "worsening"
+
+
+def test_only_the_last_three_readings_count():
+    assert verdict("up", weekly(10, 20, 30, 30, 30, 30), baseline=10, target=50) == "flat"
+
+
+def test_readings_are_taken_in_date_order_whatever_order_they_come_in():
+    shuffled = list(reversed(weekly(42, 45, 49)))
+    assert verdict("up", shuffled, baseline=40, target=60) == "improving"
+
+
+def test_without_a_target_the_tolerance_is_five_percent_of_the_baseline():
+    assert verdict("down", weekly(100, 99), baseline=100) == "flat"
+    assert verdict("down", weekly(100, 90), baseline=100) == "improving"
+    assert verdict("up", weekly(0, 1), baseline=0) == "improving"  # a zero baseline: any change counts
+
+
+def test_trend_says_latest_previous_change_and_progress_to_target():
+    result = trend("up", weekly(42, 45, 50), 40, 60)
+
+    assert result.latest == Reading(D + timedelta(weeks=2), 50)
+    assert result.previous == Reading(D + timedelta(weeks=1), 45)
+    assert result.change == 5
+    assert result.progress_to_target == pytest.approx(0.5)
+    assert result.readings == 3
+
+
+def test_progress_goes_negative_when_the_indicator_moved_the_wrong_way():
+    assert trend("down", weekly(70), 60, 40).progress_to_target == pytest.approx(-0.5)
+
+
+@given(
+    st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False), min_size=2, max_size=8),
+    st.sampled_from(["up", "down"]),
+)
+def test_up_and_down_always_disagree_unless_flat_or_too_few(values, direction):
+    readings = weekly(*values)
+    other = "down" if direction == "up" else "up"
+    mine, theirs = verdict(direction, readings, 0, 100), verdict(other, readings, 0, 100)
+    if mine in ("flat", "too few readings to say"):
+        assert theirs == mine
+    else:
+        assert {mine, theirs} == {"improving", "worsening"}
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "unit", "value"),
+    [
+        ("12", "%", 12),
+        ("12.5%", "%", 12.5),
+        ("12.5 %", "%", 12.5),
+        ("12.5 percent", "%", 12.5),
+        ("3,400", "", 3400),
+        ("45 min", "minutes", 45),
+        ("45mins", "minutes", 45),
+        ("2 hours", "hours", 2),
+        ("-3", "days", -3),
+        ("7 patients", "patients", 7),
+        ("7 patient", "patients", 7),
+        ("£1,200", "£", 1200),
+    ],
+)
+def test_values_are_read_as_people_type_them(typed, unit, value):
+    assert read_value(typed, unit) == value
+
+
+@pytest.mark.parametrize(
+    ("typed", "unit", "said"),
+    [
+        ("lots", "%", "is not a number"),
+        ("3,4", "", "use a point for decimals"),
+        ("12..5", "%", "is not a number"),
+        ("", "%", "as a number"),
+        ("45 min", "%", "measured in %, not in \u201cmin\u201d"),
+        ("45%", "minutes", "measured in minutes"),
+        ("12 beds", "", "as a plain number, without a unit"),
+        ("1e99", "", "Nothing was stored"),
+        ("9999999999999", "", "too large"),
+    ],
+)
+def test_a_bad_value_or_a_unit_that_contradicts_the_indicator_is_refused(typed, unit, said):
+    with pytest.raises(UserError, match=said.replace("(", r"\(")) as caught:
+        read_value(typed, unit)
+    assert caught.value.field == "value"
+
+
+def test_values_are_shown_with_their_unit():
+    assert show_value(12.5, "%") == "12.5%"
+    assert show_value(3400, "") == "3,400"
+    assert show_value(45, "minutes") == "45 minutes"
+
+
+# --- when readings are due and chased ---------------------------------------------------------------
+
+HOURS = WorkingHours()
+
+
+def state(step: int = 0, due_on: date = date(2026, 11, 27)) -> ReportState:
+    return ReportState(due_on, "UREP", "America/New_York", "ULEAD", "Europe/London", step)
+
+
+def test_the_next_reading_is_due_one_cadence_after_the_latest_but_never_before_today():
+    today = date(2026, 11, 24)
+    assert first_due("weekly", date(2026, 11, 20), None, today) == date(2026, 11, 27)
+    assert first_due("fortnightly", date(2026, 11, 20), None, today) == date(2026, 12, 4)
+    assert first_due("monthly", date(2026, 10, 31), None, today) == date(2026, 11, 30)
+    assert first_due("weekly", date(2026, 9, 1), None, today) == today
+    assert first_due("weekly", date(2026, 9, 1), date(2026, 11, 23), today) == date(2026, 11, 30)
+
+
+def test_asking_reminding_and_telling_the_lead_come_in_order_in_each_ones_working_hours():
+    at = datetime(2026, 11, 27, 13, 59, tzinfo=UTC)  # 08:59 in New York on the day it is due
+    assert decide_reports(state(), at, HOURS, remind_after=2, lead_after=3).steps == []
+
+    ask = decide_reports(state(), at + timedelta(minutes=1), HOURS, remind_after=2, lead_after=3)
+    assert [s.kind for s in ask.steps] == ["ask"]
+    assert ask.next_check == datetime(2026, 12, 1, 14, tzinfo=UTC)  # Tuesday 09:00 in New York
+
+    remind = decide_reports(state(ask.step), ask.next_check, HOURS, remind_after=2, lead_after=3)
+    assert [s.kind for s in remind.steps] == ["remind"]
+    assert remind.next_check == datetime(2026, 12, 2, 9, tzinfo=UTC)  # Wednesday 09:00 in London
+
+    lead = decide_reports(state(remind.step), remind.next_check, HOURS, remind_after=2, lead_after=3)
+    assert [(s.kind, s.recipient) for s in lead.steps] == [("lead", "ULEAD")]
+    assert lead.step == LEAD and lead.next_check is None
+
+
+def test_after_downtime_the_reporter_gets_one_catch_up_and_the_lead_is_told_once():
+    late = datetime(2026, 12, 10, 15, tzinfo=UTC)
+    decision = decide_reports(state(), late, HOURS, remind_after=2, lead_after=3)
+
+    assert [s.kind for s in decision.steps] == ["remind", "lead"]
+    assert decide_reports(state(decision.step), late, HOURS, remind_after=2, lead_after=3).steps == []
+
+
+def test_a_reporter_who_is_the_lead_is_not_told_about_themselves():
+    own = ReportState(date(2026, 11, 27), "ULEAD", "Europe/London", "ULEAD", "Europe/London", REMIND)
+    assert decide_reports(own, datetime(2026, 12, 20, tzinfo=UTC), HOURS, remind_after=2, lead_after=3).steps == []
+
+
+def test_a_reading_due_on_a_saturday_is_asked_for_on_monday_morning():
+    saturday = state(due_on=date(2026, 11, 28))
+    decision = decide_reports(saturday, datetime(2026, 11, 30, 14, tzinfo=UTC), HOURS, remind_after=2, lead_after=3)
+    assert [s.due_at for s in decision.steps] == [datetime(2026, 11, 30, 14, tzinfo=UTC)]

@@ -1,0 +1,371 @@
+"""Focus areas with outcomes, indicators, and `/clinic metric`: through the real app, with signed payloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot.clinics import Area
+from bot.errors import UserError
+from bot.views import ids
+from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, ROBOT, SPONSOR
+from tests.helpers import count, opened_view, wait_dms
+from tests.test_clinics import clinic_form, register_clinic
+
+
+def indicator_form(
+    name="Discharges before noon",
+    *,
+    kind="lag",
+    unit="%",
+    direction="up",
+    baseline="40",
+    baseline_date="2026-11-20",
+    target="60",
+    target_date="2027-03-31",
+    reporter=OWNER,
+    cadence="weekly",
+) -> dict:
+    values = {
+        ids.INDICATOR_NAME: {"type": "plain_text_input", "value": name},
+        ids.INDICATOR_KIND: {"type": "static_select", "selected_option": {"value": kind}},
+        ids.INDICATOR_UNIT: {"type": "plain_text_input", "value": unit},
+        ids.INDICATOR_DIRECTION: {"type": "static_select", "selected_option": {"value": direction}},
+        ids.INDICATOR_BASELINE: {"type": "plain_text_input", "value": baseline},
+        ids.INDICATOR_BASELINE_DATE: {"type": "datepicker", "selected_date": baseline_date},
+        ids.INDICATOR_TARGET: {"type": "plain_text_input", "value": target},
+        ids.INDICATOR_TARGET_DATE: {"type": "datepicker", "selected_date": target_date},
+        ids.INDICATOR_REPORTER: {"type": "users_select", "selected_user": reporter},
+        ids.INDICATOR_CADENCE: {"type": "static_select", "selected_option": {"value": cadence}},
+    }
+    return values
+
+
+def first_area(db, clinic_id: int) -> int:
+    db.expire_all()
+    return db.scalar(select(FocusArea.id).where(FocusArea.clinic_id == clinic_id).order_by(FocusArea.position))
+
+
+def add_indicator(user, db, clinic_id: int, *, actor=LEAD, parent=None, **fields):
+    metadata = {"area_id": first_area(db, clinic_id), "indicator_id": None, "parent": parent}
+    return user.submit(actor, ids.INDICATOR_MODAL, indicator_form(**fields), private_metadata=json.dumps(metadata))
+
+
+def readings(db) -> list[tuple[date, float, str]]:
+    db.expire_all()
+    rows = db.scalars(select(IndicatorReading).order_by(IndicatorReading.reading_date))
+    return [(r.reading_date, r.value, r.reported_by) for r in rows]
+
+
+@pytest.fixture
+def clinic_id(user, slack, db) -> int:
+    return register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+
+
+@pytest.fixture
+def indicator(user, db, clinic_id) -> Indicator:
+    answer = add_indicator(user, db, clinic_id)
+    assert answer.body.get("response_action") is None, answer.body
+    return db.scalar(select(Indicator))
+
+
+# --- registering and editing focus areas -----------------------------------------------------------
+
+
+def test_registering_a_clinic_keeps_each_areas_outcome_and_why(user, slack, db):
+    form = clinic_form("Flow", LEAD, SPONSOR, areas=("Weekend discharges",))
+    form[ids.FOCUS_OUTCOME[0]] = {"type": "plain_text_input", "value": "60% of weekend discharges before noon"}
+    form[ids.FOCUS_WHY[0]] = {"type": "plain_text_input", "value": "Monday starts with no beds"}
+
+    answer = user.submit(LEAD, ids.NEW_CLINIC_MODAL, form)
+
+    assert answer.body.get("response_action") is None, answer.body
+    [area] = db.scalars(select(FocusArea)).all()
+    assert (area.name, area.outcome, area.why) == (
+        "Weekend discharges",
+        "60% of weekend discharges before noon",
+        "Monday starts with no beds",
+    )
+
+
+def test_an_outcome_without_an_area_name_gets_a_field_error(user, db):
+    form = clinic_form("Flow", LEAD, SPONSOR, areas=())
+    form[ids.FOCUS_OUTCOME[1]] = {"type": "plain_text_input", "value": "Fewer delays"}
+
+    answer = user.submit(LEAD, ids.NEW_CLINIC_MODAL, form)
+
+    assert answer.body["response_action"] == "errors"
+    assert "Give focus area 2 a name" in answer.body["errors"][ids.CLINIC_FOCUS[1]]
+    assert count(db, Clinic) == 0
+
+
+def test_edit_opens_a_form_with_the_areas_and_buttons_to_add_indicators(user, slack, db, clinic_id):
+    answer = user.command(LEAD, "edit discharge FLOW")
+
+    assert answer.status == 200
+    view = opened_view(slack)
+    assert view["callback_id"] == ids.EDIT_CLINIC_MODAL
+    assert json.loads(view["private_metadata"]) == {"clinic_id": clinic_id}
+    name = next(b for b in view["blocks"] if b.get("block_id") == ids.CLINIC_FOCUS[0])
+    assert name["element"]["initial_value"] == "Weekend discharges"
+    buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["action_id"] for b in buttons] == [ids.ADD_INDICATOR]
+    assert "at most 4 focus areas" in json.dumps(view)
+    assert len(view["blocks"]) <= 100
+
+
+def test_only_the_lead_or_sponsor_may_edit_a_clinic(user, slack, db, clinic_id):
+    answer = user.command(OWNER, "edit Discharge flow")
+
+    assert "Only the lead and sponsor of Discharge flow" in answer.text
+    assert slack.calls_to("views.open") == []
+
+
+def test_saving_the_edit_form_renames_and_describes_areas(user, db, clinic_id):
+    values = {
+        ids.CLINIC_FOCUS[0]: {"type": "plain_text_input", "value": "Weekend discharges"},
+        ids.FOCUS_OUTCOME[0]: {"type": "plain_text_input", "value": "Half of discharges before noon"},
+        ids.FOCUS_WHY[0]: {"type": "plain_text_input", "value": "Beds for the morning take"},
+        ids.CLINIC_FOCUS[1]: {"type": "plain_text_input", "value": "Pharmacy TTOs"},
+    }
+
+    answer = user.submit(SPONSOR, ids.EDIT_CLINIC_MODAL, values, private_metadata=json.dumps({"clinic_id": clinic_id}))
+
+    assert answer.body.get("response_action") is None, answer.body
+    db.expire_all()
+    areas = db.scalars(select(FocusArea).order_by(FocusArea.position)).all()
+    assert [(a.name, a.outcome, a.why) for a in areas] == [
+        ("Weekend discharges", "Half of discharges before noon", "Beds for the morning take"),
+        ("Pharmacy TTOs", None, None),
+    ]
+
+
+def test_a_fifth_focus_area_is_refused_with_the_reason_and_nothing_changes(bot, db, clinic_id):
+    slots = [Area(f"Area {n}", outcome=f"Outcome {n}") for n in range(1, 6)]
+
+    with pytest.raises(UserError, match="at most 4 focus areas, so that each gets real attention"):
+        bot.services.clinics.edit_areas("T0001", clinic_id, LEAD, slots)
+
+    db.expire_all()
+    assert [(a.name, a.outcome) for a in db.scalars(select(FocusArea))] == [("Weekend discharges", None)]
+
+
+def test_an_area_with_indicators_cannot_be_cleared(user, db, clinic_id, indicator):
+    answer = user.submit(LEAD, ids.EDIT_CLINIC_MODAL, {}, private_metadata=json.dumps({"clinic_id": clinic_id}))
+
+    assert answer.body["response_action"] == "errors"
+    assert "has 1 indicator, so it stays" in answer.body["errors"][ids.CLINIC_FOCUS[0]]
+    assert count(db, FocusArea) == 1
+
+
+def test_an_action_shows_the_outcome_it_serves(user, slack, db, clinic_id):
+    values = {
+        ids.CLINIC_FOCUS[0]: {"type": "plain_text_input", "value": "Weekend discharges"},
+        ids.FOCUS_OUTCOME[0]: {"type": "plain_text_input", "value": "Half of discharges before noon"},
+    }
+    user.submit(LEAD, ids.EDIT_CLINIC_MODAL, values, private_metadata=json.dumps({"clinic_id": clinic_id}))
+    area_id = first_area(db, clinic_id)
+    answer = user.submit(
+        ASSIGNER,
+        ids.ADD_ACTION_MODAL,
+        {
+            ids.ACTION_TITLE: {"type": "plain_text_input", "value": "Ring the rota team"},
+            ids.ACTION_OWNER: {"type": "users_select", "selected_user": OWNER},
+            ids.ACTION_DUE: {"type": "datepicker", "selected_date": "2026-12-04"},
+            ids.ACTION_CLINIC_AREA: {"type": "static_select", "selected_option": {"value": f"area:{area_id}"}},
+        },
+    )
+    assert answer.body.get("response_action") is None, answer.body
+
+    [dm] = wait_dms(slack, OWNER)
+    status = user.command(OWNER, "status")
+
+    assert "serves: _Half of discharges before noon_" in json.dumps(dm.params["blocks"])
+    assert "Discharge flow › Weekend discharges · serves: _Half of discharges before noon_" in status.text
+
+
+# --- indicators ---------------------------------------------------------------------------------
+
+
+def test_add_indicator_button_opens_the_indicator_form_on_top(user, slack, db, clinic_id):
+    area_id = first_area(db, clinic_id)
+
+    user.click(LEAD, ids.ADD_INDICATOR, str(area_id))
+
+    slack.wait_for(lambda _calls: slack.calls_to("views.push"))
+    view = slack.calls_to("views.push")[0].params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == ids.INDICATOR_MODAL
+    assert json.loads(view["private_metadata"])["area_id"] == area_id
+    assert len(view["blocks"]) == 11
+
+
+def test_saving_an_indicator_stores_it_and_shows_the_edit_form_again(user, slack, db, clinic_id):
+    answer = add_indicator(user, db, clinic_id, parent="V0PARENT")
+
+    assert answer.body.get("response_action") is None, answer.body
+    indicator = db.scalar(select(Indicator))
+    assert (indicator.name, indicator.kind, indicator.unit, indicator.direction) == (
+        "Discharges before noon",
+        "lag",
+        "%",
+        "up",
+    )
+    assert (indicator.baseline_value, indicator.baseline_date) == (40, date(2026, 11, 20))
+    assert (indicator.target_value, indicator.target_date) == (60, date(2027, 3, 31))
+    assert (indicator.reporter_id, indicator.cadence, indicator.due_on) == (OWNER, "weekly", date(2026, 11, 27))
+    slack.wait_for(lambda _calls: slack.calls_to("views.update"))
+    update = slack.calls_to("views.update")[0].params
+    assert update["view_id"] == "V0PARENT"
+    assert "Discharges before noon" in json.dumps(update["view"])
+
+
+@pytest.mark.parametrize(
+    ("fields", "block", "said"),
+    [
+        ({"name": "  "}, ids.INDICATOR_NAME, "Name the indicator"),
+        ({"kind": "maybe"}, ids.INDICATOR_KIND, "lead or a lag"),
+        ({"direction": "sideways"}, ids.INDICATOR_DIRECTION, "which way is good"),
+        ({"baseline": "about forty"}, ids.INDICATOR_BASELINE, "is not a number"),
+        ({"target": "30"}, ids.INDICATOR_TARGET, "target should be above the baseline (40%)"),
+        ({"direction": "down"}, ids.INDICATOR_TARGET, "target should be below the baseline"),
+        ({"target": "40"}, ids.INDICATOR_TARGET, "should differ from the baseline"),
+        ({"baseline_date": "2026-12-01"}, ids.INDICATOR_BASELINE_DATE, "pick today or an earlier day"),
+        ({"target_date": "2026-11-01"}, ids.INDICATOR_TARGET_DATE, "after the baseline"),
+        ({"reporter": ROBOT}, ids.INDICATOR_REPORTER, "not a bot"),
+        ({"reporter": "UGONE"}, ids.INDICATOR_REPORTER, "deactivated"),
+        ({"reporter": "U0NOBODY"}, ids.INDICATOR_REPORTER, "can't find that person"),
+        ({"cadence": "daily"}, ids.INDICATOR_CADENCE, "weekly, fortnightly or monthly"),
+        ({"unit": "per 1000"}, ids.INDICATOR_UNIT, "without numbers"),
+    ],
+)
+def test_a_bad_indicator_form_gets_errors_on_its_fields_and_stores_nothing(user, db, clinic_id, fields, block, said):
+    answer = add_indicator(user, db, clinic_id, **fields)
+
+    assert answer.body["response_action"] == "errors"
+    assert said in answer.body["errors"][block], answer.body
+    assert count(db, Indicator) == 0
+
+
+def test_indicator_names_are_unique_in_a_clinic_whatever_the_case(user, db, clinic_id, indicator):
+    answer = add_indicator(user, db, clinic_id, name="discharges  BEFORE noon")
+
+    assert "already has an indicator called" in answer.body["errors"][ids.INDICATOR_NAME]
+    assert count(db, Indicator) == 1
+
+
+def test_only_the_lead_or_sponsor_may_add_an_indicator(user, db, clinic_id):
+    answer = add_indicator(user, db, clinic_id, actor=OWNER)
+
+    assert "Only the lead and sponsor" in answer.body["errors"][ids.INDICATOR_NAME]
+    assert count(db, Indicator) == 0
+
+
+# --- /clinic metric ---------------------------------------------------------------------------------
+
+
+def test_the_reporter_reports_a_reading_and_is_told_what_was_stored(user, db, indicator):
+    answer = user.command(OWNER, "metric Discharges before noon 45%")
+
+    assert answer.body["response_type"] == "ephemeral"
+    assert "Stored *Discharges before noon* = 45% for today" in answer.text
+    assert "baseline 40%" in answer.text and "target 60%" in answer.text
+    assert "too few readings to say" in answer.text
+    assert "25% of the way from baseline to target" in answer.text
+    assert readings(db) == [(date(2026, 11, 24), 45, OWNER)]
+
+
+def test_three_rising_readings_are_improving(user, db, indicator):
+    user.command(OWNER, "metric discharges before noon 42 2026-11-21")
+    user.command(OWNER, "metric Discharges before noon 44% yesterday")
+    answer = user.command(LEAD, "metric Discharges before noon 47.5 %")
+
+    assert "improving" in answer.text
+    assert [value for _, value, _ in readings(db)] == [42, 44, 47.5]
+    assert readings(db)[-1][2] == LEAD
+
+
+def test_a_partial_name_finds_the_one_indicator_it_starts(user, db, indicator):
+    answer = user.command(OWNER, "metric discharges 45")
+
+    assert "Stored *Discharges before noon*" in answer.text
+
+
+def test_a_second_reading_for_the_same_day_replaces_the_first_and_says_so(user, db, indicator):
+    user.command(OWNER, "metric Discharges before noon 45")
+    answer = user.command(OWNER, "metric Discharges before noon 46 today")
+
+    assert "replaces the 45% reported earlier for that day" in answer.text
+    assert readings(db) == [(date(2026, 11, 24), 46, OWNER)]
+
+
+def test_numbers_with_thousands_and_units_in_words(user, db, clinic_id, indicator):
+    add_indicator(user, db, clinic_id, name="Bed days lost", unit="", direction="down", baseline="5000", target="3000")
+    add_indicator(
+        user, db, clinic_id, name="Wait for TTOs", unit="minutes", direction="down", baseline="90", target="30"
+    )
+
+    first = user.command(OWNER, "metric Bed days lost 3,400")
+    second = user.command(OWNER, "metric Wait for TTOs 45 min monday")
+
+    assert "= 3,400 for today" in first.text
+    assert "= 45 minutes for Mon 23 Nov" in second.text
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("metric Discharges before noon lots", "is not a number"),
+        ("metric Discharges before noon 45 min", "measured in %, not in \u201cmin\u201d"),
+        ("metric Discharges before noon 45 2026-12-01", "is in the future"),
+        ("metric Discharges before noon 45 tomorrow", "couldn't read"),
+        ("metric Discharges before noon 45 2026-11-19", "before the baseline"),
+        ("metric Bed occupancy 92", "There is no indicator called \u201cBed occupancy\u201d"),
+        ("metric Discharges before noon", "Give the value after the name"),
+        ("metric 45", "Name the indicator and give its value"),
+    ],
+)
+def test_a_bad_reading_gets_a_clear_answer_and_nothing_is_stored(user, db, indicator, text, said):
+    answer = user.command(OWNER, text)
+
+    assert said in answer.text, answer.text
+    assert "Nothing was stored" in answer.text or "Name the indicator" in said
+    assert readings(db) == []
+
+
+def test_someone_who_neither_reports_nor_leads_may_not_report(user, db, indicator):
+    answer = user.command(OTHER, "metric Discharges before noon 45")
+
+    assert "Only whoever reports Discharges before noon, and the lead and sponsor" in answer.text
+    assert "Nothing was stored" in answer.text
+    assert readings(db) == []
+
+
+def test_the_same_name_in_two_clinics_is_answered_with_the_choices(user, slack, db, clinic_id, indicator):
+    other = register_clinic(user, slack, db, name="Front door", areas=("Triage",))
+    add_indicator(user, db, other, reporter=SPONSOR)
+
+    ambiguous = user.command(LEAD, "metric Discharges before noon 45")
+    chosen = user.command(LEAD, "metric front door / Discharges before noon 45")
+
+    assert "Which one?" in ambiguous.text
+    assert "`Discharge flow / Discharges before noon`" in ambiguous.text
+    assert "`Front door / Discharges before noon`" in ambiguous.text
+    assert "Front door" in chosen.text and "Stored" in chosen.text
+    db.expire_all()
+    stored = db.scalar(select(IndicatorReading))
+    assert db.get(Indicator, stored.indicator_id).clinic_id == other
+
+
+def test_a_reporter_of_one_of_two_same_named_indicators_reports_their_own(user, slack, db, clinic_id, indicator):
+    other = register_clinic(user, slack, db, name="Front door", areas=("Triage",))
+    add_indicator(user, db, other, reporter=SPONSOR)
+
+    answer = user.command(OWNER, "metric Discharges before noon 45")
+
+    assert "Discharge flow › Weekend discharges" in answer.text
+    assert len(readings(db)) == 1
