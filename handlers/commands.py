@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot import commands
 from bot.actions import NewAction, Status, parse_due
@@ -25,7 +26,7 @@ from bot.views.help import help_message
 from bot.views.ids import COMMAND
 from bot.views.one_on_one import agenda_message
 from bot.views.text import esc, mention
-from handlers.replies import OPEN_VIEW, changed, ephemeral, learn_caller, make_follow_up, team_of
+from handlers.replies import OPEN_VIEW, TRY_AGAIN, changed, ephemeral, learn_caller, make_follow_up, team_of
 
 QUICK_ADD = "clinic_quick_add"
 EXPORT = "clinic_export"
@@ -193,12 +194,14 @@ def register(app: App, services: Services) -> None:
         if not request:
             return
         team_id, user_id = team_of(context, command), command["user_id"]
-        with tempfile.TemporaryDirectory() as folder:
-            path, exported = services.exports.write(team_id, request["clinic_id"], request["format"], Path(folder))
-            try:
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                path, exported = services.exports.write(team_id, request["clinic_id"], request["format"], Path(folder))
                 SlackGateway(client).share_files(user_id, [path], f"The export you asked for: {exported.describe()}.")
-            except SlackFailure:
-                respond(ephemeral("Slack didn't take the export file just now. Nothing was lost: try again shortly."))
+        except SlackFailure:
+            respond(ephemeral("Slack didn't take the export file just now. Nothing was lost: try again shortly."))
+        except DBAPIError:
+            respond(ephemeral(TRY_AGAIN))
 
     follow_up, learn = make_follow_up(services), learn_caller(services)
 

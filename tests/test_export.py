@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from storage.models import Action, ActionEvent, Clinic, FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, LEAD, OWNER
-from tests.helpers import actions_in
+from tests.helpers import actions_in, wait_response
 from tests.test_clinics import register_clinic
 from tests.test_status import add
 
@@ -232,3 +232,15 @@ def test_only_the_lead_and_sponsor_may_export_and_others_get_no_file(user, slack
     assert "There is no clinic called \u201cNowhere\u201d. Clinics here: Discharge flow." in unknown.text
     bot.services.delivery.deliver_due()
     assert not slack.calls_to("files.getUploadURLExternal")
+
+
+def test_when_slack_refuses_the_file_the_lead_is_told_to_try_again(user, slack, db, bot, clock):
+    a_clinic_with_history(user, slack, db, bot, clock)
+    slack.reset()
+    slack.fail_next("files.getUploadURLExternal", error="internal_error", times=5)
+
+    user.command(LEAD, "export Discharge flow")
+
+    [told] = wait_response(slack)
+    assert "Slack didn't take the export file just now" in told.params["text"]
+    assert not slack.calls_to("files.completeUploadExternal")
