@@ -43,6 +43,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def _next_check_index(name: str) -> Index:
+    """What a pass walks: the rows whose check time has come, in order (rows never to check left out)."""
+    only_set = text("next_check_at IS NOT NULL")
+    return Index(name, "next_check_at", "id", postgresql_where=only_set, sqlite_where=only_set)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
@@ -113,13 +119,7 @@ class Action(Base):
             "last_owner_update_at",
             "focus_area_id",
         ),
-        Index(
-            "ix_actions_next_check",
-            "next_check_at",
-            "id",
-            postgresql_where=text("next_check_at IS NOT NULL"),
-            sqlite_where=text("next_check_at IS NOT NULL"),
-        ),
+        _next_check_index("ix_actions_next_check"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -316,13 +316,7 @@ class Indicator(Base):
     __table_args__ = (
         UniqueConstraint("clinic_id", "name_key", name="uq_indicators_clinic_name"),
         Index("ix_indicators_team_name", "team_id", "name_key"),
-        Index(
-            "ix_indicators_next_check",
-            "next_check_at",
-            "id",
-            postgresql_where=text("next_check_at IS NOT NULL"),
-            sqlite_where=text("next_check_at IS NOT NULL"),
-        ),
+        _next_check_index("ix_indicators_next_check"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
