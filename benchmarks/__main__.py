@@ -16,6 +16,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from benchmarks import delivery
 from benchmarks.ack import HEADER, measure
 from benchmarks.seed import NOW, make_due, seed, vacuum
 from bot.chasing import ChasePolicy
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--only", choices=["pass", "ack"], help="one of the two tables (default: both)")
+    parser.add_argument("--only", choices=["pass", "ack", "delivery"], help="one of the tables (default: all)")
+    parser.add_argument("--messages", type=int, default=10_000, help="delivery: messages queued, to a tenth as many")
     parser.add_argument("--requests", type=int, default=2000, help="in-process requests per measurement")
     parser.add_argument("--write-readme", action="store_true", help="replace the tables in README.md")
     args = parser.parse_args(argv)
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                     rows += measure_pass(new_database(f"bench_{size}"), [size], label, largest=max(args.sizes))
             if args.only in (None, "ack"):
                 ack_rows += measure_ack(new_database("bench_ack"), label, max(args.sizes), args.requests)
+        # Delivery under Slack's limits (benchmarks/delivery.py): its own table, on the same databases.
+        delivery_table = delivery.run(databases, args.messages) if args.only in (None, "delivery") else ""
         if args.db in ("postgresql", "both"):
             cluster.stop()
     machine = f"Measured on {_machine()}."
@@ -136,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         result = "\n".join([HEADER, *ack_rows]) + f"\n\n{machine}\n"
         print(result)
         text = re.sub(f"{ACK_START}.*?{ACK_END}", f"{ACK_START}\n{result}{ACK_END}", text, flags=re.S)
+    if delivery_table:
+        result = delivery_table + f"\n{machine}\n"
+        print(result)
+        text = delivery.into_readme(text, result)
     if args.write_readme:
         README.write_text(text)
     return 0

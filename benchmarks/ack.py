@@ -216,7 +216,9 @@ def tick_peak_rss_mb(url: str, slack: SlackStandIn, engine) -> tuple[float, int]
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "tick", "--now", NOW.isoformat()],
         env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "DATABASE_URL": url,
-             "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.base_url, "LOG_LEVEL": "WARNING"},
+             "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.base_url, "LOG_LEVEL": "WARNING",
+             # memory is measured here, not Slack's pace (the stand-in sets no limits; see benchmarks/delivery.py)
+             "SEND_PER_SECOND": "1000", "SEND_BURST": "1000", "SEND_GAP_PER_CONVERSATION_SECONDS": "0"},
         capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     if done.returncode != 0:

@@ -15,7 +15,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from bot.actions import ActionService
 from bot.clinics import ClinicChasing, ClinicService
 from bot.clock import Clock
-from bot.delivery import Delivery
+from bot.delivery import Delivery, Pace
 from bot.digest import DigestPlanner
 from bot.escalation import EscalationService
 from bot.export import ExportService
@@ -142,6 +142,7 @@ def create_app(
                 "report_missed": reports.render,
             },
             max_attempts=settings.delivery_attempts,
+            pace=Pace(settings.send_gap_per_conversation_seconds, settings.send_per_second, settings.send_burst),
         ),
         planner=planner,
         escalation=EscalationService(session_factory, clock, people, patient_data),

@@ -1,4 +1,5 @@
-"""Delivering the outbox: claim due messages under a lease, send them, record what Slack said.
+"""Delivering the outbox: claim due messages under a lease, send them at a pace Slack accepts, record
+what Slack said.
 
 Retries are ours, not slack_sdk's: a rate limit waits for Retry-After, an outage backs off with
 jitter, and a permanent failure (a deactivated user, a missing channel) is recorded, not retried."""
@@ -6,8 +7,10 @@ jitter, and a permanent failure (a deactivated user, a missing channel) is recor
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +46,10 @@ Renderer = Callable[[Session, OutboxMessage], "tuple[str, list[dict[str, Any]]] 
 LEASE = timedelta(seconds=60)
 BATCH = 20
 MAX_BACKOFF = timedelta(minutes=15)
+# A claimed message waiting for its turn longer than this (real time) is handed back rather than risk
+# sending it after its lease has run out and another process has taken it.
+HOLD_AT_MOST = LEASE.total_seconds() / 2
+NAP = 0.25  # the longest a pass sleeps before looking again at what it holds
 
 
 @dataclass
@@ -51,10 +58,71 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
 
-    def add(self, other: DeliveryReport) -> None:
-        self.sent += other.sent
-        self.retrying += other.retrying
-        self.failed += other.failed
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast we post, kept inside Slack's limits so that a 429 is the exception, not the way we learn
+    the limit. Slack allows about one message a second into any one conversation (`per_channel` seconds
+    apart, counted from Slack's answer to the last one) and caps a whole workspace at a rate its rate-limit
+    page does not put a number on; `per_second` on average, in bursts of at most `burst`, is a cautious
+    guess at it."""
+
+    per_channel: float = 1.0
+    per_second: float = 5.0
+    burst: int = 5
+
+
+class Pacer:
+    """Whose turn it is to be posted to. One per Delivery, shared by its background worker and any pass
+    running at the same time. Real (monotonic) time, even under a simulated clock: Slack counts real seconds."""
+
+    def __init__(self, pace: Pace, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.pace = pace
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._free_at: dict[tuple[str, str], float] = {}  # conversation -> when it may be posted to again
+        self._buckets: dict[str, tuple[float, float]] = {}  # team -> (tokens, counted at)
+
+    def take(self, team: str, channel: str) -> float:
+        """Take the turn to post into `channel` (0.0; call `done` after, and `posted` if Slack counted a
+        message), or say how many seconds until it could be taken."""
+        with self._lock:
+            now = self._monotonic()
+            tokens, counted = self._buckets.get(team, (float(self.pace.burst), now))
+            tokens = min(float(self.pace.burst), tokens + (now - counted) * self.pace.per_second)
+            self._buckets[team] = (tokens, now)
+            wait = max(self._free_at.get((team, channel), now) - now, (1 - tokens) / self.pace.per_second)
+            if wait > 0:
+                return wait
+            self._buckets[team] = (tokens - 1, now)
+            self._free_at[(team, channel)] = math.inf  # another thread's turn waits until this one is over
+            return 0.0
+
+    def posted(self, team: str, channel: str) -> None:
+        """Slack counted a message into `channel` (it posted it, or refused it with a 429)."""
+        with self._lock:
+            self._free_at[(team, channel)] = self._monotonic() + self.pace.per_channel
+
+    def done(self, team: str, channel: str) -> None:
+        """The turn is over; when nothing was posted (Slack failed, nothing left to say), the conversation
+        is free at once."""
+        with self._lock:
+            if self._free_at.get((team, channel)) == math.inf:
+                del self._free_at[(team, channel)]
+            if len(self._free_at) > 10_000:  # forget conversations that are free again
+                now = self._monotonic()
+                self._free_at = {key: at for key, at in self._free_at.items() if at > now}
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A message claimed by a pass and waiting for its turn."""
+
+    id: int
+    team: str
+    recipient: str
+    claim: str
+    since: float  # monotonic
 
 
 class Delivery:
@@ -66,6 +134,7 @@ class Delivery:
         renderers: dict[str, Renderer],
         *,
         max_attempts: int = 8,
+        pace: Pace | None = None,
     ) -> None:
         """`renderers` turn a decided message (one with a payload), by kind, into what is said as things
         stand when it is sent; a renderer answering None means there is nothing left to say."""
@@ -74,6 +143,7 @@ class Delivery:
         self._gateway_for = gateway_for
         self._renderers = renderers
         self._max_attempts = max_attempts
+        self.pacer = Pacer(pace or Pace())
         self.worker_id = uuid.uuid4().hex[:12]
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -84,31 +154,70 @@ class Delivery:
     # --- one pass -----------------------------------------------------------------------------
 
     def deliver_due(self) -> DeliveryReport:
-        """Send everything due now, batch by batch, until nothing due is left unclaimed."""
+        """Send everything due now, at Slack's pace, until nothing due is left unclaimed.
+
+        Messages are claimed a batch at a time and held until their turn: one whose conversation was
+        posted to a moment ago waits while messages to others go first, and the pass sleeps only when
+        nothing it holds or could claim may go yet. Whatever is still held when the pass ends (a stop, a
+        drain, an error) is handed back unsent, for any process to take at once."""
         report = DeliveryReport()
-        while not (self._stopping.is_set() or self._draining.is_set()):
-            batch = self._deliver_batch()
-            report.add(batch)
-            if batch.sent + batch.retrying + batch.failed == 0:
-                break
+        held: list[_Held] = []
+        # Enough in hand to keep the workspace's pace busy for ~10 s while some conversations wait their turn.
+        most = max(BATCH, int(self.pacer.pace.per_second * 10))
+        try:
+            while not (self._stopping.is_set() or self._draining.is_set()):
+                self._hand_back([h for h in held if time.monotonic() - h.since > HOLD_AT_MOST], held)
+                turn = self._next_turn(held)
+                if isinstance(turn, _Held):
+                    outcome = self._deliver_in_turn(turn)
+                    setattr(report, outcome, getattr(report, outcome) + 1)
+                    continue
+                fresh = self._claim(min(BATCH, most - len(held)))
+                if fresh:
+                    held += fresh
+                elif not held:
+                    break
+                else:
+                    self._stopping.wait(min(turn, NAP))
+        finally:
+            self._hand_back(list(held), held)
         return report
 
-    def _deliver_batch(self) -> DeliveryReport:
+    def _claim(self, limit: int) -> list[_Held]:
+        if limit <= 0:
+            return []
         now = self._clock.now()
         # Each claim has its own name: the background worker and a pass share this object (and, on a
         # simulated clock, the instant), and must never both believe they hold the same message.
         claim = f"{self.worker_id}-{uuid.uuid4().hex[:12]}"
         with self._sessions.begin() as session:
-            ids = queries.claim_due(session, now, now + LEASE, claim, limit=BATCH)
-        report = DeliveryReport()
-        for n, message_id in enumerate(ids):
-            if self._draining.is_set():
-                with self._sessions.begin() as session:
-                    queries.release_claims(session, ids[n:], claim)
-                break
-            outcome = self._deliver_one(message_id)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-        return report
+            ids = queries.claim_due(session, now, now + LEASE, claim, limit=limit)
+            messages = [queries.get_outbox(session, message_id) for message_id in ids]
+            since = time.monotonic()
+            return [_Held(m.id, m.team_id, m.recipient, claim, since) for m in messages if m is not None]
+
+    def _next_turn(self, held: list[_Held]) -> _Held | float:
+        """The first held message whose turn it is (taken), or the seconds until one's could be."""
+        wait = math.inf
+        for n, message in enumerate(held):
+            until = self.pacer.take(message.team, message.recipient)
+            if until == 0:
+                return held.pop(n)
+            wait = min(wait, until)
+        return wait
+
+    def _deliver_in_turn(self, message: _Held) -> str:
+        try:
+            return self._deliver_one(message.id)
+        finally:
+            self.pacer.done(message.team, message.recipient)
+
+    def _hand_back(self, messages: list[_Held], held: list[_Held]) -> None:
+        for message in messages:
+            held.remove(message)
+        for claim in {m.claim for m in messages}:
+            with self._sessions.begin() as session:
+                queries.release_claims(session, [m.id for m in messages if m.claim == claim], claim)
 
     def drain(self) -> None:
         """For a graceful stop: finish the message in hand, claim no more, and hand back what was claimed
@@ -139,6 +248,7 @@ class Delivery:
             gateway = self._gateway_for(team_id)
             posted = gateway.upload(upload) if upload else gateway.post(recipient, text, blocks)
         except RateLimited as exc:
+            self.pacer.posted(team_id, recipient)
             return self._retry(message_id, attempts, "ratelimited", timedelta(seconds=exc.retry_after))
         except SlackUnavailable as exc:
             return self._retry(message_id, attempts, exc.error, _backoff(attempts))
@@ -146,6 +256,7 @@ class Delivery:
             return self._give_up(message_id, attempts, exc.error)
         except SlackFailure as exc:
             return self._retry(message_id, attempts, exc.error, _backoff(attempts))
+        self.pacer.posted(team_id, recipient)
         with self._sessions.begin() as session:
             message = queries.get_outbox(session, message_id)
             assert message is not None

@@ -96,6 +96,20 @@ class Settings(BaseSettings):
         "once a day (as `clinic-bot purge` does). Unset: kept until purged.",
     )
     pass_every_seconds: int = Field(default=60, ge=5, le=3600, description="How often the scheduler runs a pass.")
+    send_per_second: float = Field(
+        default=5.0,
+        gt=0,
+        le=1000,
+        description="How many messages a second one process posts to a workspace, on average (Slack caps a "
+        "workspace without saying at what; with several processes, give each its share).",
+    )
+    send_burst: int = Field(default=5, ge=1, le=1000, description="How many messages may go at once within that pace.")
+    send_gap_per_conversation_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="The least time between two posts into one conversation (Slack allows about one a second).",
+    )
     tick_timeout_seconds: int = Field(
         default=300,
         ge=1,

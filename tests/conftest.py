@@ -116,13 +116,24 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(slack: SlackStandIn, database_url: str) -> Settings:
+def pace() -> dict[str, float]:
+    """The stand-in enforces no limits unless a test asks it to, so posting is not paced in real seconds;
+    tests of the pacing override this with {} (the production defaults)."""
+    return UNPACED
+
+
+UNPACED = {"send_per_second": 1000.0, "send_burst": 1000, "send_gap_per_conversation_seconds": 0.0}
+
+
+@pytest.fixture
+def settings(slack: SlackStandIn, database_url: str, pace: dict[str, float]) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.base_url,
         database_url=database_url,
         _env_file=None,
+        **pace,
     )
 
 

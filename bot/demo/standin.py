@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import random
 import threading
 import time
@@ -47,6 +48,46 @@ class _Failure:
 
 
 @dataclass
+class _Bucket:
+    """A token bucket: `rate` a second on average, at most `capacity` at once."""
+
+    rate: float
+    capacity: float
+    tokens: float
+    at: float
+
+    def take(self, now: float) -> float:
+        """Take a token (0.0), or say how many seconds until there is one."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class _Limits:
+    per_channel: float
+    workspace: float | None
+    burst: int
+    channels: dict[str, _Bucket] = field(default_factory=dict)
+    teams: dict[str, _Bucket] = field(default_factory=dict)
+
+    def check(self, team: str, channel: str, now: float) -> float:
+        """0.0 when a post may go now (and it is counted), else the seconds until it could."""
+        conversation = self.channels.setdefault(channel, _Bucket(self.per_channel, self.burst, self.burst, now))
+        wait = conversation.take(now)
+        if wait or self.workspace is None:
+            return wait
+        workspace = self.teams.setdefault(team, _Bucket(self.workspace, self.workspace, self.workspace, now))
+        wait = workspace.take(now)
+        if wait:
+            conversation.tokens += 1  # refused after all: the conversation keeps its turn
+        return wait
+
+
+@dataclass
 class _State:
     users: dict[str, _User] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
@@ -54,6 +95,7 @@ class _State:
     failures: dict[str, list[_Failure]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     failed_calls: list[Call] = field(default_factory=list)
+    rate_limited: list[Call] = field(default_factory=list)
 
 
 class SlackStandIn:
@@ -63,6 +105,7 @@ class SlackStandIn:
         self.latency = latency
         self.socket_mode_url: str | None = None
         self._chaos: tuple[float, float, random.Random] | None = None
+        self._limits: _Limits | None = None
         self.installed: dict[str, str] = {}  # bot token -> team, for workspaces installed by OAuth
         self._state = _State()
         self._lock = threading.Lock()
@@ -147,6 +190,16 @@ class SlackStandIn:
         with self._lock:
             self._chaos = (rate_limited, server_error, random.Random(seed))
 
+    def limit(
+        self, *, per_channel_per_second: float = 1.0, workspace_per_second: float | None = None, burst: int = 1
+    ) -> None:
+        """From now on, enforce Slack's limits on chat.postMessage as Slack does, answering a post beyond
+        them with HTTP 429 and a Retry-After in whole seconds: `per_channel_per_second` into any one
+        conversation (bursts of `burst`), and `workspace_per_second` across a workspace (bursts of one
+        second's worth; None: no cap)."""
+        with self._lock:
+            self._limits = _Limits(per_channel_per_second, workspace_per_second, burst)
+
     def fail_next(
         self,
         method: str,
@@ -171,6 +224,12 @@ class SlackStandIn:
     def failed_calls(self) -> list[Call]:
         with self._lock:
             return list(self._state.failed_calls)
+
+    @property
+    def rate_limited(self) -> list[Call]:
+        """Every call answered with a 429, whatever the cause (limits, `misbehave`, `fail_next`)."""
+        with self._lock:
+            return list(self._state.rate_limited)
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -197,6 +256,7 @@ class SlackStandIn:
         with self._lock:
             self._state.calls.clear()
             self._state.failed_calls.clear()
+            self._state.rate_limited.clear()
 
     # --- serving -------------------------------------------------------------------------------
 
@@ -227,9 +287,11 @@ class SlackStandIn:
         params = {**params, "_token": token}
         with self._lock:
             queue = self._state.failures.get(method) or []
-            failure = queue.pop(0) if queue else self._chaos_failure()
+            failure = queue.pop(0) if queue else self._chaos_failure() or self._over_limits(method, params)
             if failure is not None:
                 self._state.failed_calls.append(call)
+                if failure.status == 429:
+                    self._state.rate_limited.append(call)
         if failure is not None:
             _fail(request, failure)
             return
@@ -251,6 +313,13 @@ class SlackStandIn:
         if roll < rate_limited + server_error:
             return _Failure(500, None, None)
         return None
+
+    def _over_limits(self, method: str, p: dict[str, Any]) -> _Failure | None:
+        if self._limits is None or method != "chat.postMessage":
+            return None
+        team = self.installed.get(str(p.get("_token", "")), self.team_id)
+        wait = self._limits.check(team, self._dm_channel(str(p.get("channel", ""))), time.monotonic())
+        return _Failure(429, None, max(1, math.ceil(wait))) if wait else None
 
     def _record(self, call: Call) -> None:
         with self._lock:

@@ -92,6 +92,10 @@ class Story:
                 database_url=url,
                 log_level="WARNING",
                 _env_file=None,
+                # A simulated week: posting is not paced in real seconds (the stand-in sets no limits).
+                send_per_second=1000.0,
+                send_burst=1000,
+                send_gap_per_conversation_seconds=0.0,
             )
             bot = create_app(settings, session_factory=make_session_factory(engine), clock=self.clock)
             try:
