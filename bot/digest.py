@@ -14,8 +14,9 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
-from bot.indicators import WORSENING, Reading, Trend, trend
+from bot.indicators import WORSENING, Reading, Trend
 from bot.people import zone
+from bot.reporting import indicator_trend
 from storage import queries
 from storage.models import Action, Clinic, DigestPreference, Indicator
 
@@ -122,16 +123,11 @@ def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequ
     for clinic in clinics:
         measures = defaultdict(list)
         for indicator in queries.indicators_of_clinic(session, team_id, clinic.id):
-            readings = [
-                Reading(r.reading_date, r.value)
-                for r in queries.readings_of(session, team_id, indicator.id, limit=READINGS)
-            ]
-            progress = IndicatorProgress(
-                indicator,
-                readings,
-                trend(indicator.direction, readings, indicator.baseline_value, indicator.target_value),
+            rows = queries.readings_of(session, team_id, indicator.id, limit=READINGS)
+            readings = [Reading(r.reading_date, r.value) for r in rows]
+            measures[indicator.focus_area_id].append(
+                IndicatorProgress(indicator, readings, indicator_trend(indicator, rows))
             )
-            measures[indicator.focus_area_id].append(progress)
         for area in clinic.focus_areas:
             linked = [(a, n) for a, n in slots if a.focus_area_id == area.id]
             digest.areas.append(

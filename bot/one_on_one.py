@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.errors import UserError
-from bot.indicators import Reading, Trend, trend
+from bot.indicators import WINDOW, Trend
 from bot.people import zone
+from bot.reporting import indicator_trend
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, AgendaItem, ExtensionRequest, Indicator, OneOnOneSchedule
@@ -109,13 +110,8 @@ class OneOnOneService:
             agenda.topics = list(queries.agenda_topics(session, team_id, lead_id, person_id))
             areas = sorted({a.focus_area_id for a in visible if a.focus_area_id is not None})
             for indicator in queries.indicators_for_one_on_one(session, team_id, lead_id, person_id, areas):
-                readings = [
-                    Reading(r.reading_date, r.value)
-                    for r in queries.readings_of(session, team_id, indicator.id, limit=3)
-                ]
-                agenda.indicators.append(
-                    (indicator, trend(indicator.direction, readings, indicator.baseline_value, indicator.target_value))
-                )
+                readings = queries.readings_of(session, team_id, indicator.id, limit=WINDOW)
+                agenda.indicators.append((indicator, indicator_trend(indicator, readings)))
             agenda.wins = list(
                 queries.recently_done_by(session, team_id, person_id, now - timedelta(days=14), limit=10)
             )
