@@ -51,7 +51,11 @@ def get_user(session: Session, team_id: str, user_id: str) -> SlackUser | None:
 
 
 def save_user(session: Session, user: SlackUser) -> None:
-    session.merge(user)
+    """Insert or refresh, in one statement: two requests learning the same person at once both succeed."""
+    values = {column.name: getattr(user, column.name) for column in SlackUser.__table__.columns}
+    statement = _insert(session)(SlackUser).values(**values)
+    fresh = {column: statement.excluded[column] for column in values if column not in ("team_id", "user_id")}
+    session.execute(statement.on_conflict_do_update(index_elements=["team_id", "user_id"], set_=fresh))
 
 
 # --- clinics ----------------------------------------------------------------------------------
