@@ -3,9 +3,10 @@ made by the real app from a small scripted clinic, so a reader sees what leaders
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import create_app
@@ -14,7 +15,6 @@ from bot.demo.driver import SlackDriver
 from bot.demo.standin import SlackStandIn
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, upgrade
-from storage.models import Indicator
 
 OUT = Path(__file__).parents[1] / "docs" / "examples"
 SECRET = "example-signing-secret"
@@ -35,8 +35,8 @@ ACTIONS = [
 ]
 
 INDICATORS = [
-    ("Discharges before noon", "%", "up", 18.0, 50.0),
-    ("Length of stay", "days", "down", 5.2, 4.0),
+    ("Discharges before noon", "%", "up", "18", "50"),
+    ("Length of stay", "days", "down", "5.2", "4"),
 ]
 READINGS = {
     "Discharges before noon": [19, 22.5, 21, 26, 29.5, 31, 30, 34],
@@ -73,16 +73,22 @@ def main() -> int:
                 "focus_1": {"type": "plain_text_input", "value": "Discharges before noon"},
             },
         )
-        with bot.services.sessions.begin() as session:  # indicators as `/clinic edit` records them
-            for name, unit, direction, baseline, target in INDICATORS:
-                session.add(
-                    Indicator(
-                        team_id="T0001", clinic_id=1, focus_area_id=1, name=name, name_key=name.lower(), kind="lag",
-                        unit=unit, direction=direction, baseline_value=baseline, baseline_date=clock.now().date(),
-                        target_value=target, target_date=date(2027, 3, 31), reporter_id="ULEE", cadence="weekly",
-                        due_on=clock.now().date() + timedelta(weeks=1), created_by="ULEE", created_at=clock.now(),
-                    )
-                )  # fmt: skip
+        for name, unit, direction, baseline, target in INDICATORS:  # added as `/clinic edit` adds them
+            form = {
+                "indicator_name": {"type": "plain_text_input", "value": name},
+                "indicator_kind": {"type": "static_select", "selected_option": {"value": "lag"}},
+                "indicator_unit": {"type": "plain_text_input", "value": unit},
+                "indicator_direction": {"type": "static_select", "selected_option": {"value": direction}},
+                "indicator_baseline": {"type": "plain_text_input", "value": baseline},
+                "indicator_baseline_date": {"type": "datepicker", "selected_date": clock.now().date().isoformat()},
+                "indicator_target": {"type": "plain_text_input", "value": target},
+                "indicator_target_date": {"type": "datepicker", "selected_date": "2027-03-31"},
+                "indicator_reporter": {"type": "users_select", "selected_user": "ULEE"},
+                "indicator_cadence": {"type": "static_select", "selected_option": {"value": "weekly"}},
+            }
+            metadata = json.dumps({"area_id": 1, "indicator_id": None, "parent": None})
+            answer = user.submit("ULEE", "indicator_form", form, private_metadata=metadata)
+            assert answer.body.get("response_action") is None, answer.body
         for week in range(8):  # eight weeks of a clinic doing its work
             for n, (owner, title, due_in, _finished) in enumerate(ACTIONS):
                 due = (clock.now() + timedelta(days=due_in + 14)).date().isoformat()

@@ -78,6 +78,9 @@ def test_the_terminal_shows_who_when_what_and_which_buttons(story):
     assert "Mon 07 Dec 09:00 London" in printed and "Weekly digest: Discharge flow" in printed
     assert "[ Done ]  [ On track ]  [ Blocked ]  [ Need more time ]  [ History ]" in printed
     assert "[ Nudge again ]  [ Extend deadline ]  [ Reassign ]  [ Add to next 1:1 ]" in printed
+    flat = " ".join(printed.split())
+    assert "Discharges before noon: latest 27% (Mon 30 Nov), baseline 18% (Mon 2 Nov)" in flat  # the digest
+    assert "Time to report Discharges before noon" in flat and "[ Report a reading ]" in printed
     assert "local stand-in" in " ".join(printed.split())
     assert html.read_text(encoding="utf-8").startswith("<!doctype html>")
 

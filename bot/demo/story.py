@@ -133,6 +133,29 @@ class Story:
             "fills in the form: *Discharge flow*, sponsor, channel #discharge-clinic and 3 focus areas",
         )
 
+        self.scene("How will we know? An indicator for the first focus area, and its recent figures")
+        self.submit(
+            lead,
+            ids.INDICATOR_MODAL,
+            {
+                ids.INDICATOR_NAME: {"type": "plain_text_input", "value": "Discharges before noon"},
+                ids.INDICATOR_KIND: {"type": "static_select", "selected_option": {"value": "lag"}},
+                ids.INDICATOR_UNIT: {"type": "plain_text_input", "value": "%"},
+                ids.INDICATOR_DIRECTION: {"type": "static_select", "selected_option": {"value": "up"}},
+                ids.INDICATOR_BASELINE: {"type": "plain_text_input", "value": "18"},
+                ids.INDICATOR_BASELINE_DATE: {"type": "datepicker", "selected_date": "2026-11-02"},
+                ids.INDICATOR_TARGET: {"type": "plain_text_input", "value": "50"},
+                ids.INDICATOR_TARGET_DATE: {"type": "datepicker", "selected_date": "2027-03-31"},
+                ids.INDICATOR_REPORTER: {"type": "users_select", "selected_user": lead.user_id},
+                ids.INDICATOR_CADENCE: {"type": "static_select", "selected_option": {"value": "weekly"}},
+            },
+            "adds a lag indicator under *Discharges before noon*: 18% on 2 Nov, target 50% by 31 Mar, "
+            "reported weekly by the lead",
+            private_metadata=json.dumps({"area_id": 1, "indicator_id": None, "parent": None}),
+        )
+        for value, day in (("21%", "9 Nov"), ("24.5%", "16 Nov"), ("23%", "23 Nov"), ("27%", "30 Nov")):
+            self.command(lead, f"metric Discharges before noon {value} {day}")
+
         self.scene("Five actions for three people in three time zones")
         self.at(START + timedelta(minutes=15))
         self.command(lead, "add")
@@ -189,6 +212,19 @@ class Story:
 
         self.scene("Monday: the weekly digest with its chart; the lead hears about what nobody answers")
         self.pass_until(datetime(2026, 12, 7, 10, tzinfo=UTC))
+
+        self.scene("Monday is also when this week's figure is due: the lead reports it from the DM")
+        self.press(lead, ids.REPORT_READING, 1)
+        self.submit(
+            lead,
+            ids.REPORT_MODAL,
+            {
+                ids.READING_VALUE: {"type": "plain_text_input", "value": "31%"},
+                ids.READING_DATE: {"type": "datepicker", "selected_date": "2026-12-07"},
+            },
+            "reports *31%* for Mon 7 Dec",
+            private_metadata=json.dumps({"indicator_id": 1}),
+        )
 
         self.scene("The lead takes one escalation to a one-to-one; the other waits")
         self.pass_until(datetime(2026, 12, 8, 10, self.minute, tzinfo=UTC))
