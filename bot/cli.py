@@ -223,10 +223,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
             if args.format == "csv":
                 write_csv(export, args.out)
             elif args.out is None:
-                write_json(export, sys.stdout, datetime.now(UTC))
+                write_json(export, sys.stdout, SystemClock().now())
             else:
                 with args.out.open("w", encoding="utf-8") as file:
-                    write_json(export, file, datetime.now(UTC))
+                    write_json(export, file, SystemClock().now())
     finally:
         engine.dispose()
     print(f"clinic-bot: exported {export.exported.describe()}", file=sys.stderr)
