@@ -191,10 +191,9 @@ class Delivery:
         # simulated clock, the instant), and must never both believe they hold the same message.
         claim = f"{self.worker_id}-{uuid.uuid4().hex[:12]}"
         with self._sessions.begin() as session:
-            ids = queries.claim_due(session, now, now + LEASE, claim, limit=limit)
-            messages = [queries.get_outbox(session, message_id) for message_id in ids]
-            since = time.monotonic()
-            return [_Held(m.id, m.team_id, m.recipient, claim, since) for m in messages if m is not None]
+            claimed = queries.claim_due(session, now, now + LEASE, claim, limit=limit)
+        since = time.monotonic()
+        return [_Held(message_id, team, recipient, claim, since) for message_id, team, recipient in claimed]
 
     def _next_turn(self, held: list[_Held]) -> _Held | float:
         """The first held message whose turn it is (taken), or the seconds until one's could be."""

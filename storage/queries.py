@@ -411,8 +411,11 @@ def enqueue(session: Session, **row: Any) -> bool:
     return session.execute(statement.returning(OutboxMessage.id)).first() is not None
 
 
-def claim_due(session: Session, now: datetime, lease_until: datetime, owner: str, *, limit: int) -> list[int]:
-    """Lease up to `limit` due messages to `owner`. Rows another process holds are skipped, not waited on."""
+def claim_due(
+    session: Session, now: datetime, lease_until: datetime, owner: str, *, limit: int
+) -> list[tuple[int, str, str]]:
+    """Lease up to `limit` due messages to `owner`: (id, team, recipient) of each claimed. Rows another
+    process holds are skipped, not waited on."""
     candidates = (
         select(OutboxMessage.id)
         .where(
@@ -438,14 +441,15 @@ def claim_due(session: Session, now: datetime, lease_until: datetime, owner: str
         )
         .values(lease_owner=owner, lease_until=lease_until)
     )
-    return list(
-        session.scalars(
-            select(OutboxMessage.id).where(
-                OutboxMessage.id.in_(ids),
-                and_(OutboxMessage.lease_owner == owner, OutboxMessage.lease_until == lease_until),
-            )
+    claimed = session.execute(
+        select(OutboxMessage.id, OutboxMessage.team_id, OutboxMessage.recipient)
+        .where(
+            OutboxMessage.id.in_(ids),
+            and_(OutboxMessage.lease_owner == owner, OutboxMessage.lease_until == lease_until),
         )
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
     )
+    return [(row.id, row.team_id, row.recipient) for row in claimed]
 
 
 def get_outbox(session: Session, message_id: int) -> OutboxMessage | None:
