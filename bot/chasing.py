@@ -158,12 +158,27 @@ def decide(state: ChaseState, now: datetime, policy: ChasePolicy, hours: Working
     if state.snoozed_until is not None and now < state.snoozed_until:
         return Decision([], state, state.snoozed_until)
     state = current(state)
-    steps = _select(state, now, planned_steps(state, policy, hours), policy)
+    plan = planned_steps(state, policy, hours)
+    steps = _select(state, now, plan, policy)
     after = advance(state, steps, now)
-    plan = planned_steps(after, policy, hours)
+    plan = [step for step in plan if _still_planned(step, after)]  # what planning `after` would give
     if _select(after, now, plan, policy):
         return Decision(steps, after, now)
     return Decision(steps, after, min((s.due_at for s in plan if s.due_at > now), default=None))
+
+
+def _still_planned(step: Step, state: ChaseState) -> bool:
+    """Whether `planned_steps(state)` has `step`, for a state advanced from the one it was planned for:
+    advancing marks steps as sent and changes nothing a step's time depends on."""
+    if step.kind == "reminder":
+        return state.reminded_for != state.due_date
+    if step.kind == "overdue":
+        return step.number > state.owner_nudges
+    if step.kind == "lead":
+        return state.lead_escalated_at is None
+    if step.kind == "sponsor":
+        return state.sponsor_escalated_at is None
+    return state.stalled_for != step.cycle
 
 
 def advance(state: ChaseState, sent: list[Step], now: datetime) -> ChaseState:

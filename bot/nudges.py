@@ -5,6 +5,7 @@ how things stand then, and an item closed in between is left out."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,9 +49,12 @@ class NudgePlanner:
         self._policy = policy
 
     def policy_for(self, clinic: Clinic | None) -> ChasePolicy:
-        if clinic is None or not clinic.chase_overrides:
+        return self._policy_with(clinic.chase_overrides if clinic is not None else None)
+
+    def _policy_with(self, overrides: dict[str, Any] | None) -> ChasePolicy:
+        if not overrides:
             return self._policy
-        return self._policy.model_copy(update=clinic.chase_overrides)
+        return self._policy.model_copy(update=overrides)
 
     def plan(self, *, dry_run: bool = False) -> PassReport:
         """One sweep over the actions due a check, in batches, each batch in its own transaction. While
@@ -69,10 +73,10 @@ class NudgePlanner:
         after: tuple[datetime, int] | None = None
         while True:
             with self._sessions() as session:
-                actions = list(queries.actions_to_check(session, now, after=after, limit=BATCH))
+                actions = queries.actions_to_check(session, now, after=after, limit=BATCH)
                 if not actions:
                     return report
-                after = (actions[-1].next_check_at, actions[-1].id)  # type: ignore[assignment]
+                after = (actions[-1].next_check_at, actions[-1].id)
                 report.checked += len(actions)
                 report.planned += self._plan_batch(session, actions, now, dry_run)
                 if dry_run:
@@ -80,19 +84,25 @@ class NudgePlanner:
                 else:
                     session.commit()
 
-    def _plan_batch(self, session: Session, actions: list[Action], now: datetime, dry_run: bool) -> list[Planned]:
-        zones = {
-            key: row.tz
-            for key, row in queries.users_by_id(
-                session, {(a.team_id, u) for a in actions for u in _people_of(a)}
-            ).items()
-        }
-        decided: list[tuple[Action, Step]] = []
+    def _plan_batch(
+        self, session: Session, actions: list[queries.ToCheck], now: datetime, dry_run: bool
+    ) -> list[Planned]:
+        policies: dict[str, ChasePolicy] = {}
+        decided: list[tuple[queries.ToCheck, Step]] = []
+        progress = []
         for action in actions:
-            decision = decide(_state(action, zones), now, self.policy_for(action.clinic), self._hours)
+            overrides = action.chase_overrides
+            key = json.dumps(overrides, sort_keys=True) if overrides else ""
+            if key not in policies:
+                policies[key] = self._policy_with(overrides)
+            policy = policies[key]
+            decision = decide(_state(action), now, policy, self._hours)
             decided += [(action, step) for step in decision.steps]
-            _save(action, decision.after, decision.next_check)
-        if not dry_run and decided:
+            progress.append(_progress(action.id, decision.after, decision.next_check))
+        if dry_run:
+            return self._messages(session, decided, now, dry_run)
+        queries.save_chase_progress(session, progress)
+        if decided:
             fresh = queries.record_steps(
                 session,
                 [
@@ -109,13 +119,22 @@ class NudgePlanner:
                 ],
             )
             decided = [(a, s) for a, s in decided if (a.id, s.kind, s.cycle, s.number) in fresh]
-        groups: dict[tuple[str, str], list[tuple[Action, Step]]] = defaultdict(list)
+        return self._messages(session, decided, now, dry_run)
+
+    def _messages(
+        self, session: Session, decided: list[tuple[queries.ToCheck, Step]], now: datetime, dry_run: bool
+    ) -> list[Planned]:
+        """One message per recipient listing all their items (split when there are many), queued."""
+        groups: dict[tuple[str, str], list[tuple[queries.ToCheck, Step]]] = defaultdict(list)
         for action, step in decided:
             groups[(action.team_id, step.recipient)].append((action, step))
         planned, rows = [], []
+        opens: dict[str, datetime] = {}
         for (team_id, recipient), items in groups.items():
             tz = items[0][1].tz
-            not_before = self._hours.next_open(now, tz)
+            if tz not in opens:
+                opens[tz] = self._hours.next_open(now, tz)
+            not_before = opens[tz]
             why = "; ".join(f"#{a.id} {views.WHY[s.kind]}" for a, s in items)
             planned.append(Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s in items), why))
             for start in range(0, len(items), views.ITEMS_PER_MESSAGE):
@@ -169,25 +188,13 @@ def _lead_id(action: Action) -> str:
     return action.clinic.lead_id if action.clinic is not None else action.assigner_id
 
 
-def _people_of(action: Action) -> list[str]:
-    ids = [action.owner_id, action.assigner_id]
-    if action.clinic is not None:
-        ids += [action.clinic.lead_id] + ([action.clinic.sponsor_id] if action.clinic.sponsor_id else [])
-    return ids
-
-
-def _state(action: Action, zones: dict[tuple[str, str], str]) -> ChaseState:
-    def person(user_id: str) -> Person:
-        return Person(user_id, zones.get((action.team_id, user_id), "UTC"))
-
-    clinic = action.clinic
-    sponsor_id = clinic.sponsor_id if clinic is not None else None
+def _state(action: queries.ToCheck) -> ChaseState:
     return ChaseState(
         action_id=action.id,
         status=action.status,
-        owner=person(action.owner_id),
-        lead=person(_lead_id(action)),
-        sponsor=person(sponsor_id) if sponsor_id else None,
+        owner=Person(action.owner_id, action.owner_tz or "UTC"),
+        lead=Person(action.lead_id, action.lead_tz or "UTC"),
+        sponsor=Person(action.sponsor_id, action.sponsor_tz or "UTC") if action.sponsor_id else None,
         created_at=action.created_at,
         due_at=action.due_at,
         due_date=action.due_date,
@@ -202,11 +209,14 @@ def _state(action: Action, zones: dict[tuple[str, str], str]) -> ChaseState:
     )
 
 
-def _save(action: Action, state: ChaseState, check_at: datetime | None) -> None:
-    action.chase_cycle = state.cycle_start
-    action.owner_nudges = state.owner_nudges
-    action.lead_escalated_at = state.lead_escalated_at
-    action.sponsor_escalated_at = state.sponsor_escalated_at
-    action.reminded_for = state.reminded_for
-    action.stalled_for = state.stalled_for
-    action.next_check_at = check_at
+def _progress(action_id: int, state: ChaseState, check_at: datetime | None) -> dict[str, Any]:
+    return {
+        "id": action_id,
+        "chase_cycle": state.cycle_start,
+        "owner_nudges": state.owner_nudges,
+        "lead_escalated_at": state.lead_escalated_at,
+        "sponsor_escalated_at": state.sponsor_escalated_at,
+        "reminded_for": state.reminded_for,
+        "stalled_for": state.stalled_for,
+        "next_check_at": check_at,
+    }

@@ -55,7 +55,7 @@ class WorkingHours:
 
     def start_of_working_day_after(self, at: datetime, n: int, tz: str) -> datetime:
         """The opening of the n-th working day after the local day of `at`."""
-        return self.window(self.working_day_after(at.astimezone(zone(tz)).date(), n), tz)[0]
+        return _start_of_working_day_after(self, at, n, tz)
 
     def working_days_between(self, earlier: datetime, later: datetime, tz: str) -> int:
         """Whole working days from the local day of `earlier` to the local day of `later`."""
@@ -75,6 +75,12 @@ def _window(hours: WorkingHours, day: date, tz: str) -> tuple[datetime, datetime
         datetime.combine(day, hours.start, tzinfo=local).astimezone(UTC),
         datetime.combine(day, hours.end, tzinfo=local).astimezone(UTC),
     )
+
+
+@lru_cache(maxsize=65536)
+def _start_of_working_day_after(hours: WorkingHours, at: datetime, n: int, tz: str) -> datetime:
+    # Asked with deadlines, which many actions share (the end of the same day in the same zone).
+    return hours.window(hours.working_day_after(at.astimezone(zone(tz)).date(), n), tz)[0]
 
 
 @lru_cache(maxsize=65536)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
+    Row,
     Select,
+    Table,
+    Text,
     and_,
     bindparam,
     case,
+    cast,
+    column,
     delete,
     func,
     literal_column,
@@ -519,23 +526,80 @@ def release_pass_lock(session: Session) -> None:
         session.scalar(select(func.pg_advisory_unlock(PASS_LOCK)))
 
 
+class ToCheck(NamedTuple):
+    """What a pass needs of one action: its chasing columns, its clinic's people and chasing numbers, and
+    the time zones of the people it may message (None: not cached)."""
+
+    id: int
+    team_id: str
+    status: str
+    owner_id: str
+    lead_id: str  # the clinic's lead, else whoever assigned it
+    sponsor_id: str | None
+    chase_overrides: dict[str, Any] | None
+    owner_tz: str | None
+    lead_tz: str | None
+    sponsor_tz: str | None
+    created_at: datetime
+    due_at: datetime
+    due_date: date
+    last_owner_update_at: datetime | None
+    snoozed_until: datetime | None
+    chase_cycle: datetime | None
+    owner_nudges: int
+    lead_escalated_at: datetime | None
+    sponsor_escalated_at: datetime | None
+    reminded_for: date | None
+    stalled_for: datetime | None
+    next_check_at: datetime
+
+
 def actions_to_check(
     session: Session, now: datetime, *, after: tuple[datetime, int] | None, limit: int
-) -> Sequence[Action]:
+) -> list[ToCheck]:
     """Open actions whose next check is due, walked in (next_check_at, id) order from `after` along the
-    partial index, so the cost follows what is due, not what is stored. Rows another replica is planning
-    are skipped rather than waited on."""
-    query = select(Action).where(Action.next_check_at.is_not(None), Action.next_check_at <= now)
+    partial index, so the cost follows what is due, not what is stored. One query brings each action with
+    its clinic and its people's time zones, as plain rows. Rows another replica is planning are skipped
+    rather than waited on."""
+    lead_id = func.coalesce(Clinic.lead_id, Action.assigner_id)
+
+    def tz(user_id: ColumnElement[Any]) -> ColumnElement[Any]:
+        # A subquery per person rather than a join: its user id is a value, so the key always finds it.
+        return (
+            select(SlackUser.tz)
+            .where(SlackUser.team_id == Action.team_id, SlackUser.user_id == user_id)
+            .scalar_subquery()
+        )
+
+    query = (
+        select(
+            Action.id,
+            Action.team_id,
+            Action.status,
+            Action.owner_id,
+            lead_id,
+            Clinic.sponsor_id,
+            Clinic.chase_overrides,
+            tz(Action.owner_id),
+            tz(lead_id),
+            tz(Clinic.sponsor_id),
+            *(Action.__table__.c[name] for name in ToCheck._fields[10:]),
+        )
+        .outerjoin(Clinic, Clinic.id == Action.clinic_id)
+        .where(Action.next_check_at.is_not(None), Action.next_check_at <= now)
+    )
     if after is not None:
         query = query.where(tuple_(Action.next_check_at, Action.id) > tuple_(*after))
     query = query.order_by(Action.next_check_at, Action.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Action)
-    actions = session.scalars(query).all()
-    clinic_ids = {a.clinic_id for a in actions if a.clinic_id is not None}
-    if clinic_ids:
-        session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids))).all()  # into the identity map
-    return actions
+    return [ToCheck(*row) for row in session.execute(query)]
+
+
+def save_chase_progress(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write back how far each action's chase has gone and when to look at it next: one statement for a
+    batch of {"id": ..., column: value} rows."""
+    _update_many(session, Action.__table__, rows)
 
 
 def users_by_id(session: Session, team_users: set[tuple[str, str]]) -> dict[tuple[str, str], SlackUser]:
@@ -554,18 +618,80 @@ def users_by_id(session: Session, team_users: set[tuple[str, str]]) -> dict[tupl
 
 def record_steps(session: Session, rows: list[dict[str, Any]]) -> set[tuple[int, str, datetime, int]]:
     """Add steps to the ledger in one statement; the keys of those not already decided before."""
-    # Core executemany: one cached statement, sent in batches, whatever the number of rows.
-    table = ChaseStep.__table__
-    statement = _insert(session)(table).on_conflict_do_nothing(index_elements=["action_id", "kind", "cycle", "number"])
-    returned = session.execute(
-        statement.returning(table.c.action_id, table.c.kind, table.c.cycle, table.c.number), rows
+    returned = _insert_many(
+        session,
+        ChaseStep.__table__,
+        rows,
+        conflict=["action_id", "kind", "cycle", "number"],
+        returning=["action_id", "kind", "cycle", "number"],
     )
     return {(a, k, c, n) for a, k, c, n in returned}
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    statement = _insert(session)(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    session.execute(statement, rows)
+    _insert_many(session, OutboxMessage.__table__, rows, conflict=["dedupe_key"])
+
+
+# Many rows in one short statement. On PostgreSQL the rows travel as one JSON document that the server
+# turns back into typed rows: the statement's text stays the same whatever the count (a multi-row
+# VALUES list grows with it and the driver parses it anew each time), and encoding one document costs
+# a fraction of binding each value. SQLite takes them as an executemany of one cached statement, which
+# its driver runs in a loop without leaving C.
+
+
+def _insert_many(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, conflict: list[str], returning: Sequence[str] = ()
+) -> list[Row[Any]]:
+    """Insert rows unless their `conflict` key exists; the `returning` columns of those inserted."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        names = list(rows[0])
+        statement = pg_insert(table).from_select(names, select(*_from_json(table, names, rows).c))
+        parameters: list[dict[str, Any]] | None = None
+    else:
+        statement, parameters = sqlite_insert(table), rows
+    statement = statement.on_conflict_do_nothing(index_elements=conflict)
+    if not returning:
+        session.execute(statement, parameters)
+        return []
+    return list(session.execute(statement.returning(*(table.c[name] for name in returning)), parameters))
+
+
+def _update_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Update rows by their "id" to the other values given."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != "id"]
+    if session.get_bind().dialect.name == "postgresql":
+        values = _from_json(table, ["id", *names], rows)
+        session.execute(update(table).where(table.c.id == values.c.id).values({name: values.c[name] for name in names}))
+        return
+    # An executemany sets the columns its parameters name; the row's id goes by another name.
+    statement = update(table).where(table.c.id == bindparam("row_id"))
+    session.execute(statement, [{"row_id": row["id"], **{name: row[name] for name in names}} for row in rows])
+
+
+def _from_json(table: Table, names: list[str], rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """`rows` as a PostgreSQL table expression with `table`'s column types."""
+    document = json.dumps([{name: row[name] for name in names} for row in rows], default=_json_value)
+    columns = (column(name, table.c[name].type) for name in names)
+    return (
+        func.json_to_recordset(cast(bindparam(None, document, type_=Text), JSON))
+        .table_valued(*columns)
+        .render_derived(with_types=True)
+    )
+
+
+def _json_value(value: Any) -> str:
+    """A stored datetime is naive UTC (see `UTCDateTime`), a date its ISO form."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not stored as JSON")
 
 
 def events_since(

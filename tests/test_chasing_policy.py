@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.chasing import ChasePolicy, ChaseState, Person, advance, due_steps, next_check
+from bot.chasing import ChasePolicy, ChaseState, Person, advance, decide, due_steps, next_check
 from bot.dates import end_of_day
 from bot.working_time import WorkingHours
 
@@ -103,3 +103,21 @@ def test_closed_or_snoozed_actions_are_never_chased(scenario):
     assert due_steps(replace(state, status="done"), far, policy, hours) == []
     assert next_check(replace(state, status="cancelled"), far, policy, hours) is None
     assert due_steps(replace(state, snoozed_until=far + timedelta(days=1)), far, policy, hours) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_a_pass_decides_what_the_definitions_say(scenario):
+    """`decide`, a pass's shortcut, plans each state once; it must agree with `due_steps`, `advance` and
+    `next_check` at every pass."""
+    state, policy, hours, steps, updates = scenario
+    now = state.created_at
+    for index, minutes in enumerate(steps):
+        now += timedelta(minutes=minutes * 6)
+        if index in updates:
+            state = replace(state, last_owner_update_at=now)
+        decision = decide(state, now, policy, hours)
+        due = due_steps(state, now, policy, hours)
+        state = advance(state, due, now)
+        assert (decision.steps, decision.after) == (due, state)
+        assert decision.next_check == next_check(state, now, policy, hours)
