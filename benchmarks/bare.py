@@ -1,5 +1,5 @@
 """`python -m benchmarks.bare --port P`: the bare-Bolt floor over HTTP, served exactly as Clinic Bot is
-(uvicorn, one worker, the same Starlette adapter running dispatch in the thread pool)."""
+(uvicorn, one worker, the same Starlette adapter running dispatch in as many threads)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import uvicorn
 
 from benchmarks.ack import bare_bolt
+from bot.settings import Settings
 from bot.web import create_web_app
 
 
@@ -22,7 +23,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     uvicorn.run(
-        create_web_app(bare_bolt(os.environ["SLACK_API_URL"]), _Healthy()),
+        create_web_app(
+            bare_bolt(os.environ["SLACK_API_URL"]), _Healthy(), threads=Settings.model_fields["request_threads"].default
+        ),
         host="127.0.0.1",
         port=args.port,
         log_config=None,

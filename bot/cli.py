@@ -256,7 +256,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             from bot.web import create_web_app
 
             uvicorn.run(
-                create_web_app(bot.bolt, bot.services.health),
+                create_web_app(bot.bolt, bot.services.health, threads=settings.request_threads),
                 host=args.host,
                 port=args.port,
                 log_config=None,

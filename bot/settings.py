@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         description="When set, actions closed more than this many days ago are deleted with their history, "
         "once a day (as `clinic-bot purge` does). Unset: kept until purged.",
     )
+    request_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="HTTP mode: how many Slack requests one process works on at once. Python runs one "
+        "thread at a time, so more only help while requests wait on the database; under load they answer "
+        "fewer requests, each more slowly. To serve more, run more processes.",
+    )
     pass_every_seconds: int = Field(default=60, ge=5, le=3600, description="How often the scheduler runs a pass.")
     send_per_second: float = Field(
         default=5.0,

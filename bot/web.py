@@ -1,12 +1,16 @@
 """HTTP mode: Slack's one request URL and a health check, served by uvicorn (ASGI) through Starlette.
 
 Bolt's own Starlette adapter calls the synchronous app on the event loop; here each request runs in
-the thread pool instead, so one slow request never stalls the others."""
+a worker thread instead, so one request waiting on the database never stalls the others. Only `threads`
+of them run at once: Python runs one thread at a time, and more threads than that only queue for the
+interpreter, which made a loaded server answer fewer requests, each more slowly (see the benchmarks).
+The health check keeps its own threads, so it answers while every worker is busy."""
 
 from __future__ import annotations
 
 import logging
 
+import anyio
 from slack_bolt import App, BoltRequest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +25,9 @@ SLACK_PATH = "/slack/events"
 log = logging.getLogger("clinic_bot.web")
 
 
-def create_web_app(bolt: App, health: Health) -> Starlette:
+def create_web_app(bolt: App, health: Health, *, threads: int) -> Starlette:
+    workers = anyio.CapacityLimiter(threads)
+
     async def slack_events(request: Request) -> Response:
         body = (await request.body()).decode("utf-8", errors="replace")
         try:
@@ -29,7 +35,7 @@ def create_web_app(bolt: App, health: Health) -> Starlette:
         except Exception:  # Bolt could not even read it (not JSON, not an object): nothing Slack sends
             return Response(status_code=400)
         try:
-            bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
+            bolt_response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request, limiter=workers)
         except Exception:  # Bolt itself choked on a payload no Slack request has the shape of
             log.warning("unreadable_request")
             return Response(status_code=400)
