@@ -120,14 +120,16 @@ def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequ
         and_(Action.status == "done", Action.closed_at >= now - WEEK, Action.closed_at < now), Action.closed_at
     )
     digest.coming = first(and_(open_now, Action.due_at >= now, Action.due_at < now + WEEK), Action.due_at)
+    indicators = queries.indicators_of_clinics(session, team_id, clinic_ids)
+    latest = queries.latest_readings(session, team_id, [i.id for i in indicators], limit=READINGS)
+    measures = defaultdict(list)
+    for indicator in indicators:
+        rows = latest[indicator.id]
+        readings = [Reading(r.reading_date, r.value) for r in rows]
+        measures[indicator.focus_area_id].append(
+            IndicatorProgress(indicator, readings, indicator_trend(indicator, rows))
+        )
     for clinic in clinics:
-        measures = defaultdict(list)
-        for indicator in queries.indicators_of_clinic(session, team_id, clinic.id):
-            rows = queries.readings_of(session, team_id, indicator.id, limit=READINGS)
-            readings = [Reading(r.reading_date, r.value) for r in rows]
-            measures[indicator.focus_area_id].append(
-                IndicatorProgress(indicator, readings, indicator_trend(indicator, rows))
-            )
         for area in clinic.focus_areas:
             linked = [(a, n) for a, n in slots if a.focus_area_id == area.id]
             digest.areas.append(

@@ -109,9 +109,9 @@ class OneOnOneService:
                     agenda.due_soon.append(action)
             agenda.topics = list(queries.agenda_topics(session, team_id, lead_id, person_id))
             areas = sorted({a.focus_area_id for a in visible if a.focus_area_id is not None})
-            for indicator in queries.indicators_for_one_on_one(session, team_id, lead_id, person_id, areas):
-                readings = queries.readings_of(session, team_id, indicator.id, limit=WINDOW)
-                agenda.indicators.append((indicator, indicator_trend(indicator, readings)))
+            indicators = queries.indicators_for_one_on_one(session, team_id, lead_id, person_id, areas)
+            latest = queries.latest_readings(session, team_id, [i.id for i in indicators], limit=WINDOW)
+            agenda.indicators = [(i, indicator_trend(i, latest[i.id])) for i in indicators]
             agenda.wins = list(
                 queries.recently_done_by(session, team_id, person_id, now - timedelta(days=14), limit=10)
             )

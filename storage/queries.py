@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from storage.models import (
     Action,
@@ -806,11 +806,15 @@ def indicators_of_team(session: Session, team_id: str) -> Sequence[Indicator]:
 
 
 def indicators_of_clinic(session: Session, team_id: str, clinic_id: int) -> Sequence[Indicator]:
+    return indicators_of_clinics(session, team_id, [clinic_id])
+
+
+def indicators_of_clinics(session: Session, team_id: str, clinic_ids: Sequence[int]) -> Sequence[Indicator]:
     return session.scalars(
         select(Indicator)
-        .where(Indicator.team_id == team_id, Indicator.clinic_id == clinic_id)
+        .where(Indicator.team_id == team_id, Indicator.clinic_id.in_(clinic_ids))
         .options(joinedload(Indicator.focus_area))
-        .order_by(Indicator.focus_area_id, Indicator.name_key)
+        .order_by(Indicator.clinic_id, Indicator.focus_area_id, Indicator.name_key)
     ).all()
 
 
@@ -831,6 +835,31 @@ def readings_of(session: Session, team_id: str, indicator_id: int, *, limit: int
         .limit(limit)
     ).all()
     return list(reversed(rows))
+
+
+def latest_readings(
+    session: Session, team_id: str, indicator_ids: Sequence[int], *, limit: int
+) -> dict[int, list[IndicatorReading]]:
+    """Each indicator's latest readings, oldest first, in one query (not one per indicator)."""
+    if not indicator_ids:
+        return {}
+    ranked = (
+        select(
+            IndicatorReading,
+            func.row_number()
+            .over(partition_by=IndicatorReading.indicator_id, order_by=IndicatorReading.reading_date.desc())
+            .label("latest"),
+        )
+        .where(IndicatorReading.team_id == team_id, IndicatorReading.indicator_id.in_(indicator_ids))
+        .subquery()
+    )
+    reading = aliased(IndicatorReading, ranked)
+    found: dict[int, list[IndicatorReading]] = {indicator_id: [] for indicator_id in indicator_ids}
+    for row in session.scalars(
+        select(reading).where(ranked.c.latest <= limit).order_by(reading.indicator_id, reading.reading_date)
+    ):
+        found[row.indicator_id].append(row)
+    return found
 
 
 def reading_on(session: Session, team_id: str, indicator_id: int, day: date) -> IndicatorReading | None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.demo.walk import Walk
 from bot.views import ids
+from storage import queries
 from storage.models import FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
 from tests.helpers import actions_in
@@ -112,3 +113,17 @@ def test_a_one_to_one_brings_the_indicators_they_report_or_their_actions_serve(u
     assert "improving" in indicators
     assert f"*TTO turnaround* (Discharge flow › TTOs), reported by <@{OWNER}>" in indicators
     assert "Length of stay" not in indicators  # their one action there is done: nothing to discuss
+
+
+def test_each_indicator_brings_its_own_latest_readings_oldest_first(user, slack, db):
+    """The digest and the one-to-one read every indicator's readings in one query: each indicator must
+    get its own latest twelve, oldest first, and none of another's."""
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, areas=("Noon discharges", "Length of stay"))
+    noon, stay = db.scalars(select(FocusArea).order_by(FocusArea.position)).all()
+    indicator(db, noon, "Discharges before noon", "%", "up", 18, 50, [float(n) for n in range(20)])
+    indicator(db, stay, "Length of stay", "days", "down", 5.0, 4.0, [5.1, 5.4])
+    db.commit()
+    discharges, stay_length = db.scalars(select(Indicator.id).order_by(Indicator.name_key)).all()
+    latest = queries.latest_readings(db, "T0001", [discharges, stay_length], limit=12)
+    assert [r.value for r in latest[discharges]] == [float(n) for n in range(8, 20)]
+    assert [r.value for r in latest[stay_length]] == [5.1, 5.4]
