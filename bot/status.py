@@ -52,17 +52,24 @@ class StatusService:
         now = self._clock.now()
         with self._sessions() as session:
             if query.kind == "mine":
-                found = queries.open_actions_owned_by(session, query.team_id, query.viewer_id, limit=FETCH)
+                found = queries.open_actions_owned_by(
+                    session, query.team_id, query.viewer_id, limit=FETCH, loading=queries.FOR_LINES
+                )
                 return _cut("Your open actions", found)
             if query.kind == "overdue":
                 found = queries.open_actions_visible_to(
-                    session, query.team_id, query.viewer_id, overdue_at=now, limit=FETCH
+                    session, query.team_id, query.viewer_id, overdue_at=now, limit=FETCH, loading=queries.FOR_LINES
                 )
                 return _cut("Overdue actions you can see", found)
             if query.kind == "person":
                 assert query.target
                 found = queries.open_actions_visible_to(
-                    session, query.team_id, query.viewer_id, owner_id=query.target, limit=FETCH
+                    session,
+                    query.team_id,
+                    query.viewer_id,
+                    owner_id=query.target,
+                    limit=FETCH,
+                    loading=queries.FOR_LINES,
                 )
                 return _cut(f"Open actions of <@{query.target}> that you can see", found)
             assert query.target
@@ -93,9 +100,15 @@ class StatusService:
                 counts = queries.count_open_in_clinic(session, query.team_id, clinic.id, now)
                 summaries.append(ClinicSummary(clinic, *counts, full_view=full))
                 (full_ids if full else own_ids).append(clinic.id)
-            found = list(queries.open_actions_in_clinics(session, query.team_id, full_ids, limit=FETCH))
+            found = list(
+                queries.open_actions_in_clinics(
+                    session, query.team_id, full_ids, limit=FETCH, loading=queries.FOR_LINES
+                )
+            )
             if own_ids:
-                mine = queries.open_actions_owned_by(session, query.team_id, query.viewer_id, limit=FETCH)
+                mine = queries.open_actions_owned_by(
+                    session, query.team_id, query.viewer_id, limit=FETCH, loading=queries.FOR_LINES
+                )
                 found += [a for a in mine if a.clinic_id in own_ids]
                 found.sort(key=lambda a: (a.due_at, a.id))
             heading = "Open actions in " + ", ".join(c.name for c in clinics)

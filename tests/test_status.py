@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, history_kinds
+from tests.helpers import actions_in, history_kinds, opened_view
 from tests.test_clinics import register_clinic
 
 
@@ -133,3 +133,17 @@ def test_help_lists_every_subcommand_and_unknown_gets_help(user):
         assert f"/clinic {sub}" in helped.text
     assert "I don't know `frobnicate`" in unknown.text and "/clinic status" in unknown.text
     assert "/clinic add" in empty.text
+
+
+def test_a_blocked_action_says_why_in_every_status_list(user, slack, db):
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Order the new pumps", "2026-12-20", clinic_id)
+    [action] = actions_in(db)
+    user.click(OWNER, ids.ACTION_BLOCKED, str(action.id))
+    modal = opened_view(slack)
+    reason = {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": "Waiting for the budget sign-off"}}
+    user.submit(OWNER, ids.BLOCKED_MODAL, reason, private_metadata=modal["private_metadata"])
+
+    for who, asked in ((OWNER, "status"), (LEAD, "status discharge flow"), (ASSIGNER, f"status <@{OWNER}|olu>")):
+        line = user.command(who, asked).text.split("Order the new pumps")[1]
+        assert "blocked: _Waiting for the budget sign-off_" in line, (who, asked)
