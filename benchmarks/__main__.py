@@ -3,7 +3,8 @@
 Scheduler pass: the time to plan one pass (decide and record every due reminder, nudge and
 escalation, and queue the messages) with 1% of the stored actions due, at 10k / 100k / 1M stored, and
 at 1M with 0.1% and 10% due: the cost must follow the number due, not the number stored. Each figure
-is the median of three passes from the same state. Results print as a Markdown table; `--write-readme` puts it into README.md between its markers."""
+is the median of three passes from the same state. Results print as a Markdown table; `--write-readme`
+puts it into README.md between its markers."""
 
 from __future__ import annotations
 
