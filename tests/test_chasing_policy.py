@@ -106,4 +106,3 @@ def test_closed_or_snoozed_actions_are_never_chased(scenario):
     assert due_steps(replace(state, status="done"), far, policy, hours) == []
     assert next_check(replace(state, status="cancelled"), far, policy, hours) is None
     assert due_steps(replace(state, snoozed_until=far + timedelta(days=1)), far, policy, hours) == []
-
