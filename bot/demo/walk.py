@@ -39,11 +39,29 @@ class Walk:
 
     def settle(self) -> None:
         """Wait for what requests queued for now (assignment DMs) to be delivered, then record afresh."""
+        if not self._all_due_sent():
+            raise AssertionError("requests' messages were never delivered")
+        self.seen = len(self.slack.calls_to("chat.postMessage"))
+        self.told = []
+
+    def run(self) -> list[Told]:
+        run_pass(self.bot.services)
+        # The delivery worker a request started may have taken some of what the pass queued: wait until
+        # it has sent them too, so that they count as told at this pass, not the next.
+        self._all_due_sent()
+        calls = self.slack.calls_to("chat.postMessage")
+        new = [Told(self.clock.now(), c.params["channel"].removeprefix("D"), c) for c in calls[self.seen :]]
+        self.seen = len(calls)
+        self.told += new
+        return new
+
+    def _all_due_sent(self, seconds: float = 5) -> bool:
+        """Whether, within `seconds`, no message due now is left waiting to be sent."""
         from sqlalchemy import func, select
 
         from storage.models import OutboxMessage
 
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + seconds
         while True:
             with self.bot.services.sessions() as session:
                 pending = session.scalar(
@@ -52,20 +70,10 @@ class Walk:
                     )
                 )
             if not pending:
-                break
+                return True
             if time.monotonic() > deadline:
-                raise AssertionError("requests' messages were never delivered")
+                return False
             time.sleep(0.01)
-        self.seen = len(self.slack.calls_to("chat.postMessage"))
-        self.told = []
-
-    def run(self) -> list[Told]:
-        run_pass(self.bot.services)
-        calls = self.slack.calls_to("chat.postMessage")
-        new = [Told(self.clock.now(), c.params["channel"].removeprefix("D"), c) for c in calls[self.seen :]]
-        self.seen = len(calls)
-        self.told += new
-        return new
 
     def to(self, user: str, *, digests: bool = False) -> list[Told]:
         """What `user` was told; leaders' weekly digests only when asked for."""
