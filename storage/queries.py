@@ -11,9 +11,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Date,
     Integer,
     Row,
     Select,
+    String,
     Table,
     Text,
     and_,
@@ -49,6 +51,7 @@ from storage.models import (
     OutboxMessage,
     ProcessedEvent,
     SlackUser,
+    UTCDateTime,
 )
 
 # --- people -----------------------------------------------------------------------------------
@@ -679,8 +682,8 @@ def _insert_many(
     """Insert rows unless their `conflict` key exists; the `returning` columns of those inserted."""
     if not rows:
         return []
+    names = _bulk_columns(table, rows)
     if session.get_bind().dialect.name == "postgresql":
-        names = list(rows[0])
         statement = pg_insert(table).from_select(names, select(*_from_json(table, names, rows).c))
         parameters: list[dict[str, Any]] | None = None
     else:
@@ -696,7 +699,7 @@ def _update_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     """Update rows by their "id" to the other values given."""
     if not rows:
         return
-    names = [name for name in rows[0] if name != "id"]
+    names = [name for name in _bulk_columns(table, rows) if name != "id"]
     if session.get_bind().dialect.name == "postgresql":
         values = _from_json(table, ["id", *names], rows)
         session.execute(update(table).where(table.c.id == values.c.id).values({name: values.c[name] for name in names}))
@@ -704,6 +707,20 @@ def _update_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     # An executemany sets the columns its parameters name; the row's id goes by another name.
     statement = update(table).where(table.c.id == bindparam("row_id"))
     session.execute(statement, [{"row_id": row["id"], **{name: row[name] for name in names}} for row in rows])
+
+
+# The column types whose values `_json_value` turns into what the column would have stored: a bulk
+# write skips the types' own bind processing on PostgreSQL, so any other type (an Enum, a TypeDecorator
+# that encodes its value...) is refused rather than stored unprocessed.
+_BULK_TYPES = (Integer, String, Text, Date, JSON, UTCDateTime)
+
+
+def _bulk_columns(table: Table, rows: list[dict[str, Any]]) -> list[str]:
+    names = list(rows[0])
+    for name in names:
+        if type(table.c[name].type) not in _BULK_TYPES:
+            raise TypeError(f"{table.name}.{name} ({table.c[name].type!r}) cannot be written in bulk")
+    return names
 
 
 def _from_json(table: Table, names: list[str], rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]

@@ -1,0 +1,106 @@
+"""A pass writes its batches in bulk, past the column types' own conversions on PostgreSQL: what it stores
+must be what the ORM would have stored, and a column it could not store faithfully is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+
+from storage import queries
+from storage.models import Action, ChaseStep, OutboxMessage
+
+
+def test_bulk_rows_read_back_as_the_orm_writes_them(engine) -> None:  # type: ignore[no-untyped-def]
+    # An instant given in another zone, with microseconds, is stored as the same instant.
+    at = datetime(2026, 11, 30, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    with Session(engine) as session:
+        action = Action(
+            team_id="T1",
+            title="Audit the discharge letters",
+            owner_id="U1",
+            assigner_id="U2",
+            status="open",
+            due_date=date(2026, 11, 27),
+            due_at=at,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(action)
+        session.flush()
+        queries.save_chase_progress(
+            session,
+            [{"id": action.id, "owner_nudges": 2, "reminded_for": date(2026, 11, 27), "next_check_at": at}],
+        )
+        fresh = queries.record_steps(
+            session,
+            [
+                {
+                    "team_id": "T1",
+                    "action_id": action.id,
+                    "kind": "overdue",
+                    "cycle": at,
+                    "number": 2,
+                    "recipient": "U1",
+                    "planned_at": at,
+                }
+            ],
+        )
+        queries.enqueue_many(
+            session,
+            [
+                {
+                    "team_id": "T1",
+                    "dedupe_key": "k1",
+                    "kind": "chase",
+                    "recipient": "U1",
+                    "action_id": None,
+                    "text": "",
+                    "blocks": [],
+                    "payload": {"tz": "Europe/London", "items": [[action.id, "overdue", 2]], "day": None},
+                    "created_at": at,
+                    "not_before": at,
+                }
+            ],
+        )
+        session.commit()
+        action_id = action.id
+    with Session(engine) as session:
+        stored = session.get_one(Action, action_id)
+        step = session.scalars(select(ChaseStep)).one()
+        message = session.scalars(select(OutboxMessage)).one()
+        assert (stored.owner_nudges, stored.reminded_for, stored.next_check_at) == (2, date(2026, 11, 27), at)
+        assert fresh == {(action_id, "overdue", at, 2)}
+        assert (step.cycle, step.planned_at) == (at, at)
+        assert step.cycle.tzinfo is UTC
+        assert (message.not_before, message.action_id, message.blocks) == (at, None, [])
+        assert message.payload == {"tz": "Europe/London", "items": [[action_id, "overdue", 2]], "day": None}
+        # and what is compared in SQL compares as the instant it is
+        for column in (Action.next_check_at, Action.due_at):
+            assert session.scalar(select(func.count()).where(column <= at)) == 1
+            assert session.scalar(select(func.count()).where(column < at)) == 0
+
+
+class Sealed(TypeDecorator[str]):
+    """A type that changes its value on the way in, as an encrypting column would."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:  # type: ignore[no-untyped-def]
+        return None if value is None else value[::-1]
+
+
+def test_a_bulk_write_refuses_a_column_it_would_store_unconverted(engine) -> None:  # type: ignore[no-untyped-def]
+    table = Table("probe", MetaData(), Column("id", Integer, primary_key=True), Column("secret", Sealed()))
+    table.create(engine)
+    with Session(engine) as session:
+        with pytest.raises(TypeError, match=r"probe\.secret"):
+            queries._insert_many(session, table, [{"id": 1, "secret": "abc"}], conflict=["id"])
+        with pytest.raises(TypeError, match=r"probe\.secret"):
+            queries._update_many(session, table, [{"id": 1, "secret": "abc"}])
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(table)) == 0
