@@ -6,8 +6,8 @@ days in the RECIPIENT's time zone; each step becomes due at the opening of a wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -29,14 +29,12 @@ class ChasePolicy(BaseModel):
     model_config = {"frozen": True, "extra": "forbid"}
 
 
-@dataclass(frozen=True)
-class Person:
+class Person(NamedTuple):
     user_id: str
     tz: str
 
 
-@dataclass(frozen=True)
-class ChaseState:
+class ChaseState(NamedTuple):
     """What the policy needs to know about one action; built from its row, nothing else."""
 
     action_id: int
@@ -58,8 +56,7 @@ class ChaseState:
     stalled_for: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     kind: str  # reminder | overdue | lead | sponsor | stalled
     recipient: str
     tz: str
@@ -83,7 +80,7 @@ def current(state: ChaseState) -> ChaseState:
     start = cycle_start(state)
     if state.cycle_start == start:
         return state
-    return replace(state, cycle_start=start, owner_nudges=0, lead_escalated_at=None, sponsor_escalated_at=None)
+    return state._replace(cycle_start=start, owner_nudges=0, lead_escalated_at=None, sponsor_escalated_at=None)
 
 
 def planned_steps(state: ChaseState, policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
@@ -144,8 +141,7 @@ def _select(state: ChaseState, now: datetime, plan: list[Step], policy: ChasePol
     return chosen
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     steps: list[Step]  # to send now
     after: ChaseState  # the state once they are queued
     next_check: datetime | None  # when to look again; None: never, until something changes
@@ -186,15 +182,15 @@ def advance(state: ChaseState, sent: list[Step], now: datetime) -> ChaseState:
     state = current(state)
     for step in sent:
         if step.kind == "reminder":
-            state = replace(state, reminded_for=state.due_date)
+            state = state._replace(reminded_for=state.due_date)
         elif step.kind == "overdue":
-            state = replace(state, owner_nudges=max(state.owner_nudges, step.number))
+            state = state._replace(owner_nudges=max(state.owner_nudges, step.number))
         elif step.kind == "lead":
-            state = replace(state, lead_escalated_at=now)
+            state = state._replace(lead_escalated_at=now)
         elif step.kind == "sponsor":
-            state = replace(state, sponsor_escalated_at=now)
+            state = state._replace(sponsor_escalated_at=now)
         elif step.kind == "stalled":
-            state = replace(state, stalled_for=step.cycle)
+            state = state._replace(stalled_for=step.cycle)
     return state
 
 

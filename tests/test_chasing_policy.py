@@ -4,7 +4,6 @@ always owner -> lead -> sponsor."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -52,7 +51,7 @@ def simulate(state, policy, hours, steps, updates):
     for index, minutes in enumerate(steps):
         now += timedelta(minutes=minutes * 6)
         if index in updates:
-            state = replace(state, last_owner_update_at=now)
+            state = state._replace(last_owner_update_at=now)
         check = next_check(state, now, policy, hours)
         due = due_steps(state, now, policy, hours)
         assert (check is not None and check <= now) or not due, "next_check must not hide a due step"
@@ -103,6 +102,6 @@ def test_escalation_goes_owner_then_lead_then_sponsor(scenario):
 def test_closed_or_snoozed_actions_are_never_chased(scenario):
     state, policy, hours, _steps, _ = scenario
     far = state.due_at + timedelta(days=60)
-    assert due_steps(replace(state, status="done"), far, policy, hours) == []
-    assert next_check(replace(state, status="cancelled"), far, policy, hours) is None
-    assert due_steps(replace(state, snoozed_until=far + timedelta(days=1)), far, policy, hours) == []
+    assert due_steps(state._replace(status="done"), far, policy, hours) == []
+    assert next_check(state._replace(status="cancelled"), far, policy, hours) is None
+    assert due_steps(state._replace(snoozed_until=far + timedelta(days=1)), far, policy, hours) == []
