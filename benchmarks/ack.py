@@ -5,13 +5,12 @@
   beside a bare Bolt app whose listener only acks, measured in the same run on the same server code.
 - The same in process while Slack's Web API takes 2 s to answer: the ack must not wait for it.
 - Building the weekly digest of every one of the 100 clinics.
-- Peak memory of a `clinic-bot tick` process that plans a pass and the Monday digests and sends them."""
+- Peak memory of a `clinic-bot run` process once it has planned a pass and the Monday digests and sent them."""
 
 from __future__ import annotations
 
 import os
 import re
-import resource
 import shutil
 import socket
 import statistics
@@ -25,6 +24,7 @@ from urllib.parse import urlencode
 
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
+from sqlalchemy import delete, func, select
 
 from benchmarks.seed import CLINICS, NOW, TEAM, make_due, owner_of
 from bot.app import create_app
@@ -33,6 +33,7 @@ from bot.demo.driver import sign
 from bot.demo.standin import SlackStandIn
 from bot.settings import Settings
 from storage.db import make_session_factory
+from storage.models import Heartbeat, OutboxMessage
 
 SECRET = "benchmark-signing-secret"
 TOKEN = "xoxb-benchmark"
@@ -209,24 +210,44 @@ def digests(app) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
-def tick_peak_rss_mb(url: str, slack: SlackStandIn, engine) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    """Plan a pass with 0.1% due and the Monday digests, send everything, in a `clinic-bot tick` process."""
+def run_peak_rss_mb(url: str, slack: SlackStandIn, engine) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Peak memory of `clinic-bot run` (HTTP mode, scheduler on) once its first pass, with 0.1% due, has
+    planned the nudges and the Monday digests, and every message is sent or refused (charts included)."""
     make_due(engine, 1000)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "tick", "--now", NOW.isoformat()],
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "DATABASE_URL": url,
-             "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": slack.base_url, "LOG_LEVEL": "WARNING",
-             # memory is measured here, not Slack's pace (the stand-in sets no limits; see benchmarks/delivery.py)
-             "SEND_PER_SECOND": "1000", "SEND_BURST": "1000", "SEND_GAP_PER_CONVERSATION_SECONDS": "0"},
-        capture_output=True, text=True, timeout=1800,
+    for n in range(CLINICS * 2):  # the leads and sponsors, so that their digests and charts are sent
+        slack.add_user(f"UL{n:06d}", name=f"Lead {n}")
+    with engine.begin() as connection:
+        connection.execute(delete(Heartbeat))  # "a pass ran" must mean this process's pass
+    port = _free_port()
+    server = _serve(
+        ["-m", "benchmarks.run_at", "--mode", "http", "--host", "127.0.0.1", "--port", str(port)],
+        {"DATABASE_URL": url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+         "SLACK_API_URL": slack.base_url, "LOG_LEVEL": "WARNING",
+         # memory is measured here, not Slack's pace (the stand-in sets no limits; see benchmarks/delivery.py)
+         "SEND_PER_SECOND": "1000", "SEND_BURST": "1000", "SEND_GAP_PER_CONVERSATION_SECONDS": "0"},
+        port,
     )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    sent = int(re.search(r"(\d+) sent", done.stdout).group(1))  # type: ignore[union-attr]
+    count = select(func.count())
+    try:
+        deadline = time.monotonic() + 1800
+        while True:
+            with engine.connect() as connection:
+                passed = connection.scalar(count.select_from(Heartbeat))
+                pending = connection.scalar(count.where(OutboxMessage.state == "pending"))
+            if passed and not pending:
+                break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"`clinic-bot run` did not settle: {pending} messages pending")
+            time.sleep(0.5)
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    with engine.connect() as connection:
+        sent = int(connection.scalar(count.where(OutboxMessage.state == "sent")) or 0)
     # Only the owner of the status requests is known to the stand-in: nudges to the others are refused.
-    return max(peak, before) / 1024, sent
+    return peak_kb / 1024, sent
 
 
 def measure(url: str, engine, label: str, size: int, requests: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -255,8 +276,8 @@ def measure(url: str, engine, label: str, size: int, requests: int) -> list[str]
                     _row(label, size, f"HTTP, {connections} at a time", http[("Clinic Bot", connections)],
                          http[("bare Bolt", connections)], rate=True)
                 )  # fmt: skip
-        peak, sent = tick_peak_rss_mb(url, slack, engine)
-        what = f"`clinic-bot tick`: a pass and the digests, {sent:,} sent"
+        peak, sent = run_peak_rss_mb(url, slack, engine)
+        what = f"`clinic-bot run`: after a pass and the digests, {sent:,} sent"
         rows.append(f"| {label} | {size:,} | {what} | peak RSS {peak:,.0f} MB | | |")
     return rows
 
