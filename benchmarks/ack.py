@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select
 
 from benchmarks.seed import CLINICS, NOW, TEAM, make_due, owner_of
 from bot.app import create_app
+from bot.cli import freeze_start_up_objects
 from bot.clock import FixedClock
 from bot.demo.driver import sign
 from bot.demo.standin import SlackStandIn
@@ -259,6 +260,7 @@ def measure(url: str, engine, label: str, size: int, requests: int) -> list[str]
         slack.add_user(owner, name="Owner 0", tz="Europe/London")
         app = clinic_app(url, slack)
         bare = bare_bolt(slack.base_url)
+        freeze_start_up_objects()  # as `clinic-bot run` does before it serves
         in_process(app.bolt, body, 50)  # warm up caches and connections
         ours, floor = in_process(app.bolt, body, requests), in_process(bare, body, requests)
         rows.append(_row(label, size, "in process, one at a time", ours, floor))

@@ -245,33 +245,34 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         from scheduler import build_scheduler
 
         scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
+    if mode == "http":
+        import uvicorn
+
+        from bot.web import create_web_app
+
+        web = create_web_app(bot.bolt, bot.services.health, threads=settings.request_threads)
+    freeze_start_up_objects()
+    if scheduler is not None:
         scheduler.start()
     bot.services.delivery.kick()  # whatever an earlier run left unsent
-    # What is built by now lives as long as the process. Frozen, it is left out of the collector's full
-    # sweeps, each of which would otherwise walk all of it while a request waits.
-    gc.freeze()
     log.info("starting", extra={"mode": mode, "scheduler": scheduler is not None})
     try:
         if mode == "socket":
             _serve_socket_mode(bot, settings)
         else:
-            import uvicorn
-
-            from bot.web import create_web_app
-
-            uvicorn.run(
-                create_web_app(bot.bolt, bot.services.health, threads=settings.request_threads),
-                host=args.host,
-                port=args.port,
-                log_config=None,
-                access_log=False,
-            )
+            uvicorn.run(web, host=args.host, port=args.port, log_config=None, access_log=False)
     finally:
         bot.services.delivery.drain()
         if scheduler is not None:
             scheduler.shutdown(wait=True)
         bot.close()
     return 0
+
+
+def freeze_start_up_objects() -> None:
+    """What is built by now lives as long as the process. Frozen, it is left out of the collector's full
+    sweeps, each of which would otherwise walk all of it while a request or a pass waits."""
+    gc.freeze()
 
 
 def _until_stopped() -> None:
@@ -296,6 +297,7 @@ def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     _require(settings, "slack_bot_token")
     bot = _build(settings)
     scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
+    freeze_start_up_objects()
     scheduler.start()
     log.info("scheduler_started", extra={"every_seconds": settings.pass_every_seconds})
     _until_stopped()
