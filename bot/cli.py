@@ -347,7 +347,6 @@ def _deliver_all(bot, timeout: float) -> int:  # type: ignore[no-untyped-def]
 
     deadline = time.monotonic() + timeout
     report = run_pass(bot.services)
-    sent, failed = report.sent, report.failed
     while owed := bot.services.delivery.owed():
         # A message another process leased (and may have died holding) waits for its lease to run out.
         wait = min(max(m.not_before, m.lease_until or m.not_before) for m in owed) - bot.services.clock.now()
@@ -360,9 +359,11 @@ def _deliver_all(bot, timeout: float) -> int:  # type: ignore[no-untyped-def]
                 )
             return 3
         time.sleep(min(max(wait.total_seconds(), 0.05), 5.0))
-        more = bot.services.delivery.deliver_due()
-        sent, failed = sent + more.sent, failed + more.failed
-    print(f"clinic-bot: pass done: {sent} sent, {failed} failed")
+        report += bot.services.delivery.deliver_due()
+    print(
+        f"clinic-bot: pass done: {report.sent} sent, {report.failed} failed, "
+        f"{report.dropped} dropped (nothing left to say)"
+    )
     return 0
 
 

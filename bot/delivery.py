@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
@@ -57,6 +57,12 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    dropped: int = 0  # decided, then with nothing left to say when due: not sent, on purpose
+
+    def __iadd__(self, other: DeliveryReport) -> DeliveryReport:
+        for count in fields(self):
+            setattr(self, count.name, getattr(self, count.name) + getattr(other, count.name))
+        return self
 
 
 @dataclass(frozen=True)
@@ -307,7 +313,7 @@ class Delivery:
         """A decided message with nothing left to say (say, every item closed since): not sent, on purpose."""
         with self._sessions.begin() as session:
             self._close(session, message_id, attempts, "dropped", "nothing left to say when it was due")
-        return "sent"
+        return "dropped"
 
     @staticmethod
     def _close(session: Session, message_id: int, attempts: int, state: str, error: str) -> OutboxMessage:

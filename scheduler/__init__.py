@@ -3,6 +3,7 @@ the database is the truth, and a pass can run in any number of processes at once
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime
 
@@ -47,7 +48,7 @@ def build_scheduler(services: Services, *, every_seconds: int) -> BackgroundSche
 def _safe_pass(services: Services) -> None:
     try:
         report = run_pass(services)
-        if report.sent or report.failed or report.retrying:
-            log.info("pass", extra={"sent": report.sent, "retrying": report.retrying, "failed": report.failed})
+        if report.sent or report.failed or report.retrying or report.dropped:
+            log.info("pass", extra=dataclasses.asdict(report))
     except Exception:
         log.exception("pass_failed")

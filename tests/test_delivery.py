@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.demo.walk import Walk
 from scheduler import run_pass
 from storage import queries
-from storage.models import OutboxMessage
+from storage.models import Action, OutboxMessage
 from tests.conftest import ASSIGNER, OWNER
 from tests.helpers import text_of
 from tests.test_status import add
@@ -39,6 +39,24 @@ def test_a_server_error_is_retried_later_and_delivered_once(user, slack, db, bot
     [message] = queued(db)
     assert message.state == "sent"
     assert len(slack.messages_to(OWNER)) == 1 and "Survive an outage" in text_of(slack.messages_to(OWNER)[0])
+
+
+def test_a_nudge_left_with_nothing_to_say_is_counted_as_dropped_not_sent(user, slack, db, bot, clock):
+    user.command(ASSIGNER, f"add <@{OWNER}> Sign off the rota by 2026-11-27")
+    slack.wait_for(lambda _c: len(slack.messages_to(OWNER)) == 1)
+    bot.services.delivery.stop()
+    clock.set(datetime(2026, 11, 30, 15, 0, tzinfo=UTC))  # the Monday after, 10:00 in New York: a nudge is due
+    bot.services.planner.plan()
+    # done before the nudge went out
+    with bot.services.sessions.begin() as session:
+        action = session.scalars(select(Action)).one()
+        action.status, action.closed_at = "done", clock.now()
+
+    report = bot.services.delivery.deliver_due()
+
+    assert (report.sent, report.failed, report.dropped) == (0, 0, 1)
+    assert [m.state for m in queued(db) if m.kind == "chase"] == ["dropped"]
+    assert len(slack.messages_to(OWNER)) == 1  # only the message that told them of it
 
 
 def test_a_rate_limit_waits_for_retry_after(user, slack, db, bot, clock):
