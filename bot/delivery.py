@@ -25,7 +25,7 @@ from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, Sl
 from bot.views import actions as views
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import OutboxMessage
+from storage.models import Action, OutboxMessage
 
 log = logging.getLogger("clinic_bot.delivery")
 
@@ -288,24 +288,16 @@ class Delivery:
         return "retrying"
 
     def _give_up(self, message_id: int, attempts: int, error: str) -> str:
-        """Record why, and tell whoever answers for the action, once: a person may never hear otherwise."""
+        """Record why, and tell whoever answers for each action it was about, once: a person may never hear
+        otherwise."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             message = self._close(session, message_id, attempts, "failed", error)
-            action = queries.get_action(session, message.team_id, message.action_id) if message.action_id else None
-            if action is not None and message.kind != "delivery_failed":
+            for action in _actions_about(session, message) if message.kind != "delivery_failed" else []:
                 told = next((p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None)
                 if told is not None:
                     notice = views.delivery_failed(action, message.recipient, error)
-                    tell(
-                        session,
-                        action,
-                        "delivery_failed",
-                        told,
-                        notice,
-                        now,
-                        unique=f"{message.recipient}:{error}",
-                    )
+                    tell(session, action, "delivery_failed", told, notice, now, unique=f"{message.recipient}:{error}")
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
 
@@ -365,3 +357,10 @@ class Delivery:
 def _backoff(attempts: int) -> timedelta:
     base = min(MAX_BACKOFF.total_seconds(), 5 * 2**attempts)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def _actions_about(session: Session, message: OutboxMessage) -> list[Action]:
+    """The actions a message was about: its own, or each of a chase message's items (see bot.nudges)."""
+    items = (message.payload or {}).get("items", []) if message.action_id is None else [[message.action_id]]
+    found = (queries.get_action(session, message.team_id, item[0]) for item in items)
+    return [action for action in found if action is not None]
