@@ -12,6 +12,7 @@ import random
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -288,16 +289,20 @@ class Delivery:
         return "retrying"
 
     def _give_up(self, message_id: int, attempts: int, error: str) -> str:
-        """Record why, and tell whoever answers for each action it was about, once: a person may never hear
-        otherwise."""
+        """Record why, and tell whoever answers for the actions it was about, once, in one notice each: a
+        person may never hear otherwise."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             message = self._close(session, message_id, attempts, "failed", error)
+            told: dict[str, list[Action]] = defaultdict(list)
             for action in _actions_about(session, message) if message.kind != "delivery_failed" else []:
-                told = next((p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None)
-                if told is not None:
-                    notice = views.delivery_failed(action, message.recipient, error)
-                    tell(session, action, "delivery_failed", told, notice, now, unique=f"{message.recipient}:{error}")
+                person = next((p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None)
+                if person is not None:
+                    told[person].append(action)
+            for person, actions in told.items():
+                notice = views.delivery_failed(actions, message.recipient, error)
+                unique = ":".join([message.recipient, error, *(str(action.id) for action in actions[1:])])
+                tell(session, actions[0], "delivery_failed", person, notice, now, unique=unique)
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
 

@@ -166,7 +166,7 @@ def test_an_undeliverable_nudge_is_recorded_and_the_lead_is_told_once(user, slac
     assert len(notices) == 1 and "deactivated" in text_of(notices[0])
 
 
-def test_an_undeliverable_nudge_about_several_actions_tells_the_lead_about_each(user, slack, db, bot, clock):
+def test_an_undeliverable_nudge_about_several_actions_tells_the_lead_about_them_at_once(user, slack, db, bot, clock):
     walk = Walk(bot, slack, clock)
     register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
     for title in ("Unreachable one", "Unreachable two"):
@@ -178,9 +178,9 @@ def test_an_undeliverable_nudge_about_several_actions_tells_the_lead_about_each(
 
     [failed] = db.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed")).all()
     assert failed.action_id is None and len(failed.payload["items"]) == 2  # one message about both
-    notices = [text_of(c) for c in slack.messages_to(LEAD) if "couldn't reach" in text_of(c)]
-    about = sorted(n[n.index("about *") + 7 : n.index("*:")] for n in notices)
-    assert about == ["#1 Unreachable one", "#2 Unreachable two"]
+    [notice] = [text_of(c) for c in slack.messages_to(LEAD) if "couldn't reach" in text_of(c)]
+    assert "about 2 actions: their Slack account is deactivated" in notice
+    assert "*#1 Unreachable one*" in notice and "*#2 Unreachable two*" in notice
 
 
 def test_the_sponsor_hears_what_the_lead_did(user, slack, db, escalated):

@@ -460,7 +460,8 @@ def reassigned_away(action: Action, actor_id: str) -> tuple[str, list[dict[str, 
     return _message([SectionBlock(text=md(body))], f"Action #{action.id} was reassigned")
 
 
-def delivery_failed(action: Action, recipient: str, error: str) -> tuple[str, list[dict[str, Any]]]:
+def delivery_failed(actions: Sequence[Action], recipient: str, error: str) -> tuple[str, list[dict[str, Any]]]:
+    """One notice for the actions a message that could not be delivered was about."""
     reason = {
         "account_inactive": "their Slack account is deactivated",
         "user_not_found": "Slack doesn't know them",
@@ -468,14 +469,20 @@ def delivery_failed(action: Action, recipient: str, error: str) -> tuple[str, li
         "not_in_channel": "I'm not in that channel",
         "is_archived": "the channel is archived",
     }.get(error.split(": ")[-1], f"Slack said {esc(error)}")
-    body = (
-        f":warning: I couldn't reach {mention(recipient) if recipient[:1] in 'UW' else esc(recipient)} about "
-        f"*#{action.id} {esc(action.title)}*: {reason}. You may want to reassign it."
-    )
-    return _message(
-        [SectionBlock(text=md(body)), action_buttons(action)],
-        f"Couldn't deliver a message about action #{action.id}",
-    )
+    who = mention(recipient) if recipient[:1] in "UW" else esc(recipient)
+    titles = [f"*#{action.id} {esc(action.title)}*" for action in actions]
+    if len(actions) == 1:
+        body = f":warning: I couldn't reach {who} about {titles[0]}: {reason}. You may want to reassign it."
+        blocks: list[Block] = [SectionBlock(text=md(body)), action_buttons(actions[0])]
+    else:
+        body = (
+            f":warning: I couldn't reach {who} about {len(actions)} actions: {reason}. You may want to reassign them."
+        )
+        blocks = [SectionBlock(text=md(body))]
+        for action, title in zip(actions, titles, strict=True):
+            blocks += [_Line(title), action_buttons(action)]
+    numbers = ", ".join(f"#{action.id}" for action in actions)
+    return _message(blocks, f"Couldn't deliver a message about action{'s' if len(actions) > 1 else ''} {numbers}")
 
 
 def _action_form(
