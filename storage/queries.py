@@ -724,7 +724,8 @@ def _executemany(session: Session, statement: Any, names: list[str], rows: list[
         if left_out.key not in defaults:
             raise TypeError(f"{left_out} is left out and its default is not a constant: give its value")
     keys = compiled.positiontup
-    processors = [(n, p) for n, key in enumerate(keys) if (p := compiled.binds[key].type.bind_processor(dialect))]
+    types = [compiled.binds[key].type.dialect_impl(dialect) for key in keys]  # SQLite's own, as SQLAlchemy uses
+    processors = [(n, p) for n, type_ in enumerate(types) if (p := type_.bind_processor(dialect))]
     parameters = []
     for row in rows:
         values = [row[key] if key in row else defaults[key] for key in keys]

@@ -17,6 +17,7 @@ from storage.models import Action, ChaseStep, OutboxMessage
 def test_bulk_rows_read_back_as_the_orm_writes_them(engine) -> None:  # type: ignore[no-untyped-def]
     # An instant given in another zone, with microseconds, is stored as the same instant.
     at = datetime(2026, 11, 30, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    on_the_second = at.replace(microsecond=0)
     with Session(engine) as session:
         action = Action(
             team_id="T1",
@@ -33,7 +34,15 @@ def test_bulk_rows_read_back_as_the_orm_writes_them(engine) -> None:  # type: ig
         session.flush()
         queries.save_chase_progress(
             session,
-            [{"id": action.id, "owner_nudges": 2, "reminded_for": date(2026, 11, 27), "next_check_at": at}],
+            [
+                {
+                    "id": action.id,
+                    "owner_nudges": 2,
+                    "reminded_for": date(2026, 11, 27),
+                    "next_check_at": at,
+                    "lead_escalated_at": on_the_second,
+                }
+            ],
         )
         fresh = queries.record_steps(
             session,
@@ -61,7 +70,7 @@ def test_bulk_rows_read_back_as_the_orm_writes_them(engine) -> None:  # type: ig
                     "text": "",
                     "blocks": [],
                     "payload": {"tz": "Europe/London", "items": [[action.id, "overdue", 2]], "day": None},
-                    "created_at": at,
+                    "created_at": on_the_second,
                     "not_before": at,
                 }
             ],
@@ -83,6 +92,9 @@ def test_bulk_rows_read_back_as_the_orm_writes_them(engine) -> None:  # type: ig
         for column in (Action.next_check_at, Action.due_at):
             assert session.scalar(select(func.count()).where(column <= at)) == 1
             assert session.scalar(select(func.count()).where(column < at)) == 0
+        # an instant on the second is stored as any other write stores it, so that equal compares equal
+        for column in (Action.lead_escalated_at, OutboxMessage.created_at):
+            assert session.scalar(select(func.count()).where(column == on_the_second)) == 1
 
 
 class Sealed(TypeDecorator[str]):
