@@ -295,7 +295,8 @@ class Delivery:
         with self._sessions.begin() as session:
             message = self._close(session, message_id, attempts, "failed", error)
             told: dict[str, list[Action]] = defaultdict(list)
-            for action in _actions_about(session, message) if message.kind != "delivery_failed" else []:
+            about = _actions_about(session, message) if message.kind != "delivery_failed" else []
+            for action in about:
                 person = next((p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None)
                 if person is not None:
                     told[person].append(action)

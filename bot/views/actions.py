@@ -56,6 +56,10 @@ def render(blocks: Sequence[Block]) -> list[dict[str, Any]]:
 # --- pieces ---------------------------------------------------------------------------------------
 
 
+def _named(action: Action) -> str:
+    return f"*#{action.id} {esc(action.title)}*"
+
+
 def due_phrase(action: Action, reader: Person, now: datetime) -> str:
     """When it is due, said in the reader's time zone."""
     today = reader.local(now).date()
@@ -72,7 +76,7 @@ def due_phrase(action: Action, reader: Person, now: datetime) -> str:
 
 
 def action_line(action: Action, reader: Person, now: datetime, *, show_owner: bool = True) -> str:
-    parts = [f"{STATUS_ICONS[action.status]} *#{action.id} {esc(action.title)}*"]
+    parts = [f"{STATUS_ICONS[action.status]} {_named(action)}"]
     facts = [due_phrase(action, reader, now)]
     if show_owner:
         facts.append(mention(action.owner_id))
@@ -166,7 +170,7 @@ def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[st
     text = f"{mention(action.assigner_id)} gave you a clinic action: {esc(action.title)}"
     lines = [
         f"{mention(action.assigner_id)} gave you a clinic action" + (f" for *{where}*" if where else "") + ":",
-        f"*#{action.id} {esc(action.title)}*",
+        _named(action),
         f"Due {due_phrase(action, owner, now).removeprefix('due ')} (end of the day, your time)",
     ]
     if serves := outcome_phrase(action):
@@ -186,19 +190,17 @@ def assigner_update(
 ) -> tuple[str, list[dict[str, Any]]]:
     who = mention(actor_id)
     if kind == "blocked":
-        head = f":red_circle: {who} marked *#{action.id} {esc(action.title)}* as blocked"
+        head = f":red_circle: {who} marked {_named(action)} as blocked"
         body = f"_{esc(clip(action.blocked_reason or '', 2000))}_"
     else:
-        head = f":hourglass: {who} needs more time for *#{action.id} {esc(action.title)}*"
+        head = f":hourglass: {who} needs more time for {_named(action)}"
         body = f"New deadline: {due_phrase(action, reader, now)}"
     blocks: list[Block] = [SectionBlock(text=md(head + "\n" + body)), action_buttons(action)]
     return f"Update on action #{action.id}", render(blocks)
 
 
 def cancelled(action: Action, actor_id: str, reason: str) -> tuple[str, list[dict[str, Any]]]:
-    body = (
-        f":heavy_minus_sign: {mention(actor_id)} cancelled *#{action.id} {esc(action.title)}*: it is no longer needed."
-    )
+    body = f":heavy_minus_sign: {mention(actor_id)} cancelled {_named(action)}: it is no longer needed."
     if reason:
         body += f"\n_{esc(clip(reason, 2000))}_"
     return f"Action #{action.id} was cancelled", render([SectionBlock(text=md(body))])
@@ -396,7 +398,7 @@ def extension_request(
 ) -> tuple[str, list[dict[str, Any]]]:
     today = reader.local(now).date()
     body = (
-        f":hourglass: {mention(request.requested_by)} asks for more time on *#{action.id} {esc(action.title)}*, "
+        f":hourglass: {mention(request.requested_by)} asks for more time on {_named(action)}, "
         f"which has been escalated to you.\nFrom {describe_date(action.due_date, today)} to "
         f"*{describe_date(request.new_date, today)}*: _{esc(clip(request.reason, 1500))}_"
     )
@@ -421,12 +423,12 @@ def extension_decided(
 ) -> tuple[str, list[dict[str, Any]]]:
     if approved:
         body = (
-            f":white_check_mark: {mention(decider_id)} approved more time for *#{action.id} {esc(action.title)}*: "
+            f":white_check_mark: {mention(decider_id)} approved more time for {_named(action)}: "
             f"{due_phrase(action, reader, now)}."
         )
     else:
         body = (
-            f":no_entry: {mention(decider_id)} did not approve more time for *#{action.id} {esc(action.title)}*; "
+            f":no_entry: {mention(decider_id)} did not approve more time for {_named(action)}; "
             f"the deadline stays {due_phrase(action, reader, now).removeprefix('due ')}. "
             "Reply in this thread if you need to talk it through."
         )
@@ -438,23 +440,20 @@ def extension_decided(
 
 def lead_nudge(action: Action, actor_id: str, reader: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     body = (
-        f":wave: {mention(actor_id)} asked me to check on *#{action.id} {esc(action.title)}* "
+        f":wave: {mention(actor_id)} asked me to check on {_named(action)} "
         f"({due_phrase(action, reader, now)}). Where has it got to?"
     )
     return _message([SectionBlock(text=md(body)), action_buttons(action)], f"A check-in on action #{action.id}")
 
 
 def deadline_extended(action: Action, actor_id: str, reader: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
-    body = (
-        f":calendar: {mention(actor_id)} moved the deadline of *#{action.id} {esc(action.title)}*: "
-        f"{due_phrase(action, reader, now)}."
-    )
+    body = f":calendar: {mention(actor_id)} moved the deadline of {_named(action)}: {due_phrase(action, reader, now)}."
     return _message([SectionBlock(text=md(body)), action_buttons(action)], f"New deadline for action #{action.id}")
 
 
 def reassigned_away(action: Action, actor_id: str) -> tuple[str, list[dict[str, Any]]]:
     body = (
-        f"{mention(actor_id)} passed *#{action.id} {esc(action.title)}* to {mention(action.owner_id)}. "
+        f"{mention(actor_id)} passed {_named(action)} to {mention(action.owner_id)}. "
         "Nothing more is needed from you on it."
     )
     return _message([SectionBlock(text=md(body))], f"Action #{action.id} was reassigned")
@@ -470,19 +469,17 @@ def delivery_failed(actions: Sequence[Action], recipient: str, error: str) -> tu
         "is_archived": "the channel is archived",
     }.get(error.split(": ")[-1], f"Slack said {esc(error)}")
     who = mention(recipient) if recipient[:1] in "UW" else esc(recipient)
-    titles = [f"*#{action.id} {esc(action.title)}*" for action in actions]
-    if len(actions) == 1:
-        body = f":warning: I couldn't reach {who} about {titles[0]}: {reason}. You may want to reassign it."
-        blocks: list[Block] = [SectionBlock(text=md(body)), action_buttons(actions[0])]
-    else:
-        body = (
-            f":warning: I couldn't reach {who} about {len(actions)} actions: {reason}. You may want to reassign them."
-        )
-        blocks = [SectionBlock(text=md(body))]
-        for action, title in zip(actions, titles, strict=True):
-            blocks += [_Line(title), action_buttons(action)]
+    several = len(actions) > 1
+    about, them = (f"{len(actions)} actions", "them") if several else (_named(actions[0]), "it")
+    body = f":warning: I couldn't reach {who} about {about}: {reason}. You may want to reassign {them}."
+    blocks: list[Block] = [SectionBlock(text=md(body))]
+    for action in actions:
+        if several:
+            blocks.append(_Line(_named(action)))
+        if action.closed_at is None:
+            blocks.append(action_buttons(action))
     numbers = ", ".join(f"#{action.id}" for action in actions)
-    return _message(blocks, f"Couldn't deliver a message about action{'s' if len(actions) > 1 else ''} {numbers}")
+    return _message(blocks, f"Couldn't deliver a message about action{'s' if several else ''} {numbers}")
 
 
 def _action_form(
@@ -496,7 +493,7 @@ def _action_form(
         submit=plain(submit),
         close=plain("Cancel"),
         private_metadata=json.dumps({"action_id": action.id}),
-        blocks=[SectionBlock(text=md(f"*#{action.id} {esc(action.title)}*\n{intro}")), *inputs],
+        blocks=[SectionBlock(text=md(f"{_named(action)}\n{intro}")), *inputs],
     )
     return view.to_dict()
 
