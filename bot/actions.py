@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -259,17 +260,18 @@ class ActionService:
     def note_from_reply(
         self, team_id: str, *, channel: str, thread_ts: str, actor_id: str, text: str, event_id: str
     ) -> bool:
-        """A reply in the thread of a message about one action becomes a progress note on it.
-        Keyed by Slack's event id, so a redelivered event adds nothing twice."""
+        """A reply in the thread of a message about an action becomes a progress note on it (on the one it
+        names, for a nudge about several). Keyed by Slack's event id, so a redelivered event adds nothing
+        twice."""
         text = text.strip()
         if not text:
             return False
         now = self._clock.now()
         with self._sessions.begin() as session:
             message = queries.outbox_for_message(session, team_id, channel, thread_ts)
-            if message is None or message.action_id is None:
+            if message is None or not message.action_ids:
                 return False
-            action = queries.get_action(session, team_id, message.action_id, lock=True)
+            action = queries.get_action(session, team_id, replied_about(message.action_ids, text), lock=True)
             if action is None or not may_change(action, actor_id):
                 return False
             if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
@@ -373,6 +375,20 @@ def touch(action: Action, actor_id: str, now: datetime) -> None:
 def record(session: Session, action: Action, actor_id: str, kind: str, now: datetime, **detail: Any) -> None:
     session.add(
         ActionEvent(team_id=action.team_id, action_id=action.id, at=now, actor_id=actor_id, kind=kind, detail=detail)
+    )
+
+
+def replied_about(action_ids: list[int], text: str) -> int:
+    """Which of a message's actions a reply is about: its only one, or the one of several the reply names."""
+    if len(action_ids) == 1:
+        return action_ids[0]
+    named = {int(number) for number in re.findall(r"#(\d{1,9})\b", text)} & set(action_ids)
+    if len(named) == 1:
+        return named.pop()
+    numbers = ", ".join(f"#{action_id}" for action_id in action_ids)
+    raise UserError(
+        f"I didn't note that: this message is about {numbers}. Start your reply with the one you mean, "
+        f"for example “#{action_ids[0]} waiting on pharmacy”."
     )
 
 

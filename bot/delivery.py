@@ -295,8 +295,8 @@ class Delivery:
         with self._sessions.begin() as session:
             message = self._close(session, message_id, attempts, "failed", error)
             told: dict[str, list[Action]] = defaultdict(list)
-            about = _actions_about(session, message) if message.kind != "delivery_failed" else []
-            for action in about:
+            about = message.action_ids if message.kind != "delivery_failed" else []
+            for action in filter(None, (queries.get_action(session, message.team_id, i) for i in about)):
                 person = next((p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None)
                 if person is not None:
                     told[person].append(action)
@@ -363,10 +363,3 @@ class Delivery:
 def _backoff(attempts: int) -> timedelta:
     base = min(MAX_BACKOFF.total_seconds(), 5 * 2**attempts)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
-
-
-def _actions_about(session: Session, message: OutboxMessage) -> list[Action]:
-    """The actions a message was about: its own, or each of a chase message's items (see bot.nudges)."""
-    items = (message.payload or {}).get("items", []) if message.action_id is None else [[message.action_id]]
-    found = (queries.get_action(session, message.team_id, item[0]) for item in items)
-    return [action for action in found if action is not None]

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.errors import UserError
 from bot.patient_data import ADVICE
 from bot.people import Person
 from bot.services import Services
@@ -26,18 +27,18 @@ def register(app: App, services: Services) -> None:
             "text": event.get("text", ""),
             "event_id": body.get("event_id", ""),
         }
+        hint = {"channel": event["channel"], "user": reply["actor_id"], "thread_ts": event["thread_ts"]}
         if found := services.patient_data.found_in(reply["text"]):
-            context[EPHEMERAL] = {
-                "channel": event["channel"],
-                "user": reply["actor_id"],
-                "thread_ts": event["thread_ts"],
-                "text": f"I didn't keep that: it looks like {found}. {ADVICE}",
-            }
+            context[EPHEMERAL] = {**hint, "text": f"I didn't keep that: it looks like {found}. {ADVICE}"}
             return
         team_id = team_of(context, body)
-        noted = services.one_on_one.topic_from_reply(team_id, **reply) or services.actions.note_from_reply(
-            team_id, **reply
-        )
+        try:
+            noted = services.one_on_one.topic_from_reply(team_id, **reply) or services.actions.note_from_reply(
+                team_id, **reply
+            )
+        except UserError as exc:  # which action a reply to a nudge about several is about
+            context[EPHEMERAL] = {**hint, "text": exc.message}
+            return
         if noted:
             context[REACT] = {"channel": event["channel"], "ts": event["ts"], "name": "memo"}
 

@@ -199,6 +199,13 @@ class OutboxMessage(Base):
     sent_channel: Mapped[str | None] = mapped_column(String(32))
     sent_ts: Mapped[str | None] = mapped_column(String(32))
 
+    @property
+    def action_ids(self) -> list[int]:
+        """The actions it is about: its own, or the items of a nudge about several (none for a digest)."""
+        if self.action_id is not None:
+            return [self.action_id]
+        return [item[0] for item in (self.payload or {}).get("items", [])]
+
 
 class ChaseStep(Base):
     """The ledger of reminders, nudges and escalations decided. Its unique key is what makes a second

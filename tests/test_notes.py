@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.demo.walk import Walk
 from storage.models import ActionEvent, OutboxMessage
 from tests.conftest import ASSIGNER, OTHER, OWNER
 from tests.helpers import actions_in, history_kinds, wait_dms
+from tests.test_status import add
 
 
 def sent_thread(db, action_id: int) -> tuple[str, str]:
@@ -80,3 +83,26 @@ def test_replies_that_are_not_about_an_action_change_nothing(user, slack, db):
     )
 
     assert history_kinds(db, action_id) == ["created"]
+
+
+def test_a_reply_to_a_nudge_about_several_actions_is_noted_on_the_one_it_names(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    for title in ("Chase the pharmacy", "Book the audit room"):
+        add(user, slack, ASSIGNER, OWNER, title, "2026-11-27")
+    walk.settle()
+    walk.until(datetime(2026, 12, 1, tzinfo=UTC))  # reminded, then nudged: each time one message about both
+    sent = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "chase", OutboxMessage.state == "sent"))
+    nudge = list(sent)[-1]
+    first, second = (a.id for a in actions_in(db))
+    assert nudge.action_ids == [first, second]
+
+    user.dm_reply(OWNER, nudge.sent_channel, nudge.sent_ts, "Still waiting on them", event_id="EvVAGUE")
+    slack.wait_for(lambda _c: bool(slack.calls_to("chat.postEphemeral")))
+    [told] = slack.calls_to("chat.postEphemeral")
+    assert (told.params["user"], told.params["thread_ts"]) == (OWNER, nudge.sent_ts)
+    assert f"about #{first}, #{second}" in told.params["text"] and f"\u201c#{first} " in told.params["text"]
+
+    user.dm_reply(OWNER, nudge.sent_channel, nudge.sent_ts, f"#{second} room booked for Friday", event_id="EvNAMED")
+    slack.wait_for(lambda _c: bool(slack.calls_to("reactions.add")))
+    assert history_kinds(db, first).count("note") == 0
+    assert history_kinds(db, second).count("note") == 1
