@@ -387,8 +387,8 @@ def replied_about(action_ids: list[int], text: str) -> int:
         return named.pop()
     numbers = ", ".join(f"#{action_id}" for action_id in action_ids)
     raise UserError(
-        f"I didn't note that: this message is about {numbers}. Start your reply with the one you mean, "
-        f"for example “#{action_ids[0]} waiting on pharmacy”."
+        f"I didn't note that: this message is about {numbers}. Reply once for each, starting with its "
+        f"number, for example “#{action_ids[0]} waiting on pharmacy”."
     )
 
 
