@@ -271,14 +271,23 @@ class ActionService:
             message = queries.outbox_for_message(session, team_id, channel, thread_ts)
             if message is None or not message.action_ids:
                 return False
-            action = queries.get_action(session, team_id, replied_about(message.action_ids, text), lock=True)
-            if action is None or not may_change(action, actor_id):
-                return False
+            try:
+                action_id = replied_about(message.action_ids, text)
+            except UserError as error:
+                unclear = error
+            else:
+                action = queries.get_action(session, team_id, action_id, lock=True)
+                if action is None or not may_change(action, actor_id):
+                    return False
+                if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
+                    return False
+                touch(action, actor_id, now)
+                record(session, action, actor_id, "note", now, text=text[:NOTE_LIMIT])
+                return True
+            # The event is kept as processed, so that Slack delivering it again repeats no hint.
             if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
                 return False
-            touch(action, actor_id, now)
-            record(session, action, actor_id, "note", now, text=text[:NOTE_LIMIT])
-            return True
+        raise unclear
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -400,20 +409,25 @@ def tell(
     message: tuple[str, list[dict[str, Any]]],
     now: datetime,
     unique: str = "",
+    also: Sequence[Action] = (),
 ) -> None:
-    """Queue a message about an action, in the same transaction as the change it reports."""
+    """Queue a message about an action (and `also` others: then a reply in its thread must name which),
+    in the same transaction as the change it reports."""
     text, blocks = message
+    about: dict[str, Any] = {"action_id": action.id}
+    if also:
+        about = {"action_id": None, "payload": {"items": [[a.id] for a in (action, *also)]}}
     queries.enqueue(
         session,
         team_id=action.team_id,
         dedupe_key=f"{kind}:{action.id}:{recipient}:{unique}",
         kind=kind,
         recipient=recipient,
-        action_id=action.id,
         text=text,
         blocks=blocks,
         created_at=now,
         not_before=now,
+        **about,
     )
 
 

@@ -143,8 +143,8 @@ class Delivery:
         max_attempts: int = 8,
         pace: Pace | None = None,
     ) -> None:
-        """`renderers` turn a decided message (one with a payload), by kind, into what is said as things
-        stand when it is sent; a renderer answering None means there is nothing left to say."""
+        """`renderers` turn a decided message, by kind, into what is said as things stand when it is sent
+        (other kinds are written when queued); a renderer answering None means there is nothing left to say."""
         self._sessions = session_factory
         self._clock = clock
         self._gateway_for = gateway_for
@@ -239,9 +239,9 @@ class Delivery:
             team_id, recipient = message.team_id, message.recipient
             text, blocks, attempts = message.text, message.blocks, message.attempts
             upload = None
-            if message.payload is not None:
+            if render := self._renderers.get(message.kind):
                 try:
-                    rendered = self._renderers[message.kind](session, message)
+                    rendered = render(session, message)
                 except SlackFailure as exc:  # the renderer waits on something still to be delivered
                     return self._retry(message_id, attempts, exc.error, _backoff(attempts))
                 if rendered is None:
@@ -302,8 +302,9 @@ class Delivery:
                     told[person].append(action)
             for person, actions in told.items():
                 notice = views.delivery_failed(actions, message.recipient, error)
-                unique = ":".join([message.recipient, error, *(str(action.id) for action in actions[1:])])
-                tell(session, actions[0], "delivery_failed", person, notice, now, unique=unique)
+                first, *others = actions
+                unique = ":".join([message.recipient, error, *(str(action.id) for action in others)])
+                tell(session, first, "delivery_failed", person, notice, now, unique=unique, also=others)
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
 

@@ -182,6 +182,15 @@ def test_an_undeliverable_nudge_about_several_actions_tells_the_lead_about_them_
     assert "about 2 actions: their Slack account is deactivated" in notice
     assert "*#1 Unreachable one*" in notice and "*#2 Unreachable two*" in notice
 
+    # A reply in its thread is noted on the action it names, as under a nudge about several.
+    sent = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "delivery_failed"))
+    [told] = [m for m in sent if m.recipient == LEAD]
+    assert told.action_ids == [1, 2]
+    user.dm_reply(LEAD, told.sent_channel, told.sent_ts, "#2 goes to the deputy instead", event_id="EvLEAD")
+    slack.wait_for(lambda _c: bool(slack.calls_to("reactions.add")))
+    assert history_kinds(db, 1).count("note") == 0
+    assert history_kinds(db, 2).count("note") == 1
+
 
 def test_the_sponsor_hears_what_the_lead_did(user, slack, db, escalated):
     walk, action_id = escalated

@@ -102,7 +102,9 @@ def test_a_reply_to_a_nudge_about_several_actions_is_noted_on_the_one_it_names(u
     assert (told.params["user"], told.params["thread_ts"]) == (OWNER, nudge.sent_ts)
     assert f"about #{first}, #{second}" in told.params["text"] and f"\u201c#{first} " in told.params["text"]
 
+    user.dm_reply(OWNER, nudge.sent_channel, nudge.sent_ts, "Still waiting on them", event_id="EvVAGUE")  # again
     user.dm_reply(OWNER, nudge.sent_channel, nudge.sent_ts, f"#{second} room booked for Friday", event_id="EvNAMED")
     slack.wait_for(lambda _c: bool(slack.calls_to("reactions.add")))
     assert history_kinds(db, first).count("note") == 0
     assert history_kinds(db, second).count("note") == 1
+    assert len(slack.calls_to("chat.postEphemeral")) == 1  # Slack's redelivery brought no second hint
