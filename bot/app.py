@@ -58,6 +58,7 @@ BOT_SCOPES = (
     "chat:write",
     "chat:write.public",
     "im:history",
+    "im:write",
     "users:read",
     "files:write",
     "reactions:write",

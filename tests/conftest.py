@@ -14,7 +14,7 @@ from typing import NoReturn
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.app import ClinicBot, create_app
+from bot.app import BOT_SCOPES, ClinicBot, create_app
 from bot.clock import FixedClock
 from bot.demo.driver import TEAM, SlackDriver
 from bot.demo.standin import SlackStandIn
@@ -98,7 +98,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn(team_id=TEAM) as standin:
+    with SlackStandIn(team_id=TEAM, scopes=BOT_SCOPES) as standin:
         standin.add_user(LEAD, name="Lee Lead", tz="Europe/London")
         standin.add_user(OWNER, name="Olu Owner", tz="America/New_York")
         standin.add_user(SPONSOR, name="Sam Sponsor", tz="Asia/Kolkata")

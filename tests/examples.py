@@ -9,7 +9,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import create_app
+from bot.app import BOT_SCOPES, create_app
 from bot.clock import FixedClock
 from bot.demo.driver import SlackDriver
 from bot.demo.standin import SlackStandIn
@@ -47,7 +47,7 @@ READINGS = {
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     clock = FixedClock(datetime(2026, 10, 5, 9, tzinfo=UTC))
-    with tempfile.TemporaryDirectory() as folder, SlackStandIn() as slack:
+    with tempfile.TemporaryDirectory() as folder, SlackStandIn(scopes=BOT_SCOPES) as slack:
         for user_id, (name, tz) in PEOPLE.items():
             slack.add_user(user_id, name=name, tz=tz)
         url = f"sqlite:///{folder}/example.db"

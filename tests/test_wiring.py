@@ -121,6 +121,7 @@ def test_manifest_asks_for_escaped_commands_and_no_more_scopes_than_used():
         "chat:write.public",
         "files:write",
         "im:history",
+        "im:write",
         "users:read",
         "reactions:write",
     }

@@ -10,7 +10,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +19,20 @@ from urllib.parse import parse_qsl, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 JSON_FIELDS = ("blocks", "view", "attachments", "metadata", "files")
+# The bot scopes that let a bot token call each method (any one of them will do), from Slack's method
+# reference; a method not listed needs none.
+SCOPES_NEEDED = {
+    "users.info": {"users:read"},
+    "conversations.open": {"im:write", "mpim:write", "channels:manage", "groups:write"},
+    "conversations.info": {"channels:read", "groups:read", "im:read", "mpim:read"},
+    "chat.postMessage": {"chat:write"},
+    "chat.postEphemeral": {"chat:write"},
+    "chat.update": {"chat:write"},
+    "chat.delete": {"chat:write"},
+    "reactions.add": {"reactions:write"},
+    "files.getUploadURLExternal": {"files:write"},
+    "files.completeUploadExternal": {"files:write"},
+}
 
 
 @dataclass(frozen=True)
@@ -99,8 +113,18 @@ class _State:
 
 
 class SlackStandIn:
-    def __init__(self, *, team_id: str = "T0001", bot_user_id: str = "UBOT", latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        team_id: str = "T0001",
+        bot_user_id: str = "UBOT",
+        latency: float = 0.0,
+        scopes: Iterable[str] | None = None,
+    ) -> None:
+        """`scopes`: what the bot was granted at install; a call that needs another answers `missing_scope`
+        as Slack does (None: every scope)."""
         self.team_id = team_id
+        self.scopes = None if scopes is None else frozenset(scopes)
         self.bot_user_id = bot_user_id
         self.latency = latency
         self.socket_mode_url: str | None = None
@@ -329,6 +353,10 @@ class SlackStandIn:
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         if answer is None:
             return 200, {"ok": False, "error": "unknown_method"}
+        needed = SCOPES_NEEDED.get(method, set())
+        if self.scopes is not None and needed and not needed & self.scopes:
+            needs, provided = ",".join(sorted(needed)), ",".join(sorted(self.scopes))
+            return 200, {"ok": False, "error": "missing_scope", "needed": needs, "provided": provided}
         with self._lock:
             return 200, answer(p)
 

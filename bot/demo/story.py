@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from bot.app import create_app
+from bot.app import BOT_SCOPES, create_app
 from bot.clock import FixedClock
 from bot.demo.driver import Answer, SlackDriver
 from bot.demo.render import page, print_moment
@@ -78,7 +78,7 @@ class Story:
     # --- the world ------------------------------------------------------------------------------
 
     def play(self, folder: Path) -> None:
-        with SlackStandIn(team_id=TEAM) as slack:
+        with SlackStandIn(team_id=TEAM, scopes=BOT_SCOPES) as slack:
             for person in self.transcript.people.values():
                 slack.add_user(person.user_id, name=person.name, tz=person.tz)
             slack.add_channel(CHANNEL, name="discharge-clinic")
