@@ -70,9 +70,13 @@ class Step(NamedTuple):
 
 
 def cycle_start(state: ChaseState) -> datetime:
+    return cycle_start_of(state.due_at, state.last_owner_update_at)
+
+
+def cycle_start_of(due_at: datetime, last_owner_update_at: datetime | None) -> datetime:
     """Overdue chasing counts from the deadline, or from the owner's latest update after it."""
-    update = state.last_owner_update_at
-    return update if update is not None and update > state.due_at else state.due_at
+    update = last_owner_update_at
+    return update if update is not None and update > due_at else due_at
 
 
 def current(state: ChaseState) -> ChaseState:

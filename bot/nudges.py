@@ -1,7 +1,8 @@
 """A scheduler pass: ask the chasing policy what is due for every action whose check time has come,
 record each decision in the step ledger (its unique key makes a second pass a no-op), and queue one
 message per recipient listing all their items. The message is rendered when it is sent, so it says
-how things stand then, and an item closed in between is left out."""
+how things stand then, and an item closed, snoozed, given a new deadline or handed on in between is left
+out."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.chasing import ChasePolicy, ChaseState, Person, Step, decide
+from bot.chasing import ChasePolicy, ChaseState, Person, Step, cycle_start_of, decide
 from bot.clock import Clock
 from bot.views import chasing as views
 from bot.working_time import WorkingHours
@@ -162,16 +163,15 @@ class NudgePlanner:
         return planned
 
     def render(self, session: Session, message: OutboxMessage) -> tuple[str, list[dict[str, Any]]] | None:
-        """The text of a chase message as things stand now; None when every item was closed meanwhile."""
+        """The text of a chase message as things stand now; None when no item still holds."""
         payload = message.payload or {}
         now = self._clock.now()
         items = []
         for action_id, kind, number, cycle in payload.get("items", []):
             action = queries.get_action(session, message.team_id, action_id)
-            if action is None or action.closed_at is not None:
-                continue
             step = Step(kind, message.recipient, payload["tz"], number, datetime.fromisoformat(cycle), now)
-            items.append((action, step))
+            if action is not None and _still_called_for(action, step, now):
+                items.append((action, step))
         if not items:
             return None
         lead_events = {
@@ -186,6 +186,26 @@ class NudgePlanner:
 
 def _lead_id(action: Action) -> str:
     return action.clinic.lead_id if action.clinic is not None else action.assigner_id
+
+
+def _still_called_for(action: Action, step: Step, now: datetime) -> bool:
+    """Whether a step decided earlier still holds when its message goes out (it may have waited for the
+    recipient's working hours): the action is open and not snoozed, the recipient still has the role the
+    step is for, and the deadline or owner update the step counts from has not moved since."""
+    if action.closed_at is not None or (action.snoozed_until is not None and now < action.snoozed_until):
+        return False
+    role = {
+        "lead": _lead_id(action),
+        "sponsor": action.clinic.sponsor_id if action.clinic is not None else None,
+    }.get(step.kind, action.owner_id)
+    if step.recipient != role:
+        return False
+    update = action.last_owner_update_at
+    if step.kind == "reminder":
+        return step.cycle == action.due_at
+    if step.kind == "stalled":
+        return step.cycle == max(action.created_at, update or action.created_at)
+    return step.cycle == cycle_start_of(action.due_at, update)
 
 
 def _state(action: queries.ToCheck) -> ChaseState:

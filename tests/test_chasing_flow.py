@@ -3,7 +3,7 @@ working hours, across a daylight-saving change and a holiday, exactly once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -153,3 +153,24 @@ def test_a_nudge_due_outside_working_hours_waits_for_the_next_window(user, slack
     walk.until(datetime(2026, 12, 1, 15, tzinfo=UTC))
 
     assert local_times(walk, OWNER, "America/New_York") == ["Tue 01 Dec 09:00"]
+
+
+def test_a_nudge_waiting_for_the_owners_morning_is_not_sent_once_the_deadline_has_moved(user, slack, db, bot, walk):
+    clinic_id = in_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    walk.settle()
+    [action] = actions_in(db)
+    user.command(OWNER, f"snooze {action.id} until 2026-12-09")
+    walk.settle()
+    # The snooze ends at midnight in New York; the catch-up nudge waits for 09:00 there (14:00 UTC), while
+    # the lead in London is told at 09:00 UTC and gives a new deadline at once.
+    walk.until(datetime(2026, 12, 9, 9, 5, tzinfo=UTC), step=timedelta(minutes=15))
+    assert not [t for t in walk.to(OWNER) if "Overdue" in text_of(t.call)]
+    bot.services.escalation.extend("T0001", action.id, LEAD, date(2026, 12, 18), "agreed at the huddle")
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 9, 16, tzinfo=UTC), step=timedelta(minutes=15))
+
+    to_owner = [text_of(t.call) for t in walk.to(OWNER)]
+    assert not [text for text in to_owner if "Overdue" in text]  # nothing about a deadline now two weeks away
+    assert any("18 Dec" in text for text in to_owner)  # told of the new date
