@@ -3,6 +3,7 @@ that ends it in someone's time zone. Nothing here reads the clock: `today` is al
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -50,9 +51,10 @@ _NUMBER_WORDS = {
 }
 _IN = re.compile(r"^in (\d{1,3}|[a-z]+) (day|week|month)s?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SLASHED = re.compile(r"^\d{1,2}/\d{1,2}/\d{2,4}$")
+_SLASHED = re.compile(r"^\d{1,2}/\d{1,2}/\d+$")
 _WORDY = re.compile(r"^(?=.*[a-z]{3})[a-z0-9 ,]+$")
-_YEAR = re.compile(r"\b\d{4}\b")
+_NUMBER = re.compile(r"\b\d+\b")
+_LEAP_YEAR = 2000  # reads a day and month alone, so that 29 Feb is a day until we know its year
 
 
 class DueDateError(ValueError):
@@ -63,8 +65,11 @@ def parse_due_date(text: str, today: date) -> date:
     """The day a typed deadline means, seen from `today`.
 
     Numeric slashed dates are day first, as written in UK hospitals: 04/12/2026 is 4 December.
+    A two-digit year is this century's (4 Dec 26 is 4 December 2026); a year of one or three digits is refused.
     A day and month without a year mean this year's, or next year's when this year's passed more than
-    60 days ago; within those 60 days it is a mistake and refused."""
+    60 days ago; within those 60 days it is a mistake and refused. 29 Feb without a year follows the same
+    rule, and when that year has no 29 February it is refused with the next real one to write instead:
+    a deadline years away should be typed, never guessed, and the day typed is never moved to the 28th."""
     if len(text) > 100:
         raise _unreadable(text)
     cleaned = " ".join(text.lower().strip().rstrip(".").split())
@@ -73,7 +78,13 @@ def parse_due_date(text: str, today: date) -> date:
         raise DueDateError("The deadline is missing. " + DATE_HELP)
     day = _relative(cleaned, today)
     if day is None:
-        day = _calendar(cleaned, text, today)
+        year, month, day_of_month = _calendar(cleaned, text)
+        if year is None:
+            # this year's, unless it fell before the 60 days in which an earlier day is taken for a mistake
+            cutoff = today - timedelta(days=PAST_GRACE_DAYS)
+            passed = cutoff.year == today.year and (month, day_of_month) < (cutoff.month, cutoff.day)
+            year = today.year + 1 if passed else today.year
+        day = _real_day(year, month, day_of_month, _next_leap_day(today))
     if day < today:
         raise DueDateError(f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}")
     if day > today + relativedelta(years=MAX_YEARS_AHEAD):
@@ -117,28 +128,71 @@ def _relative(text: str, today: date) -> date | None:
     return None
 
 
-def _calendar(cleaned: str, original: str, today: date) -> date:
+def _calendar(cleaned: str, original: str) -> tuple[int | None, int, int]:
+    """The year (None when none was typed), month and day written in `cleaned`.
+
+    We read the year ourselves, so that a two-digit one always means this century's and never depends on the
+    clock of the machine; dateutil reads only the day and month."""
     if _ISO.match(cleaned):
         try:
-            return date.fromisoformat(cleaned)
+            day = date.fromisoformat(cleaned)
         except ValueError:
             raise _unreadable(original) from None
-    if not (_SLASHED.match(cleaned) or _WORDY.match(cleaned)):
+        return day.year, day.month, day.day
+    if _SLASHED.match(cleaned):
+        day_and_month, _, year_text = cleaned.rpartition("/")
+    elif _WORDY.match(cleaned):
+        day_and_month, year_text = _split_year(re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", cleaned), original)
+    else:
         raise _unreadable(original)
-    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", cleaned)
-    has_year = bool(_YEAR.search(cleaned)) or bool(_SLASHED.match(cleaned))
+    year = int(year_text) + (2000 if len(year_text) == 2 else 0) if year_text else None
+    if len(year_text) not in (0, 2, 4) or year == 0:  # four digits, or two meaning 20YY
+        raise _unreadable(original)
     # Two different defaults tell us whether the text named a day and a month itself.
     try:
-        first = dateparser.parse(cleaned, dayfirst=True, default=datetime(today.year, 1, 1))
-        second = dateparser.parse(cleaned, dayfirst=True, default=datetime(today.year, 2, 2))
+        first = dateparser.parse(day_and_month, dayfirst=True, default=datetime(_LEAP_YEAR, 1, 1))
+        second = dateparser.parse(day_and_month, dayfirst=True, default=datetime(_LEAP_YEAR, 2, 2))
     except (ValueError, OverflowError, dateparser.ParserError):
         raise _unreadable(original) from None
-    if first.date() != second.date() or (first.hour, first.minute) != (0, 0):
+    if first != second or first.year != _LEAP_YEAR or (first.hour, first.minute) != (0, 0):
         raise _unreadable(original)
-    day = first.date()
-    if not has_year and day < today and (today - day).days > PAST_GRACE_DAYS:
-        day = day + relativedelta(years=1)
-    return day
+    return year, first.month, first.day
+
+
+def _split_year(text: str, original: str) -> tuple[str, str]:
+    """Words with the year taken out, and the year's digits ("" when none). A date in words holds at most
+    two numbers, the day and the year; the year is the four-digit one ("2026 Dec 4"), or else the last."""
+    numbers = list(_NUMBER.finditer(text))
+    if len(numbers) > 2:
+        raise _unreadable(original)
+    years = [number for number in numbers if len(number.group()) == 4] or numbers[1:]
+    if not years:
+        return text, ""
+    year = years[0]
+    return text[: year.start()] + text[year.end() :], year.group()
+
+
+def _real_day(year: int, month: int, day: int, suggested_leap_day: date) -> date:
+    """The date, or a refusal naming a real 29 February: a day that does not exist is never moved."""
+    if month == 2 and day == 29 and not calendar.isleap(year):
+        raise DueDateError(f"{year} has no 29 Feb. Pick another day, or write 29 Feb {suggested_leap_day.year}.")
+    return date(year, month, day)
+
+
+def _next_leap_day(today: date) -> date:
+    """The first 29 February on or after `today`."""
+    year = today.year + ((today.month, today.day) > (2, 29))
+    while not calendar.isleap(year):
+        year += 1
+    return date(year, 2, 29)
+
+
+def _last_leap_day(today: date) -> date:
+    """The latest 29 February on or before `today`."""
+    year = today.year - ((today.month, today.day) < (2, 29))
+    while not calendar.isleap(year):
+        year -= 1
+    return date(year, 2, 29)
 
 
 def _unreadable(text: str) -> DueDateError:
@@ -172,7 +226,8 @@ _AGO = re.compile(r"^(\d{1,3}|[a-z]+) (day|week)s? ago$")
 
 def parse_past_date(text: str, today: date) -> date:
     """The day a reading was taken: today or before. A weekday means the latest one (today included),
-    a day and month without a year the latest such day; a day in the future is refused."""
+    a day and month without a year the latest such day; a day in the future is refused. 29 Feb without a
+    year, when the latest such day falls in a year without one, is refused with the last real one to write."""
     if len(text) > 100:
         raise _unreadable(text)
     cleaned = " ".join(text.lower().strip().rstrip(".").split())
@@ -192,15 +247,13 @@ def parse_past_date(text: str, today: date) -> date:
             raise DueDateError(f"I couldn't read \u201c{text.strip()[:40]}\u201d as a day. {READING_DATE_HELP}")
         return today - relativedelta(**{ago.group(2) + "s": amount})
     try:
-        day = _calendar(cleaned, text, today)
+        year, month, day_of_month = _calendar(cleaned, text)
     except DueDateError:
         shown = " ".join(text.split())[:40]
         raise DueDateError(f"I couldn't read \u201c{shown}\u201d as a day. {READING_DATE_HELP}") from None
-    has_year = bool(_YEAR.search(cleaned)) or bool(_SLASHED.match(cleaned)) or bool(_ISO.match(cleaned))
-    if not has_year:  # the latest such day: 4 Dec, said in November, is last December's
-        day = day + relativedelta(year=today.year)
-        if day > today:
-            day -= relativedelta(years=1)
+    if year is None:  # the latest such day: 4 Dec, said in November, is last December's
+        year = today.year if (month, day_of_month) <= (today.month, today.day) else today.year - 1
+    day = _real_day(year, month, day_of_month, _last_leap_day(today))
     if day > today:
         raise DueDateError(
             f"{describe_date(day, today)} is in the future: a reading is what was measured, "

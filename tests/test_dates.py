@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import DATE_HELP, DueDateError, describe_date, end_of_day, parse_due_date
+from bot.dates import DATE_HELP, DueDateError, describe_date, end_of_day, parse_due_date, parse_past_date
 
 TUESDAY = date(2026, 11, 24)
 
@@ -42,6 +42,9 @@ TUESDAY = date(2026, 11, 24)
         ("next week", date(2026, 11, 30)),
         ("next month", date(2026, 12, 1)),
         ("10 Jan", date(2027, 1, 10)),  # passed long ago this year: next year
+        ("4 Dec 26", date(2026, 12, 4)),  # a two-digit year is this century's
+        ("Dec 4 27", date(2027, 12, 4)),
+        ("04/12/26", date(2026, 12, 4)),
         ("  By Friday. ", date(2026, 11, 27)),
     ],
 )
@@ -61,6 +64,13 @@ def test_reads_the_forms_people_type(text, expected):
         ("4 Nov", "in the past"),  # last month: a mistake, not next November
         ("2026-11-01", "in the past"),
         ("2040-01-01", "years away"),
+        ("4 Jan 26", "Sun 4 Jan is in the past"),  # not next January: the year typed is kept
+        ("4 Dec 12", "Tue 4 Dec 2012 is in the past"),
+        ("4 Dec 1", "couldn't read"),  # a year is four digits, or two
+        ("4 Dec 202", "couldn't read"),
+        ("4/12/202", "couldn't read"),
+        ("4 Dec 0000", "couldn't read"),
+        ("29 Feb 2027", "2027 has no 29 Feb. Pick another day, or write 29 Feb 2028."),
     ],
 )
 def test_refuses_what_it_cannot_use_and_says_how_to_write_it(text, says):
@@ -85,6 +95,63 @@ def test_refuses_what_it_cannot_use_and_says_how_to_write_it(text, says):
 )
 def test_calendar_edges(today, text, expected):
     assert parse_due_date(text, today) == expected
+
+
+@pytest.mark.parametrize(
+    ("today", "text", "expected"),
+    [
+        (date(2027, 12, 1), "29 Feb", date(2028, 2, 29)),  # the next one is next year's
+        (date(2028, 1, 10), "Feb 29", date(2028, 2, 29)),
+        (date(2028, 2, 29), "29 Feb", date(2028, 2, 29)),
+        (date(2027, 12, 1), "29/02/28", date(2028, 2, 29)),
+    ],
+)
+def test_29_february_is_read_in_a_leap_year(today, text, expected):
+    assert parse_due_date(text, today) == expected
+
+
+@pytest.mark.parametrize(
+    ("today", "text", "says"),
+    [
+        # next year has no 29 February: the next real one is years away, so it must be typed, not guessed
+        (date(2028, 5, 1), "Feb 29", "2029 has no 29 Feb. Pick another day, or write 29 Feb 2032."),
+        (date(2027, 1, 10), "29 Feb", "2027 has no 29 Feb. Pick another day, or write 29 Feb 2028."),
+        (date(2028, 3, 15), "29 Feb", "Tue 29 Feb is in the past"),  # within the 60 days: a mistake
+    ],
+)
+def test_29_february_in_a_year_without_one_is_refused_never_moved(today, text, says):
+    with pytest.raises(DueDateError) as caught:
+        parse_due_date(text, today)
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("today", "text", "expected"),
+    [
+        (TUESDAY, "10 Jan 25", date(2025, 1, 10)),  # the year typed, not this January
+        (TUESDAY, "10/01/25", date(2025, 1, 10)),
+        (TUESDAY, "4 Dec", date(2025, 12, 4)),  # the latest such day
+        (date(2028, 3, 15), "29 Feb", date(2028, 2, 29)),
+        (date(2027, 1, 15), "29 Feb 2024", date(2024, 2, 29)),
+    ],
+)
+def test_reading_dates(today, text, expected):
+    assert parse_past_date(text, today) == expected
+
+
+@pytest.mark.parametrize(
+    ("today", "text", "says"),
+    [
+        (date(2028, 1, 15), "29 Feb", "2027 has no 29 Feb. Pick another day, or write 29 Feb 2024."),
+        (date(2027, 3, 1), "29 Feb", "2027 has no 29 Feb. Pick another day, or write 29 Feb 2024."),
+        (TUESDAY, "4 Dec 26", "Fri 4 Dec is in the future"),
+        (TUESDAY, "10 Jan 5", "couldn't read"),
+    ],
+)
+def test_reading_dates_refused(today, text, says):
+    with pytest.raises(DueDateError) as caught:
+        parse_past_date(text, today)
+    assert says in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -117,6 +184,8 @@ def test_any_written_date_reads_back(today, ahead):
     day = today + timedelta(days=ahead)
     assert parse_due_date(day.isoformat(), today) == day
     assert parse_due_date(f"{day.day} {day:%b} {day.year}", today) == day
+    assert parse_due_date(f"{day.day} {day:%b} {day:%y}", today) == day
+    assert parse_due_date(f"{day:%d/%m/%y}", today) == day
 
 
 @given(todays, st.integers(1, 365))
@@ -148,3 +217,18 @@ def test_any_text_is_a_date_from_today_or_a_clear_refusal(today, text):
 def test_end_of_day_is_always_that_local_day(day, tz):
     local = end_of_day(day, tz).astimezone(ZoneInfo(tz))
     assert (local.date(), local.hour, local.minute, local.second) == (day, 23, 59, 59)
+
+
+days_of_a_leap_year = st.one_of(st.just(date(2028, 2, 29)), st.dates(date(2028, 1, 1), date(2028, 12, 31)))
+
+
+@given(todays, days_of_a_leap_year)
+def test_a_day_and_month_keep_the_day_and_month_typed(today, day):
+    """Whatever the year chosen, the day is the one typed, or the answer is a clear refusal."""
+    for parse in (parse_due_date, parse_past_date):
+        try:
+            read = parse(f"{day.day} {day:%b}", today)
+        except DueDateError as exc:
+            assert str(exc)
+        else:
+            assert (read.month, read.day) == (day.month, day.day)
