@@ -289,6 +289,15 @@ def test_three_rising_readings_are_improving(user, db, indicator):
     assert readings(db)[-1][2] == LEAD
 
 
+def test_a_reading_for_a_day_with_a_two_digit_year_is_stored_for_that_year(user, db, clinic_id):
+    add_indicator(user, db, clinic_id, baseline_date="2024-06-01")
+
+    answer = user.command(OWNER, "metric Discharges before noon 45 10 Jan 25")
+
+    assert "= 45% for Fri 10 Jan 2025" in answer.text, answer.text
+    assert readings(db) == [(date(2025, 1, 10), 45, OWNER)]
+
+
 def test_a_partial_name_finds_the_one_indicator_it_starts(user, db, indicator):
     answer = user.command(OWNER, "metric discharges 45")
 

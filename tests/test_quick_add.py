@@ -36,6 +36,8 @@ def test_quick_add_assigns_the_action_and_dms_the_owner_in_their_time_zone(user,
     [
         (f"add <@{OWNER}> Call the rota team by soonish", "couldn't read"),
         (f"add <@{OWNER}> Call the rota team by 2026-11-01", "in the past"),
+        (f"add <@{OWNER}> Call the rota team by 4 Jan 26", "Sun 4 Jan is in the past"),  # not next January
+        (f"add <@{OWNER}> Call the rota team by 29 Feb", "2027 has no 29 Feb"),  # not moved to the 28th
         (f"add <@{GONE}> Call the rota team by friday", "deactivated"),
         (f"add <@{ROBOT}> Call the rota team by friday", "not bots"),
         ("add <@UNOBODY> Call the rota team by friday", "can't find"),
