@@ -1,8 +1,9 @@
 """Delivering the outbox: claim due messages under a lease, send them at a pace Slack accepts, record
 what Slack said.
 
-Retries are ours, not slack_sdk's: a rate limit waits for Retry-After, an outage backs off with
-jitter, and a permanent failure (a deactivated user, a missing channel) is recorded, not retried."""
+Retries are ours, not slack_sdk's: a rate limit holds back the workspace until Retry-After and is never
+counted as a failed try, an outage backs off with jitter, and a permanent failure (a deactivated user, a
+missing channel) is recorded, not retried."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -81,7 +82,9 @@ class Pace:
 
 class Pacer:
     """Whose turn it is to be posted to. One per Delivery, shared by its background worker and any pass
-    running at the same time. Real (monotonic) time, even under a simulated clock: Slack counts real seconds."""
+    running at the same time. The pace is kept in real (monotonic) time, even under a simulated clock: Slack
+    counts real seconds. A workspace held after a 429 is held on the delivery clock instead, like the refused
+    message's own `not_before`, so that the message and its workspace are free again at the same moment."""
 
     def __init__(self, pace: Pace, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.pace = pace
@@ -89,6 +92,7 @@ class Pacer:
         self._lock = threading.Lock()
         self._free_at: dict[tuple[str, str], float] = {}  # conversation -> when it may be posted to again
         self._buckets: dict[str, tuple[float, float]] = {}  # team -> (tokens, counted at)
+        self._held: dict[str, datetime] = {}  # team -> when Slack lets us post there again
 
     def take(self, team: str, channel: str) -> float:
         """Take the turn to post into `channel` (0.0; call `done` after, and `posted` if Slack counted a
@@ -109,6 +113,18 @@ class Pacer:
         """Slack counted a message into `channel` (it posted it, or refused it with a 429)."""
         with self._lock:
             self._free_at[(team, channel)] = self._monotonic() + self.pace.per_channel
+
+    def hold(self, team: str, until: datetime) -> None:
+        """Slack refused a post with a 429: post nothing more into the workspace before `until`. Slack's
+        Retry-After is for the app in the whole workspace, so every message to it would only be refused too."""
+        with self._lock:
+            self._held[team] = max(until, self._held.get(team, until))
+
+    def held(self, now: datetime) -> set[str]:
+        """The workspaces nothing may be posted to at `now`."""
+        with self._lock:
+            self._held = {team: until for team, until in self._held.items() if until > now}
+            return set(self._held)
 
     def done(self, team: str, channel: str) -> None:
         """The turn is over; when nothing was posted (Slack failed, nothing left to say), the conversation
@@ -166,20 +182,24 @@ class Delivery:
         Messages are claimed a batch at a time and held until their turn: one whose conversation was
         posted to a moment ago waits while messages to others go first, and the pass sleeps only when
         nothing it holds or could claim may go yet. Whatever is still held when the pass ends (a stop, a
-        drain, an error) is handed back unsent, for any process to take at once."""
+        drain, an error) is handed back unsent, for any process to take at once. A workspace Slack has
+        asked us to wait for is left alone: what is held for it is handed back, and nothing more is claimed."""
         report = DeliveryReport()
         held: list[_Held] = []
         # Enough in hand to keep the workspace's pace busy for ~10 s while some conversations wait their turn.
         most = max(BATCH, int(self.pacer.pace.per_second * 10))
         try:
             while not (self._stopping.is_set() or self._draining.is_set()):
-                self._hand_back([h for h in held if time.monotonic() - h.since > HOLD_AT_MOST], held)
+                on_hold = self.pacer.held(self._clock.now())
+                self._hand_back(
+                    [h for h in held if h.team in on_hold or time.monotonic() - h.since > HOLD_AT_MOST], held
+                )
                 turn = self._next_turn(held)
                 if isinstance(turn, _Held):
                     outcome = self._deliver_in_turn(turn)
                     setattr(report, outcome, getattr(report, outcome) + 1)
                     continue
-                fresh = self._claim(min(BATCH, most - len(held)))
+                fresh = self._claim(min(BATCH, most - len(held)), skip_teams=on_hold)
                 if fresh:
                     held += fresh
                 elif not held:
@@ -190,7 +210,7 @@ class Delivery:
             self._hand_back(list(held), held)
         return report
 
-    def _claim(self, limit: int) -> list[_Held]:
+    def _claim(self, limit: int, *, skip_teams: set[str]) -> list[_Held]:
         if limit <= 0:
             return []
         now = self._clock.now()
@@ -198,7 +218,7 @@ class Delivery:
         # simulated clock, the instant), and must never both believe they hold the same message.
         claim = f"{self.worker_id}-{uuid.uuid4().hex[:12]}"
         with self._sessions.begin() as session:
-            claimed = queries.claim_due(session, now, now + LEASE, claim, limit=limit)
+            claimed = queries.claim_due(session, now, now + LEASE, claim, limit=limit, skip_teams=skip_teams)
         since = time.monotonic()
         return [_Held(message_id, team, recipient, claim, since) for message_id, team, recipient in claimed]
 
@@ -255,7 +275,7 @@ class Delivery:
             posted = gateway.upload(upload) if upload else gateway.post(recipient, text, blocks)
         except RateLimited as exc:
             self.pacer.posted(team_id, recipient)
-            return self._retry(message_id, attempts, "ratelimited", timedelta(seconds=exc.retry_after))
+            return self._wait_for_slack(message_id, team_id, attempts, exc)
         except SlackUnavailable as exc:
             return self._retry(message_id, attempts, exc.error, _backoff(attempts))
         except RecipientGone as exc:
@@ -278,12 +298,22 @@ class Delivery:
     def _retry(self, message_id: int, attempts: int, error: str, wait: timedelta) -> str:
         if attempts + 1 >= self._max_attempts:
             return self._give_up(message_id, attempts, f"gave up after {attempts + 1} tries: {error}")
+        return self._try_later(message_id, attempts + 1, error, self._clock.now() + wait)
+
+    def _wait_for_slack(self, message_id: int, team_id: str, attempts: int, limited: RateLimited) -> str:
+        """A 429 is Slack asking us to wait, not a failure: the message keeps every try it has left (so
+        nothing is lost to throttling), and its whole workspace waits with it until Retry-After has passed."""
+        until = self._clock.now() + timedelta(seconds=limited.retry_after)
+        self.pacer.hold(team_id, until)
+        return self._try_later(message_id, attempts, f"{limited.error} (Retry-After {limited.retry_after:g} s)", until)
+
+    def _try_later(self, message_id: int, attempts: int, error: str, at: datetime) -> str:
         with self._sessions.begin() as session:
             message = queries.get_outbox(session, message_id)
             assert message is not None
-            message.attempts = attempts + 1
+            message.attempts = attempts
             message.last_error = error[:255]
-            message.not_before = self._clock.now() + wait
+            message.not_before = at
             message.lease_until = None
         log.warning("delivery_retry", extra={"outbox_id": message_id, "error": error})
         return "retrying"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -456,10 +456,16 @@ def enqueue(session: Session, **row: Any) -> bool:
 
 
 def claim_due(
-    session: Session, now: datetime, lease_until: datetime, owner: str, *, limit: int
+    session: Session,
+    now: datetime,
+    lease_until: datetime,
+    owner: str,
+    *,
+    limit: int,
+    skip_teams: Collection[str] = (),
 ) -> list[tuple[int, str, str]]:
     """Lease up to `limit` due messages to `owner`: (id, team, recipient) of each claimed. Rows another
-    process holds are skipped, not waited on."""
+    process holds are skipped, not waited on, and so are the workspaces in `skip_teams`."""
     candidates = (
         select(OutboxMessage.id)
         .where(
@@ -470,6 +476,8 @@ def claim_due(
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
     )
+    if skip_teams:
+        candidates = candidates.where(OutboxMessage.team_id.not_in(skip_teams))
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(session.scalars(candidates))
@@ -523,12 +531,13 @@ def missing_keys(session: Session, keys: list[str]) -> set[str]:
 
 
 def owed_messages(session: Session, now: datetime) -> Sequence[OutboxMessage]:
-    """Unsent messages that are due, or were due and now wait for a retry."""
+    """Unsent messages that are due, or were tried and now wait to be tried again: after a failure, or for
+    Slack's Retry-After (which uses up no attempt, so the error is what marks them)."""
     return session.scalars(
         select(OutboxMessage)
         .where(
             OutboxMessage.state == "pending",
-            or_(OutboxMessage.not_before <= now, OutboxMessage.attempts > 0),
+            or_(OutboxMessage.not_before <= now, OutboxMessage.last_error.is_not(None)),
         )
         .order_by(OutboxMessage.not_before)
     ).all()

@@ -76,6 +76,31 @@ def test_a_rate_limit_waits_for_retry_after(user, slack, db, bot, clock):
     assert queued(db)[0].state == "sent"
 
 
+def test_a_rate_limit_uses_up_none_of_the_tries_a_message_has(user, slack, db, bot, clock):
+    refusals = bot.services.settings.delivery_attempts + 2  # Slack throttles us longer than we would retry
+    slack.fail_next("chat.postMessage", status=429, retry_after=30, times=refusals)
+
+    user.command(ASSIGNER, f"add <@{OWNER}> Be patient by friday")
+    slack.wait_for(lambda _c: len(slack.failed_calls) >= 1)
+    bot.services.delivery.stop()
+    for _ in range(refusals - 1):
+        clock.advance(timedelta(seconds=30))
+        bot.services.delivery.deliver_due()
+
+    assert len(slack.rate_limited) == refusals and slack.messages_to(OWNER) == []
+    [message] = queued(db)
+    assert (message.state, message.attempts) == ("pending", 0)
+    assert message.last_error == "ratelimited (Retry-After 30 s)"
+
+    clock.advance(timedelta(seconds=30))
+    bot.services.delivery.deliver_due()
+
+    [message] = queued(db)
+    assert (message.state, message.attempts) == ("sent", 1)
+    [dm] = slack.messages_to(OWNER)
+    assert "Be patient" in text_of(dm)
+
+
 def test_after_too_many_failures_a_message_is_given_up_with_its_reason(user, slack, db, bot, clock):
     slack.fail_next("chat.postMessage", status=500, times=50)
     user.command(ASSIGNER, f"add <@{OWNER}> Never arrives by friday")
