@@ -274,9 +274,10 @@ class DigestPlanner:
                 if now < slot:
                     continue
                 week = f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}"
-                units = [sorted(c.id for c in clinics)] if pref.combined else [[c.id] for c in clinics]
-                # A clinic registered after this week's slot gets its first digest next week.
-                units = [ids for ids in units if any(c.id in ids and c.created_at <= slot for c in clinics)]
+                # A clinic registered after this week's slot gets its first digest next week: left out now,
+                # it neither joins this week's combined digest nor changes its key (which would send it twice).
+                ids = sorted(c.id for c in clinics if c.created_at <= slot)
+                units = ([ids] if ids else []) if pref.combined else [[i] for i in ids]
                 for clinic_ids in units:
                     key = f"digest:{team_id}:{user_id}:{week}:{'-'.join(map(str, clinic_ids))}"
                     payload = {"clinic_ids": clinic_ids, "tz": tz, "digest_key": key}

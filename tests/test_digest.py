@@ -168,3 +168,22 @@ def test_a_lead_of_two_clinics_can_have_one_combined_digest(user, slack, db, bot
     assert "Weekly digest: your clinics" in text_of(combined.call)
     assert "Flow item" in text_of(combined.call) and "Theatre item" in text_of(combined.call)
     assert len(digests_to(walk, SPONSOR)) == 2  # the sponsor kept one per clinic
+
+
+def test_a_clinic_added_midweek_sends_no_second_combined_digest_that_week(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    first = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Discharge flow")
+    add(user, slack, ASSIGNER, OWNER, "Flow item", "2026-12-04", first)
+    user.command(LEAD, "digest settings combined")
+    walk.settle()
+    walk.until(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert len(digests_to(walk, LEAD)) == 1
+
+    clock.set(datetime(2026, 12, 2, 12, tzinfo=UTC))  # Wednesday: the lead takes on a second clinic
+    second = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Theatre utilisation")
+    add(user, slack, ASSIGNER, OWNER, "Theatre item", "2026-12-11", second)
+    walk.until(datetime(2026, 12, 7, 12, tzinfo=UTC))
+
+    # One this week; next Monday's covers both clinics.
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
+    assert "Theatre item" in text_of(digests_to(walk, LEAD)[-1].call)
