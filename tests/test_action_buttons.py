@@ -95,6 +95,26 @@ def test_blocked_asks_why_then_tells_the_assigner(user, slack, db, action_id):
     assert "blocked" in text_of(told) and "Waiting for the IT access form" in text_of(told)
 
 
+def test_a_long_blocked_reason_full_of_brackets_reaches_the_assigner_cut_short(user, slack, db, action_id):
+    reason = ("A&E <> " * 500)[:3000]  # five times longer once escaped
+    user.click(OWNER, ids.ACTION_BLOCKED, str(action_id))
+    modal = opened_view(slack)
+
+    answer = user.submit(
+        OWNER,
+        ids.BLOCKED_MODAL,
+        {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": reason}},
+        private_metadata=modal["private_metadata"],
+    )
+
+    assert answer.body == {} or answer.body.get("response_action") is None, answer.body
+    [action] = actions_in(db)
+    assert action.status == "blocked" and action.blocked_reason == reason.strip()
+    [told] = wait_dms(slack, ASSIGNER)
+    [section] = [b["text"]["text"] for b in told.params["blocks"] if b["type"] == "section"]
+    assert "A&amp;E &lt;&gt;" in section and len(section) <= 3000 and section.endswith("…_")
+
+
 def test_blocked_without_a_reason_shows_the_field_error(user, slack, db, action_id):
     answer = user.submit(
         OWNER,

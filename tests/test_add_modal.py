@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -121,3 +122,30 @@ def test_message_shortcut_opens_the_form_with_the_message_as_notes_and_a_link_ba
     assert action.source_link == link
     [dm] = wait_dms(slack, OWNER)
     assert "&lt;b&gt;Olu&lt;/b&gt;" in text_of(dm) and "From this message" in text_of(dm)
+
+
+def shown_texts(blocks) -> list[str]:
+    """Each text of a section, context or header, as Slack gets it."""
+    texts = []
+    for block in blocks:
+        texts += [block["text"]["text"]] if "text" in block else []
+        texts += [e["text"] for e in block.get("elements", []) if e.get("type") == "mrkdwn"]
+    return texts
+
+
+def test_long_notes_full_of_ampersands_are_stored_and_shown_cut_short(user, slack, db):
+    notes = ("A&E <4h " * 400)[:2999]  # escaping makes each line longer than Slack allows a section
+
+    answer = user.submit(
+        ASSIGNER, ids.ADD_ACTION_MODAL, form(**{ids.ACTION_NOTES: {"type": "plain_text_input", "value": notes}})
+    )
+
+    assert answer.body.get("response_action") is None, answer.body
+    [action] = actions_in(db)
+    assert action.notes == notes.strip()
+    [dm] = wait_dms(slack, OWNER)
+    shown = user.command(ASSIGNER, f"show {action.id}").body["blocks"]
+    for texts in (shown_texts(dm.params["blocks"]), shown_texts(shown)):
+        [said] = [t for t in texts if "A&amp;E &lt;4h" in t]
+        assert len(said) <= 3000 and said.endswith("…")
+        assert "&" not in re.sub("&(amp|lt|gt);", "", said)  # no escape cut in half

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from bot.demo.walk import Walk
 from bot.views import ids
+from bot.views.text import quote, unescape
 from storage.models import FocusArea
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
 from tests.helpers import actions_in, opened_view
@@ -133,3 +134,13 @@ def test_no_user_text_can_ping_or_disguise_a_link(
     assert f"{n}" in everything  # the text did reach the messages checked
     assert {"chat.postMessage", "views.open", "views.publish"} <= {c.method for c in sent}
     assert all(body.get("blocks") for body in answers[:3]), answers[:3]  # status, show, status: in the ack
+
+
+@given(text=st.text(alphabet="&<> ab", max_size=400), limit=st.integers(1, 300))
+def test_quoted_text_fits_its_limit_and_never_cuts_an_escape(text, limit):
+    quoted = quote(text, limit)
+
+    assert len(quoted) <= limit
+    assert "&" not in re.sub("&(amp|lt|gt);", "", quoted)
+    assert not PINGS.search(quoted) and "<" not in quoted and ">" not in quoted
+    assert " ".join(text.split()).startswith(unescape(quoted.removesuffix("…")))

@@ -29,7 +29,7 @@ from slack_sdk.models.views import View
 from bot.dates import describe_date
 from bot.people import Person
 from bot.views import ids
-from bot.views.text import clip, esc, md, mention, plain
+from bot.views.text import clip, esc, md, mention, plain, quote
 from storage.models import Action, ActionEvent, Clinic, ExtensionRequest
 
 STATUS_WORDS = {
@@ -81,7 +81,7 @@ def action_line(action: Action, reader: Person, now: datetime, *, show_owner: bo
     if show_owner:
         facts.append(mention(action.owner_id))
     if action.status == "blocked" and action.blocked_reason:
-        facts.append(f"blocked: _{esc(clip(action.blocked_reason, 200))}_")
+        facts.append(f"blocked: _{quote(action.blocked_reason, 200)}_")
     elif action.status != "open":
         facts.append(STATUS_WORDS[action.status])
     where = clinic_phrase(action)
@@ -105,7 +105,7 @@ def outcome_phrase(action: Action) -> str:
     area = action.focus_area
     if area is None or not area.outcome:
         return ""
-    return f"serves: _{esc(clip(area.outcome, 150))}_"
+    return f"serves: _{quote(area.outcome, 150)}_"
 
 
 def action_buttons(action: Action) -> ActionsBlock:
@@ -177,7 +177,7 @@ def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[st
         lines.insert(2, f"It {serves}")
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     if action.notes:
-        blocks.append(SectionBlock(text=md(f"_Notes:_ {esc(clip(action.notes, 2500))}")))
+        blocks.append(SectionBlock(text=md(f"_Notes:_ {quote(action.notes, 2500)}")))
     if action.source_link:
         blocks.append(ContextBlock(elements=[md(f"<{esc(action.source_link)}|From this message>")]))
     blocks.append(action_buttons(action))
@@ -191,7 +191,7 @@ def assigner_update(
     who = mention(actor_id)
     if kind == "blocked":
         head = f":red_circle: {who} marked {_named(action)} as blocked"
-        body = f"_{esc(clip(action.blocked_reason or '', 2000))}_"
+        body = f"_{quote(action.blocked_reason or '', 2000)}_"
     else:
         head = f":hourglass: {who} needs more time for {_named(action)}"
         body = f"New deadline: {due_phrase(action, reader, now)}"
@@ -202,7 +202,7 @@ def assigner_update(
 def cancelled(action: Action, actor_id: str, reason: str) -> tuple[str, list[dict[str, Any]]]:
     body = f":heavy_minus_sign: {mention(actor_id)} cancelled {_named(action)}: it is no longer needed."
     if reason:
-        body += f"\n_{esc(clip(reason, 2000))}_"
+        body += f"\n_{quote(reason, 2000)}_"
     return f"Action #{action.id} was cancelled", render([SectionBlock(text=md(body))])
 
 
@@ -266,7 +266,7 @@ def detail_blocks(action: Action, history: Sequence[ActionEvent], reader: Person
     blocks: list[Block] = [SectionBlock(text=md(action_line(action, reader, now)))]
     facts = [f"Assigned by {mention(action.assigner_id)}"]
     if action.notes:
-        facts.append(f"Notes: {esc(clip(action.notes, 1500))}")
+        facts.append(f"Notes: {quote(action.notes, 1500)}")
     if action.source_link:
         facts.append(f"<{esc(action.source_link)}|Source message>")
     blocks.append(SectionBlock(text=md("\n".join(facts))))
@@ -284,15 +284,15 @@ def event_phrase(event: ActionEvent) -> str:
         return f"created it, due {d.get('due', '')}"
     if event.kind == "status":
         phrase = f"set it {STATUS_WORDS.get(d.get('to', ''), d.get('to', ''))}"
-        return phrase + (f": _{esc(clip(d['reason'], 500))}_" if d.get("reason") else "")
+        return phrase + (f": _{quote(d['reason'], 500)}_" if d.get("reason") else "")
     if event.kind == "deadline":
-        return f"moved the deadline from {d.get('from')} to {d.get('to')}: _{esc(clip(d.get('reason', ''), 500))}_"
+        return f"moved the deadline from {d.get('from')} to {d.get('to')}: _{quote(d.get('reason', ''), 500)}_"
     if event.kind == "note":
-        return f"noted: _{esc(clip(d.get('text', ''), 500))}_"
+        return f"noted: _{quote(d.get('text', ''), 500)}_"
     if event.kind == "reassigned":
         return f"passed it from {mention(d['from'])} to {mention(d['to'])}"
     if event.kind == "extension_requested":
-        return f"asked for more time, to {d.get('to')}: _{esc(clip(d.get('reason', ''), 500))}_"
+        return f"asked for more time, to {d.get('to')}: _{quote(d.get('reason', ''), 500)}_"
     return {
         "nudged": "nudged the owner again",
         "agenda": "put it on the next one-to-one",
@@ -400,7 +400,7 @@ def extension_request(
     body = (
         f":hourglass: {mention(request.requested_by)} asks for more time on {_named(action)}, "
         f"which has been escalated to you.\nFrom {describe_date(action.due_date, today)} to "
-        f"*{describe_date(request.new_date, today)}*: _{esc(clip(request.reason, 1500))}_"
+        f"*{describe_date(request.new_date, today)}*: _{quote(request.reason, 1500)}_"
     )
     value = str(request.id)
     return _message(

@@ -21,7 +21,7 @@ from bot.dates import describe_date
 from bot.people import Person, zone
 from bot.views import ids
 from bot.views.actions import action_buttons, clinic_phrase, event_phrase, render
-from bot.views.text import clip, esc, md, mention, plain
+from bot.views.text import esc, md, mention, plain, quote
 from bot.working_time import WorkingHours
 from storage.models import Action, ActionEvent
 
@@ -65,7 +65,7 @@ def chase_message(
             blocks += _owner_item(action, step, today, hours, now)
     first = items[0]
     text = (
-        f"{OPENERS[first[1].kind]}: #{first[0].id} {esc(clip(first[0].title, 100))}"
+        f"{OPENERS[first[1].kind]}: #{first[0].id} {quote(first[0].title, 100)}"
         if len(items) == 1
         else f"{len(items)} clinic actions need a look"
     )
@@ -119,12 +119,14 @@ def _escalation(
     if where:
         facts.append(f"_{where}_")
     if action.status == "blocked" and action.blocked_reason:
-        facts.append(f"Blocked: _{esc(clip(action.blocked_reason, 300))}_")
+        facts.append(f"Blocked: _{quote(action.blocked_reason, 300)}_")
     blocks: list[Block] = [SectionBlock(text=md("\n".join(facts)))]
     if step.kind == "sponsor":
         done = [event_phrase(e) for e in lead_events or []]
         lead_line = "What the lead did: " + "; ".join(done[-3:]) if done else "The lead has not acted on it yet."
-        blocks.append(ContextBlock(elements=[md(clip(lead_line, 1500))]))
+        # Each phrase quotes at most 500 characters, so three stay within the 3000 a context allows; cutting
+        # the assembled line could split a mention or an escape.
+        blocks.append(ContextBlock(elements=[md(lead_line)]))
     value = str(action.id)
     blocks.append(
         ActionsBlock(

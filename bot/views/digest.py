@@ -14,7 +14,7 @@ from bot.digest import DAYS, SETTINGS_EXAMPLE, AreaProgress, Digest, Headline, P
 from bot.people import zone
 from bot.views.actions import render
 from bot.views.indicators import standing
-from bot.views.text import clip, esc, md, mention, plain
+from bot.views.text import esc, md, mention, plain, quote
 from storage.models import Action
 
 LIST_LINES = 8
@@ -55,14 +55,14 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         "Wins this week: thank them",
         digest.wins,
         digest.headline.done,
-        lambda a: f":white_check_mark: {mention(a.owner_id)}: {esc(clip(a.title, 120))}",
+        lambda a: f":white_check_mark: {mention(a.owner_id)}: {quote(a.title, 120)}",
         "No actions closed this week.",
     )
     listing(
         "Due in the coming week",
         digest.coming,
         digest.headline.due_next_week,
-        lambda a: f"• {describe_date(a.due_date, today)}: {mention(a.owner_id)}: {esc(clip(a.title, 120))}",
+        lambda a: f"• {describe_date(a.due_date, today)}: {mention(a.owner_id)}: {quote(a.title, 120)}",
         "Nothing falls due in the coming week.",
     )
     if digest.areas:
@@ -107,12 +107,10 @@ def _area(area: AreaProgress, name_clinic: bool, today: date) -> str:
     """The area, the outcome it serves, its actions, and each indicator against baseline and target."""
     line = f"• *{esc(area.area)}*" + (f" ({esc(area.clinic)})" if name_clinic else "")
     if area.outcome:
-        line += f" → _{esc(clip(area.outcome, 150))}_"
+        line += f" → _{quote(area.outcome, 150)}_"
     line += f"\n   actions: {area.open} open, {area.done} done"
     for progress in area.indicators:
-        line += (
-            f"\n   ◦ *{esc(clip(progress.indicator.name, 60))}*: {standing(progress.indicator, progress.trend, today)}"
-        )
+        line += f"\n   ◦ *{quote(progress.indicator.name, 60)}*: {standing(progress.indicator, progress.trend, today)}"
     if area.rethink:
         line += "\n   :warning: _worsening although every linked action is done: are these the right actions?_"
     return line
@@ -127,9 +125,9 @@ def _slipping(action: Action, digest: Digest, today) -> str:  # type: ignore[no-
     )
     updated = action.last_owner_update_at
     last = f"last update {describe_date(updated.date(), today)}" if updated else "no update yet"
-    line = f"• {mention(action.owner_id)}: *{esc(clip(action.title, 100))}* · {late} · {last}"
+    line = f"• {mention(action.owner_id)}: *{quote(action.title, 100)}* · {late} · {last}"
     if action.status == "blocked" and action.blocked_reason:
-        line += f"\n   blocked: _{esc(clip(action.blocked_reason, 150))}_"
+        line += f"\n   blocked: _{quote(action.blocked_reason, 150)}_"
     return line
 
 

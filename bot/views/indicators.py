@@ -32,7 +32,7 @@ from bot.reporting import MAX_PER_AREA, Recorded, indicator_trend
 from bot.views import ids
 from bot.views.actions import render
 from bot.views.clinics import area_inputs
-from bot.views.text import clip, esc, md, mention, plain
+from bot.views.text import esc, md, mention, plain, quote
 from storage.models import Clinic, Indicator, IndicatorReading
 
 VERDICT_ICONS = {
@@ -255,7 +255,7 @@ def where(indicator: Indicator) -> str:
     """The clinic, the focus area and the outcome it serves."""
     area = indicator.focus_area
     text = f"{esc(indicator.clinic.name)} › {esc(area.name)}"
-    return text + (f" (outcome: _{esc(clip(area.outcome, 200))}_)" if area.outcome else "")
+    return text + (f" (outcome: _{quote(area.outcome, 200)}_)" if area.outcome else "")
 
 
 def standing(indicator: Indicator, trend: Trend, today: date) -> str:

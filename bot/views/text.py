@@ -17,8 +17,27 @@ def esc(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    """Plain text cut to `limit` characters, for places that show it as it is (never escaped after)."""
+    text = _tidy(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def quote(text: str, limit: int) -> str:
+    """User text escaped for mrkdwn and cut to at most `limit` characters of what Slack counts, never in the
+    middle of an escape: escaping can make text five times longer, past the length a block allows."""
+    text = esc(_tidy(text))
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    start = text.rfind("&", 0, cut)
+    if start != -1 and text.index(";", start) >= cut:
+        cut = start  # every `&` here begins an escape: drop it whole rather than leave `&am`
+    return text[:cut].rstrip() + "…"
+
+
+def _tidy(text: str) -> str:
+    """One line stays one line with single spaces; several lines keep their breaks."""
+    return " ".join(text.split()) if "\n" not in text else text.strip()
 
 
 def md(text: str) -> MarkdownTextObject:
