@@ -128,7 +128,7 @@ def create_app(
         people=people,
         actions=ActionService(session_factory, clock, people, patient_data),
         clinics=ClinicService(session_factory, clock, patient_data),
-        status=StatusService(session_factory, clock),
+        status=StatusService(session_factory, clock, people),
         delivery=Delivery(
             session_factory,
             clock,

@@ -8,6 +8,7 @@ from typing import Literal
 
 from bot.clock import Clock
 from bot.errors import NotFound
+from bot.people import People
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, Clinic
@@ -44,9 +45,10 @@ class StatusReport:
 
 
 class StatusService:
-    def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
+    def __init__(self, session_factory: SessionFactory, clock: Clock, people: People) -> None:
         self._sessions = session_factory
         self._clock = clock
+        self._people = people
 
     def report(self, query: StatusQuery) -> StatusReport:
         now = self._clock.now()
@@ -71,12 +73,14 @@ class StatusService:
                     limit=FETCH,
                     loading=queries.FOR_LINES,
                 )
-                return _cut(f"Open actions of <@{query.target}> that you can see", found)
+                # The heading is plain text, where a mention would show as its raw id.
+                name = self._people.cached(session, query.team_id, query.target).name or "that person"
+                return _cut(f"Open actions of {name} that you can see", found)
             assert query.target
             if query.kind == "channel":
                 clinics = list(queries.clinics_in_channel(session, query.team_id, query.target))
                 if not clinics:
-                    raise NotFound(f"No clinic reports to <#{query.target}>. Register one with `/clinic new`.")
+                    raise NotFound("No clinic reports to that channel. Register one with `/clinic new`.")
             elif query.kind == "clinic_id":
                 clinic = (
                     queries.get_clinic(session, query.team_id, int(query.target)) if query.target.isdigit() else None

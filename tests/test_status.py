@@ -147,3 +147,34 @@ def test_a_blocked_action_says_why_in_every_status_list(user, slack, db):
     for who, asked in ((OWNER, "status"), (LEAD, "status discharge flow"), (ASSIGNER, f"status <@{OWNER}|olu>")):
         line = user.command(who, asked).text.split("Order the new pumps")[1]
         assert "blocked: _Waiting for the budget sign-off_" in line, (who, asked)
+
+
+def test_status_of_a_person_names_them_in_the_heading(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Call the rota", "2026-12-20")
+
+    answer = user.command(ASSIGNER, f"status <@{OWNER}|olu>")
+
+    header = next(b for b in answer.body["blocks"] if b["type"] == "header")["text"]["text"]
+    assert header == "Open actions of Olu Owner that you can see"
+    assert "Call the rota" in answer.text
+
+
+def test_status_of_a_channel_without_clinics_says_so_without_a_raw_id(user, slack, db):
+    answer = user.command(LEAD, "status <#C0CLINIC|discharge-clinic>")
+
+    assert "No clinic reports to that channel" in answer.text
+    assert "C0CLINIC" not in answer.text
+
+
+def test_status_of_a_channel_with_many_clinics_fits_in_one_message(user, slack, db):
+    clinic_ids = [register_clinic(user, slack, db, name=f"Clinic {n:02}", areas=()) for n in range(18)]
+    for n in range(16):
+        add(user, slack, LEAD, OWNER, f"Task {n:02}", "2026-12-20", clinic_ids[0])
+
+    answer = user.command(LEAD, "status <#C0CLINIC|discharge-clinic>")
+
+    assert len(answer.body["blocks"]) <= 50
+    assert "*Clinic 09*" in answer.text and "*Clinic 10*" not in answer.text
+    assert "…and 8 more clinics reporting here" in answer.text
+    assert "Task 00" in answer.text and "…and 1 more" in answer.text
+

@@ -161,6 +161,9 @@ class _Line(SectionBlock):
 
 
 SECTION_TEXT_LIMIT = 3000
+# A status message holds at most: the header, these clinics and a line for the rest, a divider, the actions
+# (two blocks each, `bot.status.SHOWN` of them) and a line for more: 1 + 11 + 1 + 30 + 1 = 44 of Slack's 50.
+CLINICS_SHOWN = 10
 
 # --- messages -------------------------------------------------------------------------------------
 
@@ -234,7 +237,7 @@ def status_message(
     empty: str = "Nothing open. :tada:",
 ) -> dict[str, Any]:
     blocks: list[Block] = [HeaderBlock(text=plain(heading, 150))]
-    for clinic, open_count, overdue, blocked in summaries:
+    for clinic, open_count, overdue, blocked in summaries[:CLINICS_SHOWN]:
         blocks.append(
             SectionBlock(
                 text=md(
@@ -242,6 +245,18 @@ def status_message(
                     + (f" · sponsor {mention(clinic.sponsor_id)}" if clinic.sponsor_id else "")
                     + f"\n{open_count} open · {overdue} overdue · {blocked} blocked"
                 )
+            )
+        )
+    if len(summaries) > CLINICS_SHOWN:
+        hidden = len(summaries) - CLINICS_SHOWN
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    md(
+                        f"…and {hidden} more clinic{'s' if hidden != 1 else ''} reporting here. "
+                        "`/clinic status` with a clinic's name shows its numbers."
+                    )
+                ]
             )
         )
     if summaries and actions:
