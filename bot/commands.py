@@ -1,14 +1,17 @@
 """Reading `/clinic ...` text into a typed request. Slack escapes mentions (`should_escape: true`), so people
-arrive as `<@U123|name>` and channels as `<#C123|name>`."""
+arrive as `<@U123|name>` and channels as `<#C123|name>`, and a typed `&`, `<` or `>` arrives as `&amp;`,
+`&lt;` or `&gt;`: the request holds the text as the person typed it."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import UserError
 from bot.status import StatusKind
+from bot.views.text import unescape
 
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -177,6 +180,26 @@ SUBCOMMANDS: dict[
 
 
 def parse(text: str) -> Command:
+    """The request, its text decoded only once Slack's own `<...>` mentions are read, so that a typed
+    `&lt;@U123&gt;` names nobody."""
+    return _typed(_parse(text))
+
+
+def _typed(request: Command) -> Command:
+    """The request with every piece of text in it as the person typed it."""
+
+    def decoded(value: object) -> object:
+        if isinstance(value, str):
+            return unescape(value)
+        if isinstance(value, dict):
+            return {unescape(k): unescape(v) for k, v in value.items()}
+        return value
+
+    changes = {f.name: decoded(getattr(request, f.name)) for f in dataclasses.fields(request)}
+    return dataclasses.replace(request, **changes)
+
+
+def _parse(text: str) -> Command:
     text = " ".join(text.split())
     head, _, rest = text.partition(" ")
     sub = SUBCOMMANDS.get(head.lower())

@@ -14,7 +14,7 @@ from bot.services import Services
 from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views import actions as views
 from bot.views import ids
-from bot.views.text import esc, mention
+from bot.views.text import esc, mention, unescape
 from handlers.payloads import clicked, metadata, metadata_action_id, picked_date, picked_option, picked_user, typed
 from handlers.replies import (
     EPHEMERAL,
@@ -109,7 +109,7 @@ def register(app: App, services: Services) -> None:
         context["clinic_source"] = {
             "channel": channel,
             "ts": message.get("ts"),
-            "text": message.get("text", ""),
+            "text": unescape(message.get("text", "")),  # the form's notes show it as typed
         }
 
     def open_add_modal_with_source(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:

@@ -11,6 +11,7 @@ from bot.errors import UserError
 from bot.patient_data import ADVICE
 from bot.people import Person
 from bot.services import Services
+from bot.views.text import unescape
 from handlers.replies import EPHEMERAL, REACT, make_follow_up, team_of
 
 
@@ -24,7 +25,7 @@ def register(app: App, services: Services) -> None:
             "channel": event["channel"],
             "thread_ts": event["thread_ts"],
             "actor_id": event.get("user", ""),
-            "text": event.get("text", ""),
+            "text": unescape(event.get("text", "")),
             "event_id": body.get("event_id", ""),
         }
         hint = {"channel": event["channel"], "user": reply["actor_id"], "thread_ts": event["thread_ts"]}

@@ -149,3 +149,24 @@ def test_long_notes_full_of_ampersands_are_stored_and_shown_cut_short(user, slac
         [said] = [t for t in texts if "A&amp;E &lt;4h" in t]
         assert len(said) <= 3000 and said.endswith("…")
         assert "&" not in re.sub("&(amp|lt|gt);", "", said)  # no escape cut in half
+
+
+def test_the_shortcut_puts_the_message_in_the_notes_as_typed(user, slack, db):
+    user.shortcut(
+        LEAD,
+        ids.MAKE_ACTION_SHORTCUT,
+        channel="C0CLINIC",
+        message_ts="1764000000.000100",
+        text="A&amp;E waits &lt;4h: <@ULEAD> to chase",
+    )
+
+    view = opened_view(slack)
+    notes = next(b for b in view["blocks"] if b.get("block_id") == ids.ACTION_NOTES)["element"]
+    assert notes["initial_value"] == "A&E waits <4h: <@ULEAD> to chase"
+
+
+def test_form_values_are_stored_as_typed_even_when_they_look_encoded(user, slack, db):
+    user.submit(LEAD, ids.ADD_ACTION_MODAL, form(title="Explain &amp; in the A&E rota"))
+
+    [action] = actions_in(db)
+    assert action.title == "Explain &amp; in the A&E rota"

@@ -108,3 +108,14 @@ def test_a_reply_to_a_nudge_about_several_actions_is_noted_on_the_one_it_names(u
     assert history_kinds(db, first).count("note") == 0
     assert history_kinds(db, second).count("note") == 1
     assert len(slack.calls_to("chat.postEphemeral")) == 1  # Slack's redelivery brought no second hint
+
+
+def test_a_reply_is_noted_as_typed_from_what_slack_sends(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+
+    user.dm_reply(OWNER, channel, ts, "A&amp;E said &lt;4h is fine, see <@ULEAD>", event_id="EvTYPED")
+
+    note = db.scalar(select(ActionEvent).where(ActionEvent.kind == "note"))
+    assert note.detail == {"text": "A&E said <4h is fine, see <@ULEAD>"}
+    shown = user.command(OWNER, f"show {action_id}").text
+    assert "noted: _A&amp;E said &lt;4h is fine" in shown and "&amp;amp;" not in shown

@@ -69,3 +69,20 @@ def test_quick_add_that_cannot_be_read_is_answered_in_the_ack(user, slack, db, t
     assert expected in answer.text
     assert "/clinic add @owner" in answer.text
     assert count(db, Action) == 0
+
+
+def test_quick_add_stores_the_title_as_typed_from_what_slack_sends(user, slack, db):
+    # A typed "&", "<" and ">" arrive encoded; Slack's own mention keeps its brackets.
+    user.command(LEAD, f"add <@{OWNER}|olu> Fix A&amp;E triage &lt;4h by friday")
+
+    [dm] = wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+    assert action.owner_id == OWNER and action.title == "Fix A&E triage <4h"
+    assert "Fix A&amp;E triage &lt;4h" in text_of(dm) and "&amp;amp;" not in text_of(dm)
+
+
+def test_a_typed_mention_names_nobody(user, slack, db):
+    answer = user.command(LEAD, f"add &lt;@{OWNER}&gt; Call the rota team by friday")
+
+    assert "Start with the owner" in answer.text
+    assert count(db, Action) == 0

@@ -178,3 +178,11 @@ def test_status_of_a_channel_with_many_clinics_fits_in_one_message(user, slack, 
     assert "…and 8 more clinics reporting here" in answer.text
     assert "Task 00" in answer.text and "…and 1 more" in answer.text
 
+
+def test_status_finds_a_clinic_whose_name_slack_sent_encoded(user, slack, db):
+    clinic_id = register_clinic(user, slack, db, name="A&E flow")
+    add(user, slack, ASSIGNER, OWNER, "Triage within 4h", "2026-12-20", clinic_id)
+
+    answer = user.command(LEAD, "status A&amp;E flow")
+
+    assert "Triage within 4h" in answer.text and "*A&amp;E flow*" in answer.text

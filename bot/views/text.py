@@ -1,5 +1,6 @@
 """The one place user text becomes Slack text: escaped for mrkdwn and marked verbatim, so a title that
-contains `<!channel>` or `<https://evil|trusted>` can never ping anyone or disguise a link."""
+contains `<!channel>` or `<https://evil|trusted>` can never ping anyone or disguise a link; and the one place
+text Slack sends becomes what the person typed again."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 def esc(text: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """The reverse of `esc`: what a person typed, from text Slack sends encoded. In slash commands, message
+    text and message events Slack writes a typed `&`, `<` and `>` as `&amp;`, `&lt;` and `&gt;`, while its
+    own `<@U123>`, `<#C123|name>` and `<https://...>` keep literal brackets: read those first. Form values
+    arrive as typed and must not pass through here."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def clip(text: str, limit: int) -> str:
