@@ -113,7 +113,9 @@ class OneOnOneService:
             latest = queries.latest_readings(session, team_id, [i.id for i in indicators], limit=WINDOW)
             agenda.indicators = [(i, indicator_trend(i, latest[i.id])) for i in indicators]
             agenda.wins = list(
-                queries.recently_done_by(session, team_id, person_id, now - timedelta(days=14), limit=10)
+                queries.recently_done_visible_to(
+                    session, team_id, lead_id, person_id, now - timedelta(days=14), limit=10
+                )
             )
             ids = [a.id for a in visible]
             if ids:
@@ -184,11 +186,18 @@ class OneOnOneScheduler:
         self._hours = hours
 
     def schedule(self, team_id: str, lead_id: str, person_id: str, text: str) -> tuple[OneOnOneSchedule, date]:
+        """Only someone who may see the person's actions (they assigned them one, or lead or sponsor a clinic
+        the person has actions in) may set up recurring one-to-ones: each one messages both of them."""
         if lead_id == person_id:
             raise UserError("A one-to-one needs someone else.")
         every, day = read_schedule(text)
         now = self._clock.now()
         with self._sessions.begin() as session:
+            if not queries.sees_actions_of(session, team_id, lead_id, person_id):
+                raise UserError(
+                    "You can set up recurring one-to-ones only with someone whose actions you follow: you assigned "
+                    "them one, or you lead or sponsor a clinic where they have actions. Nothing was scheduled."
+                )
             lead_tz = queries.tz_of(session, team_id, lead_id)
             today = now.astimezone(zone(lead_tz)).date()
             first = today + timedelta(days=(day - today.weekday()) % 7 or 7)

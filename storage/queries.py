@@ -256,6 +256,50 @@ def recently_done_by(session: Session, team_id: str, owner_id: str, since: datet
     ).all()
 
 
+def recently_done_visible_to(
+    session: Session, team_id: str, viewer_id: str, owner_id: str, since: datetime, *, limit: int
+) -> Sequence[Action]:
+    """What the owner finished since then, of the actions the viewer may see (their wins, on an agenda)."""
+    return session.scalars(
+        select(Action)
+        .where(
+            Action.team_id == team_id,
+            Action.owner_id == owner_id,
+            Action.status == "done",
+            Action.closed_at >= since,
+            _visible_to(team_id, viewer_id),
+        )
+        .options(*WITH_CLINIC)
+        .order_by(Action.closed_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def sees_actions_of(session: Session, team_id: str, viewer_id: str, owner_id: str) -> bool:
+    """Whether the owner has any action, open or closed, that the viewer may see."""
+    return (
+        session.scalar(
+            select(Action.id)
+            .where(Action.team_id == team_id, Action.owner_id == owner_id, _visible_to(team_id, viewer_id))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _visible_to(team_id: str, viewer_id: str) -> ColumnElement[bool]:
+    """The one rule for which actions someone may see: theirs, those they assigned, and those of the
+    clinics they lead or sponsor."""
+    led = select(Clinic.id).where(
+        Clinic.team_id == team_id, or_(Clinic.lead_id == viewer_id, Clinic.sponsor_id == viewer_id)
+    )
+    return or_(
+        Action.owner_id == viewer_id,
+        Action.assigner_id == viewer_id,
+        Action.clinic_id.in_(led.scalar_subquery()),
+    )
+
+
 def open_actions_in_clinics(
     session: Session, team_id: str, clinic_ids: Sequence[int], *, limit: int, loading: Sequence[Any] = WITH_CLINIC
 ) -> Sequence[Action]:
@@ -280,16 +324,7 @@ def open_actions_visible_to(
     loading: Sequence[Any] = WITH_CLINIC,
 ) -> Sequence[Action]:
     """Open actions the viewer may see: theirs, those they assigned, and their clinics' (lead or sponsor)."""
-    led = select(Clinic.id).where(
-        Clinic.team_id == team_id, or_(Clinic.lead_id == viewer_id, Clinic.sponsor_id == viewer_id)
-    )
-    query = _open_actions(team_id, loading).where(
-        or_(
-            Action.owner_id == viewer_id,
-            Action.assigner_id == viewer_id,
-            Action.clinic_id.in_(led.scalar_subquery()),
-        )
-    )
+    query = _open_actions(team_id, loading).where(_visible_to(team_id, viewer_id))
     if owner_id is not None:
         query = query.where(Action.owner_id == owner_id)
     if overdue_at is not None:

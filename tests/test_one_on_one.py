@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.views import ids
+from storage.models import OneOnOneSchedule
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, text_of, wait_response
+from tests.helpers import actions_in, text_of, wait_dms, wait_response
 from tests.test_clinics import register_clinic
 from tests.test_status import add
 
@@ -47,6 +50,31 @@ def test_an_agenda_shows_only_what_the_caller_may_see(user, slack, db):
     assert "Private to them" not in answer.text and "Nothing open that you can see" in answer.text
 
 
+def test_an_agenda_shows_no_wins_the_caller_may_not_see(user, slack, db):
+    user.command(LEAD, f"add <@{OWNER}> Confidential: restructure of ward 7 staffing by friday")
+    wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+    user.command(OWNER, f"done {action.id}")
+
+    to_other = user.command(OTHER, f"1on1 <@{OWNER}>")
+    to_assigner = user.command(LEAD, f"1on1 <@{OWNER}>")
+
+    assert "ward 7" not in to_other.text and "Nothing open that you can see" in to_other.text
+    assert "ward 7" in to_assigner.text.split("Recognise")[1]
+
+
+def test_only_someone_who_follows_a_persons_actions_may_schedule_one_to_ones_with_them(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Private to them", "2026-11-25")
+
+    refused = user.command(OTHER, f"1on1 <@{OWNER}> every week on monday")
+    accepted = user.command(ASSIGNER, f"1on1 <@{OWNER}> every week on monday")
+
+    assert "whose actions you follow" in refused.text and "Nothing was scheduled" in refused.text
+    assert "One-to-ones with" in accepted.text
+    db.expire_all()
+    assert [(s.lead_id, s.person_id) for s in db.scalars(select(OneOnOneSchedule))] == [(ASSIGNER, OWNER)]
+
+
 def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user, slack, db, bot, clock):
     from bot.demo.walk import Walk
 
@@ -73,6 +101,7 @@ def test_the_persons_replies_land_on_the_leads_agenda(user, slack, db, bot, cloc
     from storage.models import OutboxMessage
 
     walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
     user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
     walk.until(datetime(2026, 11, 25, 15, tzinfo=UTC), step=timedelta(hours=1))
     db.expire_all()
