@@ -121,3 +121,27 @@ def test_a_schedule_that_cannot_be_read_says_how_to_write_it(user):
     answer = user.command(LEAD, f"1on1 <@{OWNER}> whenever we feel like it")
 
     assert "every 2 weeks on thursday" in answer.text
+
+
+def test_many_long_topics_fit_slacks_limits_on_the_agenda_and_in_the_day_before_message(user, slack, db, bot, clock):
+    from bot.demo.walk import Walk
+    from storage.models import OutboxMessage
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 25, 15, tzinfo=UTC), step=timedelta(hours=1))
+    db.expire_all()
+    prep = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.recipient == OWNER))
+    for n in range(10):
+        topic = f"Topic {n}: " + "A&E <cover> " * 30
+        user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, topic, event_id=f"EvTOPIC{n}")
+
+    agenda = user.command(LEAD, f"1on1 <@{OWNER}>")
+    walk.until(datetime(2026, 12, 2, 15, tzinfo=UTC), step=timedelta(hours=1))
+
+    [day_before] = [t for t in walk.to(LEAD) if "one-to-one with" in text_of(t.call) and "Topic 0" in text_of(t.call)]
+    for blocks in (agenda.body["blocks"], day_before.call.params["blocks"]):
+        assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+        shown = "\n".join(b.get("text", {}).get("text", "") for b in blocks)
+        assert "Topic 0" in shown and "Topic 9" not in shown and "more, on the next agenda" in shown

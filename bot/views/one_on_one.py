@@ -15,6 +15,21 @@ from bot.views.indicators import standing, where
 from bot.views.text import clip, esc, md, mention, plain
 from storage.models import Action
 
+SHOWN = 10  # lines of a list on an agenda; the rest are counted
+SECTION_LIMIT = 2900  # Slack refuses a section of more than 3000 characters; this leaves room for "and N more"
+
+
+def listing(title: str, lines: Sequence[str], more: str) -> SectionBlock:
+    """A titled list cut at whole lines, at most `SHOWN` of them and never beyond a section's limit (escaped
+    titles and topics can be several times their typed length), ending with how many more and where."""
+    shown = [title]
+    for index, line in enumerate(lines):
+        if index == SHOWN or len("\n".join([*shown, line])) > SECTION_LIMIT:
+            shown.append(f"…and {len(lines) - index} more{more}")
+            break
+        shown.append(line)
+    return SectionBlock(text=md("\n".join(shown)))
+
 
 def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, Any]:
     blocks: list[Block] = [
@@ -22,23 +37,20 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
         SectionBlock(text=md(f"Prepared from the state of {mention(agenda.person_id)}'s actions that you can see.")),
     ]
 
+    status = f": `/clinic status {mention(agenda.person_id)}`"
+
     def part(title: str, actions: Sequence[Action], extra=None) -> None:  # type: ignore[no-untyped-def]
         if actions:
             lines = [
                 f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" + (extra(a) if extra else "")
-                for a in actions[:10]
+                for a in actions
             ]
-            if len(actions) > 10:
-                lines.append(f"…and {len(actions) - 10} more: `/clinic status {mention(agenda.person_id)}`")
-            blocks.append(SectionBlock(text=md(f"*{title}*\n" + "\n".join(lines))))
+            blocks.append(listing(f"*{title}*", lines, status))
 
     if agenda.topics:
-        lines = [f"• {esc(clip(t, 300))}" for t in agenda.topics[:10]]
-        blocks.append(
-            SectionBlock(
-                text=md(f"*:speech_balloon: {mention(agenda.person_id)} wants to talk about*\n" + "\n".join(lines))
-            )
-        )
+        lines = [f"• {esc(clip(t, 300))}" for t in agenda.topics]
+        title = f"*:speech_balloon: {mention(agenda.person_id)} wants to talk about*"
+        blocks.append(listing(title, lines, ", on the next agenda once these are discussed"))
     part(":pushpin: You put these on the agenda", agenda.added)
     part(":warning: Overdue", agenda.overdue)
     part(":red_circle: Blocked", agenda.blocked, lambda a: f"\n   _{esc(clip(a.blocked_reason or '', 200))}_")
@@ -49,11 +61,7 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
             f"• *#{a.id} {esc(clip(a.title, 120))}*: to {r.new_date:%a %d %b}: _{esc(clip(r.reason, 200))}_"
             for a, r in agenda.requests
         ]
-        blocks.append(
-            SectionBlock(
-                text=md("*:hourglass_flowing_sand: Waiting for your answer on more time*\n" + "\n".join(lines))
-            )
-        )
+        blocks.append(listing("*:hourglass_flowing_sand: Waiting for your answer on more time*", lines, status))
     if agenda.indicators:
         today = reader.local(now).date()
         lines = [
@@ -65,7 +73,7 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
         blocks.append(SectionBlock(text=md("*:bar_chart: How will we know? Their indicators*\n" + "\n".join(lines))))
     if agenda.wins:
         lines = [f"• {esc(clip(a.title, 120))}" for a in agenda.wins]
-        blocks.append(SectionBlock(text=md("*:tada: Recognise: done in the last two weeks*\n" + "\n".join(lines))))
+        blocks.append(listing("*:tada: Recognise: done in the last two weeks*", lines, ""))
     if len(blocks) == 2:
         blocks.append(
             SectionBlock(text=md("Nothing open that you can see. A good time to talk about what comes next."))
@@ -87,15 +95,13 @@ def person_side(agenda: Agenda, schedule, meeting: date, reader: Person, now: da
         intro = SectionBlock(text=md(f":calendar: Your one-to-one with {mention(schedule.person_id)} is on *{when}*."))
         return f"Your one-to-one with {schedule.person_id} is on {when}", [intro.to_dict(), *message["blocks"]]
     mine = [*agenda.overdue, *agenda.blocked, *agenda.stalled, *agenda.due_soon]
-    lines = [f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" for a in mine[:12]]
+    lines = [f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" for a in mine]
+    title = "*Your open actions to talk about*"
     blocks: list[Block] = [
         SectionBlock(text=md(f":calendar: Your one-to-one with {mention(schedule.lead_id)} is on *{when}*.")),
-        SectionBlock(
-            text=md(
-                "*Your open actions to talk about*\n"
-                + ("\n".join(lines) if lines else "Nothing overdue or blocked. :tada:")
-            )
-        ),
+        listing(title, lines, ": `/clinic status`")
+        if lines
+        else SectionBlock(text=md(f"{title}\nNothing overdue or blocked. :tada:")),
         SectionBlock(text=md("*Think about*\n" + "\n".join(f"{n}. {q}" for n, q in enumerate(agenda.questions, 1)))),
         ContextBlock(elements=[md("Reply in this thread with anything you want to raise: it goes on the agenda.")]),
     ]
