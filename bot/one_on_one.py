@@ -4,6 +4,7 @@ stalled, what is due soon, what to thank them for, what they asked for, and the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -38,8 +39,10 @@ class Agenda:
     due_soon: list[Action] = field(default_factory=list)
     wins: list[Action] = field(default_factory=list)
     requests: list[tuple[Action, ExtensionRequest]] = field(default_factory=list)
-    added: list[Action] = field(default_factory=list)  # put on the agenda from an escalation
-    topics: list[str] = field(default_factory=list)  # raised by the person, replying to their agenda
+    # Put on the agenda from an escalation, and raised by the person replying to their agenda. Both stay
+    # until the lead marks them discussed (`OneOnOneService.discussed`): only the lead knows they were.
+    added: list[tuple[AgendaItem, Action]] = field(default_factory=list)
+    topics: list[AgendaItem] = field(default_factory=list)
     # The indicators they report, or that their actions are meant to move, with what the readings say.
     indicators: list[tuple[Indicator, Trend]] = field(default_factory=list)
     questions: tuple[str, ...] = QUESTIONS
@@ -129,18 +132,26 @@ class OneOnOneService:
                         )
                     )
                 ]
-                added = set(
-                    session.scalars(
-                        select(AgendaItem.action_id).where(
+                added = {
+                    item.action_id: item
+                    for item in session.scalars(
+                        select(AgendaItem).where(
                             AgendaItem.team_id == team_id,
                             AgendaItem.lead_id == lead_id,
                             AgendaItem.person_id == person_id,
+                            AgendaItem.action_id.is_not(None),
                             AgendaItem.discussed_at.is_(None),
                         )
                     )
-                )
-                agenda.added = [a for a in visible if a.id in added]
+                }
+                agenda.added = [(added[a.id], a) for a in visible if a.id in added]
             return agenda
+
+    def discussed(self, team_id: str, lead_id: str, item_ids: Sequence[int]) -> int:
+        """The lead pressed "Discussed" under the topics and actions an agenda showed: those come off their
+        next one-to-one (and an action can be put on again). Only the lead's own items; how many changed."""
+        with self._sessions.begin() as session:
+            return queries.mark_discussed(session, team_id, lead_id, item_ids, self._clock.now())
 
 
 # --- recurring one-to-ones ------------------------------------------------------------------------

@@ -164,9 +164,9 @@ def one_on_one_schedules(session: Session) -> Sequence[OneOnOneSchedule]:
     return session.scalars(select(OneOnOneSchedule).order_by(OneOnOneSchedule.id)).all()
 
 
-def agenda_topics(session: Session, team_id: str, lead_id: str, person_id: str) -> Sequence[str]:
+def agenda_topics(session: Session, team_id: str, lead_id: str, person_id: str) -> Sequence[AgendaItem]:
     return session.scalars(
-        select(AgendaItem.topic)
+        select(AgendaItem)
         .where(
             AgendaItem.team_id == team_id,
             AgendaItem.lead_id == lead_id,
@@ -174,8 +174,22 @@ def agenda_topics(session: Session, team_id: str, lead_id: str, person_id: str) 
             AgendaItem.topic.is_not(None),
             AgendaItem.discussed_at.is_(None),
         )
-        .order_by(AgendaItem.added_at)
+        .order_by(AgendaItem.added_at, AgendaItem.id)
     ).all()
+
+
+def mark_discussed(session: Session, team_id: str, lead_id: str, item_ids: Sequence[int], now: datetime) -> int:
+    result = session.execute(
+        update(AgendaItem)
+        .where(
+            AgendaItem.team_id == team_id,
+            AgendaItem.lead_id == lead_id,
+            AgendaItem.id.in_(item_ids),
+            AgendaItem.discussed_at.is_(None),
+        )
+        .values(discussed_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def get_digest_preference(session: Session, team_id: str, user_id: str) -> DigestPreference | None:

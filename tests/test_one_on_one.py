@@ -145,3 +145,40 @@ def test_many_long_topics_fit_slacks_limits_on_the_agenda_and_in_the_day_before_
         assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
         shown = "\n".join(b.get("text", {}).get("text", "") for b in blocks)
         assert "Topic 0" in shown and "Topic 9" not in shown and "more, on the next agenda" in shown
+
+
+def test_what_the_lead_marks_discussed_comes_off_the_next_agenda_and_can_go_on_again(user, slack, db, bot, clock):
+    from bot.demo.walk import Walk
+    from storage.models import OutboxMessage
+
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Slipped thing", "2026-11-25", clinic_id)
+    [action] = actions_in(db)
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 25, 15, tzinfo=UTC), step=timedelta(hours=1))
+    db.expire_all()
+    prep = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.recipient == OWNER))
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "Rota cover over Christmas", event_id="EvROTA")
+    user.click(LEAD, ids.ESCALATION_AGENDA, str(action.id))
+    wait_response(slack)
+    before = user.command(LEAD, f"1on1 <@{OWNER}>")
+    [button] = [
+        e
+        for b in before.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.AGENDA_DISCUSSED
+    ]
+
+    user.click(OTHER, ids.AGENDA_DISCUSSED, button["value"])  # someone else's agenda: nothing changes
+    user.click(LEAD, ids.AGENDA_DISCUSSED, button["value"])
+    replies = sorted(text_of(r) for r in wait_response(slack, 3)[1:])
+    after = user.command(LEAD, f"1on1 <@{OWNER}>")
+    user.click(LEAD, ids.ESCALATION_AGENDA, str(action.id))
+
+    assert "Rota cover over Christmas" in before.text and "You put these on the agenda" in before.text
+    assert replies[0].startswith("Marked as discussed") and "already" in replies[1]
+    assert "Rota cover" not in after.text and "You put these on the agenda" not in after.text
+    assert "Slipped thing" in after.text  # still open, so still on the agenda where it belongs
+    assert text_of(wait_response(slack, 4)[-1]).startswith("Added to your next one-to-one")

@@ -17,6 +17,9 @@ ESCALATION_REASSIGN = "escalation_reassign"
 ESCALATION_AGENDA = "escalation_agenda"
 ESCALATION_BUTTONS = (ESCALATION_NUDGE, ESCALATION_EXTEND, ESCALATION_REASSIGN, ESCALATION_AGENDA)
 
+# The button under what a lead put on a one-to-one agenda. The value: the agenda items' ids, comma-separated.
+AGENDA_DISCUSSED = "one_on_one_discussed"
+
 # Buttons on an extension request sent to a lead.
 EXTENSION_APPROVE = "extension_approve"
 EXTENSION_REFUSE = "extension_refuse"

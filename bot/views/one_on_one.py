@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.one_on_one import Agenda
 from bot.people import Person
+from bot.views import ids
 from bot.views.actions import due_phrase, render
 from bot.views.indicators import standing, where
 from bot.views.text import clip, esc, md, mention, plain
@@ -20,15 +21,21 @@ SECTION_LIMIT = 2900  # Slack refuses a section of more than 3000 characters; th
 
 
 def listing(title: str, lines: Sequence[str], more: str) -> SectionBlock:
-    """A titled list cut at whole lines, at most `SHOWN` of them and never beyond a section's limit (escaped
-    titles and topics can be several times their typed length), ending with how many more and where."""
-    shown = [title]
-    for index, line in enumerate(lines):
-        if index == SHOWN or len("\n".join([*shown, line])) > SECTION_LIMIT:
-            shown.append(f"…and {len(lines) - index} more{more}")
-            break
-        shown.append(line)
-    return SectionBlock(text=md("\n".join(shown)))
+    """A titled list cut at whole lines (`fitting`), ending with how many more and where."""
+    shown = fitting(title, lines)
+    rest = [f"…and {len(lines) - shown} more{more}"] if shown < len(lines) else []
+    return SectionBlock(text=md("\n".join([title, *lines[:shown], *rest])))
+
+
+def fitting(title: str, lines: Sequence[str]) -> int:
+    """How many of the lines a list shows: at most `SHOWN`, and never beyond a section's limit (escaped
+    titles and topics can be several times their typed length)."""
+    size = len(title)
+    for count, line in enumerate(lines[:SHOWN]):
+        size += 1 + len(line)
+        if size > SECTION_LIMIT:
+            return count
+    return min(len(lines), SHOWN)
 
 
 def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, Any]:
@@ -39,19 +46,38 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
 
     status = f": `/clinic status {mention(agenda.person_id)}`"
 
-    def part(title: str, actions: Sequence[Action], extra=None) -> None:  # type: ignore[no-untyped-def]
-        if actions:
-            lines = [
-                f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" + (extra(a) if extra else "")
-                for a in actions
-            ]
-            blocks.append(listing(f"*{title}*", lines, status))
+    def part(title: str, actions: Sequence[Action], extra=None) -> int:  # type: ignore[no-untyped-def]
+        """Adds the list if there is anything in it; how many of the actions it shows."""
+        if not actions:
+            return 0
+        lines = [
+            f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" + (extra(a) if extra else "")
+            for a in actions
+        ]
+        blocks.append(listing(f"*{title}*", lines, status))
+        return fitting(f"*{title}*", lines)
 
+    # What the lead can mark as discussed: the topics and actions put on this agenda that it shows.
+    discussable: list[int] = []
     if agenda.topics:
-        lines = [f"• {esc(clip(t, 300))}" for t in agenda.topics]
+        lines = [f"• {esc(clip(t.topic or '', 300))}" for t in agenda.topics]
         title = f"*:speech_balloon: {mention(agenda.person_id)} wants to talk about*"
         blocks.append(listing(title, lines, ", on the next agenda once these are discussed"))
-    part(":pushpin: You put these on the agenda", agenda.added)
+        discussable += [t.id for t in agenda.topics[: fitting(title, lines)]]
+    shown = part(":pushpin: You put these on the agenda", [a for _, a in agenda.added])
+    discussable += [item.id for item, _ in agenda.added[:shown]]
+    if discussable:
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=plain("Discussed: take these off"),
+                        action_id=ids.AGENDA_DISCUSSED,
+                        value=",".join(str(i) for i in discussable),
+                    )
+                ]
+            )
+        )
     part(":warning: Overdue", agenda.overdue)
     part(":red_circle: Blocked", agenda.blocked, lambda a: f"\n   _{esc(clip(a.blocked_reason or '', 200))}_")
     part(":hourglass: No update for two weeks", agenda.stalled)
