@@ -26,10 +26,11 @@ from bot.views.help import help_message
 from bot.views.ids import COMMAND
 from bot.views.one_on_one import agenda_message
 from bot.views.text import esc, mention
-from handlers.replies import OPEN_VIEW, TRY_AGAIN, changed, ephemeral, learn_caller, make_follow_up, team_of
+from handlers.replies import OPEN_VIEW, TRY_AGAIN, changed, ephemeral, learn_caller, log, make_follow_up, team_of
 
 QUICK_ADD = "clinic_quick_add"
 EXPORT = "clinic_export"
+MEETS = "clinic_one_on_one_person"
 
 
 def register(app: App, services: Services) -> None:
@@ -107,6 +108,7 @@ def register(app: App, services: Services) -> None:
                         "The day before each, you both get your side of the agenda."
                     )
                 )
+                context[MEETS] = person_id
             case commands.OneOnOne(person_id=person_id):
                 agenda = services.one_on_one.agenda(team_id, user_id, person_id)
                 reader = services.people.cached_person(team_id, user_id)
@@ -203,6 +205,14 @@ def register(app: App, services: Services) -> None:
         except DBAPIError:
             respond(ephemeral(TRY_AGAIN))
 
+    def learn_person(context: BoltContext, command: dict[str, Any], client: WebClient) -> None:
+        """Their agendas go out in their working hours and show dates in their time zone: learn it now."""
+        if person_id := context.get(MEETS):
+            try:
+                services.people.lookup(SlackGateway(client), team_of(context, command), person_id)
+            except SlackFailure as exc:  # their agendas follow the time zone last seen, or UTC, until then
+                log.warning("one_on_one_person_lookup_failed", extra={"error": exc.error})
+
     follow_up, learn = make_follow_up(services), learn_caller(services)
 
     def after_ack(context: BoltContext, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -211,6 +221,7 @@ def register(app: App, services: Services) -> None:
         quick_add(context, command, respond, client)
         export(context, command, respond, client)
         learn(context, command, client)
+        learn_person(context, command, client)
 
     def answered_in_ack(command: dict[str, Any], context: BoltContext) -> bool:
         """Status and help for someone seen lately need nothing after the ack: such requests skip the

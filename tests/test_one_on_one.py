@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.demo.driver import TEAM
 from bot.views import ids
-from storage.models import OneOnOneSchedule
+from storage.models import OneOnOneSchedule, SlackUser
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, text_of, wait_dms, wait_response
 from tests.test_clinics import register_clinic
@@ -182,3 +183,22 @@ def test_what_the_lead_marks_discussed_comes_off_the_next_agenda_and_can_go_on_a
     assert "Rota cover" not in after.text and "You put these on the agenda" not in after.text
     assert "Slipped thing" in after.text  # still open, so still on the agenda where it belongs
     assert text_of(wait_response(slack, 4)[-1]).startswith("Added to your next one-to-one")
+
+
+def test_the_persons_agenda_follows_the_time_zone_slack_has_for_them_when_the_schedule_is_set(
+    user, slack, db, bot, clock
+):
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")  # seen then in New York
+    slack.add_user(OWNER, name="Olu Owner", tz="America/Los_Angeles")  # moved since
+    clock.advance(timedelta(days=2))
+    walk.settle()
+
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on friday")
+    slack.wait_for(lambda _calls: db.expire_all() or db.get(SlackUser, (TEAM, OWNER)).tz == "America/Los_Angeles")
+    walk.until(datetime(2026, 11, 27, 12, tzinfo=UTC), step=timedelta(minutes=30))
+
+    to_owner = [t for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert [t.local("America/Los_Angeles") for t in to_owner] == ["Thu 26 Nov 09:00"]
