@@ -157,6 +157,9 @@ class OneOnOneService:
 # --- recurring one-to-ones ------------------------------------------------------------------------
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+# How far ahead to look for a meeting whose agenda is due: its working day before may be days earlier
+# (a weekend, holidays).
+LOOK_AHEAD = timedelta(days=14)
 SCHEDULE_EXAMPLE = "`/clinic 1on1 @person every 2 weeks on thursday`"
 _EVERY = re.compile(r"^every\s+(?:(\d{1,2}|other)\s+weeks?\s+on\s+|week\s+on\s+)?(\w+)$", re.IGNORECASE)
 
@@ -220,15 +223,17 @@ class OneOnOneScheduler:
             return row, first
 
     def plan(self) -> int:
-        """Queue the day-before agendas that are due (once per meeting and side: the outbox key says so)."""
+        """Queue the day-before agendas that are due (once per meeting and side: the outbox key says so).
+        "The day before" is the working day before: a Monday one-to-one's agenda comes on the Friday, and
+        one after a holiday comes before the holiday."""
         now = self._clock.now()
         rows = []
         with self._sessions.begin() as session:
             for schedule in queries.one_on_one_schedules(session):
                 lead_tz = queries.tz_of(session, schedule.team_id, schedule.lead_id)
                 today = now.astimezone(zone(lead_tz)).date()
-                for meeting in meetings(schedule, today, today + timedelta(days=1)):
-                    eve = meeting - timedelta(days=1)
+                for meeting in meetings(schedule, today, today + LOOK_AHEAD):
+                    eve = self._hours.working_day_before(meeting)
                     if now < datetime.combine(eve, self._hours.start, tzinfo=zone(lead_tz)):
                         continue
                     for side in ("lead", "person"):

@@ -202,3 +202,23 @@ def test_the_persons_agenda_follows_the_time_zone_slack_has_for_them_when_the_sc
 
     to_owner = [t for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
     assert [t.local("America/Los_Angeles") for t in to_owner] == ["Thu 26 Nov 09:00"]
+
+
+def test_a_monday_one_to_ones_agenda_comes_on_the_working_day_before_even_around_a_holiday(user, slack, db, bot, clock):
+    from bot.demo.walk import Walk
+
+    bot.services.one_on_one_schedule._hours = bot.services.settings.model_copy(
+        update={"holidays": "2026-12-04"}
+    ).hours()
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on monday")
+    walk.until(datetime(2026, 12, 8, tzinfo=UTC), step=timedelta(hours=1))
+
+    to_lead = [t for t in walk.to(LEAD) if "one-to-one with" in text_of(t.call)]
+    to_owner = [t for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert [t.local("Europe/London") for t in to_lead] == ["Fri 27 Nov 09:00", "Thu 03 Dec 09:00"]
+    assert [t.local("America/New_York") for t in to_owner] == ["Fri 27 Nov 09:00", "Thu 03 Dec 09:00"]
+    assert "Monday 30 November" in text_of(to_lead[0].call)
