@@ -63,6 +63,7 @@ class Step(NamedTuple):
     number: int  # which overdue nudge; 1 for everything else
     cycle: datetime  # the instant the chase cycle started (deadline, or the owner's last update)
     due_at: datetime  # when it became due: the opening of a working window in the recipient's zone
+    send_at: datetime | None = None  # once chosen: when it goes out, in the recipient's working hours
 
     @property
     def key(self) -> str:
@@ -124,25 +125,45 @@ OWNER_KINDS = ("reminder", "overdue", "stalled")
 
 def due_steps(state: ChaseState, now: datetime, policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
     """What to send at `now`. At most one owner message per action, the latest that is due (after
-    downtime: one catch-up, not every missed step); escalation strictly owner -> lead -> sponsor, the
-    sponsor only in a pass after the lead's; nothing while snoozed or closed."""
+    downtime: one catch-up, not every missed step); escalation strictly owner -> lead -> sponsor, each
+    going out no sooner than the one before it, and the sponsor's not before the working day after the
+    lead was told; nothing while snoozed or closed."""
     if state.snoozed_until is not None and now < state.snoozed_until:
         return []
     state = current(state)
-    return _select(state, now, planned_steps(state, policy, hours), policy)
+    return _select(state, now, planned_steps(state, policy, hours), policy, hours)
 
 
-def _select(state: ChaseState, now: datetime, plan: list[Step], policy: ChasePolicy) -> list[Step]:
+def _select(state: ChaseState, now: datetime, plan: list[Step], policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
+    """Each chosen step with when it goes out: in its recipient's working hours, and never before the step
+    below it (after downtime or a snooze, the owner's catch-up may wait for a morning the lead's would not)."""
     due = [s for s in plan if s.due_at <= now]
     overdue = now >= state.due_at
     to_owner = [s for s in due if s.kind in OWNER_KINDS and not (overdue and s.kind != "overdue")]
-    chosen = to_owner[-1:]
+    chosen = [s._replace(send_at=hours.next_open(now, s.tz)) for s in to_owner[-1:]]
     owner_heard = state.owner_nudges > 0 or policy.owner_nudges == 0 or any(s.kind == "overdue" for s in chosen)
-    lead_heard = state.lead_escalated_at is not None or state.lead.user_id == state.owner.user_id
+    after = max((s.send_at for s in chosen if s.send_at is not None), default=now)
     for step in due:
-        if (step.kind == "lead" and owner_heard) or (step.kind == "sponsor" and lead_heard):
-            chosen.append(step)
+        ready = _ready_at(step, state, hours)
+        if (step.kind == "lead" and owner_heard) or (step.kind == "sponsor" and ready is not None and ready <= now):
+            chosen.append(step._replace(send_at=hours.next_open(after, step.tz)))
     return chosen
+
+
+def _ready_at(step: Step, state: ChaseState, hours: WorkingHours) -> datetime | None:
+    """When a planned step may be chosen: once due; the sponsor's not before the working day after the
+    lead was told, so that the lead has had a day to act (None: the lead has not been told yet)."""
+    if step.kind != "sponsor" or state.lead.user_id == state.owner.user_id:
+        return step.due_at
+    if state.lead_escalated_at is None:
+        return None
+    return max(step.due_at, hours.start_of_working_day_after(state.lead_escalated_at, 1, step.tz))
+
+
+def _later(plan: list[Step], state: ChaseState, now: datetime, hours: WorkingHours) -> datetime | None:
+    """The next moment one of the planned steps may be chosen."""
+    ready = (_ready_at(step, state, hours) for step in plan)
+    return min((at for at in ready if at is not None and at > now), default=None)
 
 
 class Decision(NamedTuple):
@@ -159,12 +180,12 @@ def decide(state: ChaseState, now: datetime, policy: ChasePolicy, hours: Working
         return Decision([], state, state.snoozed_until)
     state = current(state)
     plan = planned_steps(state, policy, hours)
-    steps = _select(state, now, plan, policy)
+    steps = _select(state, now, plan, policy, hours)
     after = advance(state, steps, now)
     plan = [step for step in plan if _still_planned(step, after)]  # what planning `after` would give
-    if _select(after, now, plan, policy):
+    if _select(after, now, plan, policy, hours):
         return Decision(steps, after, now)
-    return Decision(steps, after, min((s.due_at for s in plan if s.due_at > now), default=None))
+    return Decision(steps, after, _later(plan, after, now, hours))
 
 
 def _still_planned(step: Step, state: ChaseState) -> bool:
@@ -189,10 +210,10 @@ def advance(state: ChaseState, sent: list[Step], now: datetime) -> ChaseState:
             state = state._replace(reminded_for=state.due_date)
         elif step.kind == "overdue":
             state = state._replace(owner_nudges=max(state.owner_nudges, step.number))
-        elif step.kind == "lead":
-            state = state._replace(lead_escalated_at=now)
+        elif step.kind == "lead":  # when the lead is told, which may be later than now
+            state = state._replace(lead_escalated_at=step.send_at or now)
         elif step.kind == "sponsor":
-            state = state._replace(sponsor_escalated_at=now)
+            state = state._replace(sponsor_escalated_at=step.send_at or now)
         elif step.kind == "stalled":
             state = state._replace(stalled_for=step.cycle)
     return state
@@ -206,5 +227,5 @@ def next_check(state: ChaseState, now: datetime, policy: ChasePolicy, hours: Wor
         return state.snoozed_until
     if due_steps(state, now, policy, hours):
         return now
-    later = [s.due_at for s in planned_steps(state, policy, hours) if s.due_at > now]
-    return min(later, default=None)
+    state = current(state)
+    return _later(planned_steps(state, policy, hours), state, now, hours)

@@ -130,12 +130,9 @@ class NudgePlanner:
         for action, step in decided:
             groups[(action.team_id, step.recipient)].append((action, step))
         planned, rows = [], []
-        opens: dict[str, datetime] = {}
         for (team_id, recipient), items in groups.items():
             tz = items[0][1].tz
-            if tz not in opens:
-                opens[tz] = self._hours.next_open(now, tz)
-            not_before = opens[tz]
+            not_before = max(s.send_at or now for _a, s in items)
             why = "; ".join(f"#{a.id} {views.WHY[s.kind]}" for a, s in items)
             planned.append(Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s in items), why))
             for start in range(0, len(items), views.ITEMS_PER_MESSAGE):

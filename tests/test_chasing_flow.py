@@ -174,3 +174,21 @@ def test_a_nudge_waiting_for_the_owners_morning_is_not_sent_once_the_deadline_ha
     to_owner = [text_of(t.call) for t in walk.to(OWNER)]
     assert not [text for text in to_owner if "Overdue" in text]  # nothing about a deadline now two weeks away
     assert any("18 Dec" in text for text in to_owner)  # told of the new date
+
+
+def test_after_a_snooze_the_owner_hears_first_then_the_lead_and_the_sponsor_a_working_day_later(
+    user, slack, db, bot, walk
+):
+    clinic_id = in_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    walk.settle()
+    [action] = actions_in(db)
+    user.command(OWNER, f"snooze {action.id} until 2026-12-09")
+    walk.settle()
+
+    # The snooze ends at midnight in New York, when it is already morning in Kolkata.
+    walk.until(datetime(2026, 12, 11, tzinfo=UTC), step=timedelta(minutes=15))
+
+    assert local_times(walk, OWNER, "America/New_York")[-1] == "Wed 09 Dec 09:00"
+    assert local_times(walk, LEAD, "Europe/London") == ["Wed 09 Dec 14:00"]  # with the owner's nudge, not before
+    assert local_times(walk, SPONSOR, "Asia/Kolkata") == ["Thu 10 Dec 09:00"]  # the lead had a day to act

@@ -69,7 +69,7 @@ def test_every_step_opens_in_the_recipients_working_window(scenario):
     state, policy, hours, steps, updates = scenario
     for now, step, _ in simulate(state, policy, hours, steps, updates):
         assert hours.in_window(step.due_at, step.tz)
-        assert hours.in_window(hours.next_open(now, step.tz), step.tz)
+        assert step.send_at is not None and step.send_at >= now and hours.in_window(step.send_at, step.tz)
 
 
 @settings(max_examples=150, deadline=None)
@@ -84,17 +84,21 @@ def test_no_step_is_ever_decided_twice(scenario):
 @given(scenarios())
 def test_escalation_goes_owner_then_lead_then_sponsor(scenario):
     state, policy, hours, steps, updates = scenario
-    by_cycle: dict[datetime, list[tuple[datetime, str]]] = {}
+    by_cycle: dict[datetime, list[tuple[datetime, str, datetime]]] = {}
     for now, step, _ in simulate(state, policy, hours, steps, updates):
-        by_cycle.setdefault(step.cycle, []).append((now, step.kind))
+        by_cycle.setdefault(step.cycle, []).append((now, step.kind, step.send_at))
     for _cycle, told in by_cycle.items():
-        kinds = [kind for _, kind in told]
+        kinds = [kind for _, kind, _ in told]
         if "lead" in kinds and policy.owner_nudges:
             assert "overdue" in kinds[: kinds.index("lead") + 1], kinds
+        if "lead" in kinds:  # and what the owner was sent first reaches them first
+            lead_sent = told[kinds.index("lead")][2]
+            assert all(sent <= lead_sent for _, kind, sent in told[: kinds.index("lead")] if kind == "overdue")
         if "sponsor" in kinds:
             assert "lead" in kinds, kinds
-            lead_at = told[kinds.index("lead")][0]
-            assert told[kinds.index("sponsor")][0] > lead_at
+            lead_at, _, lead_sent = told[kinds.index("lead")]
+            sponsor_at, _, sponsor_sent = told[kinds.index("sponsor")]
+            assert sponsor_at > lead_at and sponsor_sent > lead_sent
 
 
 @settings(max_examples=100, deadline=None)
