@@ -155,18 +155,24 @@ def test_a_nudge_due_outside_working_hours_waits_for_the_next_window(user, slack
     assert local_times(walk, OWNER, "America/New_York") == ["Tue 01 Dec 09:00"]
 
 
-def test_a_nudge_waiting_for_the_owners_morning_is_not_sent_once_the_deadline_has_moved(user, slack, db, bot, walk):
+def snoozed_past_its_deadline(user, slack, db, walk: Walk) -> int:
+    """An action due last Friday whose owner (New York) snoozed it until Wednesday 9 December: when the
+    snooze ends, at midnight there, every step is due at once."""
     clinic_id = in_clinic(user, slack, db)
     add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
     walk.settle()
     [action] = actions_in(db)
     user.command(OWNER, f"snooze {action.id} until 2026-12-09")
     walk.settle()
-    # The snooze ends at midnight in New York; the catch-up nudge waits for 09:00 there (14:00 UTC), while
-    # the lead in London is told at 09:00 UTC and gives a new deadline at once.
+    return action.id
+
+
+def test_a_nudge_waiting_for_the_owners_morning_is_not_sent_once_the_deadline_has_moved(user, slack, db, bot, walk):
+    action_id = snoozed_past_its_deadline(user, slack, db, walk)
+    # The catch-up nudge waits for 09:00 in New York (14:00 UTC); meanwhile the lead gives a new deadline.
     walk.until(datetime(2026, 12, 9, 9, 5, tzinfo=UTC), step=timedelta(minutes=15))
     assert not [t for t in walk.to(OWNER) if "Overdue" in text_of(t.call)]
-    bot.services.escalation.extend("T0001", action.id, LEAD, date(2026, 12, 18), "agreed at the huddle")
+    bot.services.escalation.extend("T0001", action_id, LEAD, date(2026, 12, 18), "agreed at the huddle")
     walk.settle()
 
     walk.until(datetime(2026, 12, 9, 16, tzinfo=UTC), step=timedelta(minutes=15))
@@ -176,15 +182,8 @@ def test_a_nudge_waiting_for_the_owners_morning_is_not_sent_once_the_deadline_ha
     assert any("18 Dec" in text for text in to_owner)  # told of the new date
 
 
-def test_after_a_snooze_the_owner_hears_first_then_the_lead_and_the_sponsor_a_working_day_later(
-    user, slack, db, bot, walk
-):
-    clinic_id = in_clinic(user, slack, db)
-    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
-    walk.settle()
-    [action] = actions_in(db)
-    user.command(OWNER, f"snooze {action.id} until 2026-12-09")
-    walk.settle()
+def test_after_a_snooze_the_owner_hears_first_then_the_lead_and_the_sponsor_a_working_day_later(user, slack, db, walk):
+    snoozed_past_its_deadline(user, slack, db, walk)
 
     # The snooze ends at midnight in New York, when it is already morning in Kolkata.
     walk.until(datetime(2026, 12, 11, tzinfo=UTC), step=timedelta(minutes=15))

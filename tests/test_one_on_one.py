@@ -95,9 +95,8 @@ def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user,
     assert "Slipping thing" in text_of(to_owner[-1].call) and "Reply in this thread" in text_of(to_owner[-1].call)
 
 
-def test_the_persons_replies_land_on_the_leads_agenda(user, slack, db, bot, clock):
-    from sqlalchemy import select
-
+def day_before_message_to_the_person(user, slack, db, bot, clock):
+    """Weekly one-to-ones on Thursday: the person's side of the agenda, sent on Wednesday."""
     from bot.demo.walk import Walk
     from storage.models import OutboxMessage
 
@@ -106,7 +105,13 @@ def test_the_persons_replies_land_on_the_leads_agenda(user, slack, db, bot, cloc
     user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
     walk.until(datetime(2026, 11, 25, 15, tzinfo=UTC), step=timedelta(hours=1))
     db.expire_all()
-    prep = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.recipient == OWNER))
+    return walk, db.scalar(
+        select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.recipient == OWNER)
+    )
+
+
+def test_the_persons_replies_land_on_the_leads_agenda(user, slack, db, bot, clock):
+    _walk, prep = day_before_message_to_the_person(user, slack, db, bot, clock)
 
     user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "I'd like to talk about rota cover", event_id="EvTOPIC")
     user.dm_reply(
@@ -125,15 +130,7 @@ def test_a_schedule_that_cannot_be_read_says_how_to_write_it(user):
 
 
 def test_many_long_topics_fit_slacks_limits_on_the_agenda_and_in_the_day_before_message(user, slack, db, bot, clock):
-    from bot.demo.walk import Walk
-    from storage.models import OutboxMessage
-
-    walk = Walk(bot, slack, clock)
-    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
-    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
-    walk.until(datetime(2026, 11, 25, 15, tzinfo=UTC), step=timedelta(hours=1))
-    db.expire_all()
-    prep = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.recipient == OWNER))
+    walk, prep = day_before_message_to_the_person(user, slack, db, bot, clock)
     for n in range(10):
         topic = f"Topic {n}: " + "A&E <cover> " * 30
         user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, topic, event_id=f"EvTOPIC{n}")
