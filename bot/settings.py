@@ -63,7 +63,11 @@ class Settings(BaseSettings):
         '["\\\\bRX\\\\d{7}\\\\b"]: text matching one is refused, like NHS numbers and dates of birth are.',
     )
     delivery_attempts: int = Field(
-        default=8, ge=1, le=100, description="Attempts before an outbox message is given up."
+        default=20,
+        ge=1,
+        le=100,
+        description="Attempts before an outbox message is given up when Slack fails (5xx, timeouts); with the "
+        "backoff (5 s doubling, at most 15 min) the default rides out about three hours of outage.",
     )
 
     # Chasing defaults for the workspace; a clinic's lead can override them with `/clinic chase`.

@@ -107,13 +107,29 @@ def test_after_too_many_failures_a_message_is_given_up_with_its_reason(user, sla
     slack.wait_for(lambda _c: len(slack.failed_calls) >= 1)
     bot.services.delivery.stop()
 
-    for _ in range(12):
+    for _ in range(25):
         clock.advance(timedelta(hours=1))
         bot.services.delivery.deliver_due()
 
     message, notice = queued(db)
-    assert message.state == "failed" and "gave up after 8 tries" in message.last_error
+    assert message.state == "failed" and "gave up after 20 tries" in message.last_error
     assert (notice.kind, notice.recipient) == ("delivery_failed", ASSIGNER)  # whoever assigned it is told
+
+
+def test_a_slack_outage_of_hours_loses_nothing(user, slack, db, bot, clock):
+    slack.fail_next("chat.postMessage", status=503, times=14)
+    user.command(ASSIGNER, f"add <@{OWNER}> Arrives after the outage by friday")
+    slack.wait_for(lambda _c: len(slack.failed_calls) >= 1)
+    bot.services.delivery.stop()
+
+    for _ in range(24):  # six hours of passes, a try at most every quarter of an hour
+        clock.advance(timedelta(minutes=15))
+        bot.services.delivery.deliver_due()
+
+    [message] = queued(db)
+    assert (message.state, message.attempts) == ("sent", 15)
+    [dm] = slack.messages_to(OWNER)
+    assert "Arrives after the outage" in text_of(dm)
 
 
 @pytest.mark.parametrize("error", ["channel_not_found", "user_not_found", "account_inactive", "invalid_auth"])
