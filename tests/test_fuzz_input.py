@@ -77,7 +77,7 @@ def one_action(user, slack, db) -> int:
 
 action_ids = st.sampled_from([*ids.ACTION_BUTTONS, *ids.ESCALATION_BUTTONS, ids.EXTENSION_APPROVE,
                               ids.EXTENSION_REFUSE, ids.HOME_PAGE, ids.HOME_CLINIC_STATUS,
-                              *ids.INDICATOR_BUTTONS])  # fmt: skip
+                              *ids.INDICATOR_BUTTONS, ids.AGENDA_DISCUSSED])  # fmt: skip
 values = st.one_of(
     st.sampled_from(["", "0", "-1", "2", "99999999999999999999", "1.5", "null", "[]", "{}", "1; DROP TABLE actions"]),
     st.integers().map(str),

@@ -69,6 +69,7 @@ def interactive_probes() -> list[BoltRequest]:
             ids.EXTENSION_REFUSE,
             ids.ACTION_OWNER,
             *ids.INDICATOR_BUTTONS,
+            ids.AGENDA_DISCUSSED,
         )
     ]
     probes += [
