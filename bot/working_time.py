@@ -35,12 +35,7 @@ class WorkingHours:
 
     def next_open(self, at: datetime, tz: str) -> datetime:
         """`at` itself when it falls in a working window, else the start of the next one."""
-        if self.in_window(at, tz):
-            return at
-        day = at.astimezone(zone(tz)).date()
-        if self.is_working_day(day) and at < self.window(day, tz)[0]:
-            return self.window(day, tz)[0]
-        return self.window(self.working_day_after(day, 1), tz)[0]
+        return _next_open(self, at, tz)
 
     def working_day_after(self, day: date, n: int) -> date:
         """The n-th working day strictly after `day` (n >= 1)."""
@@ -75,6 +70,17 @@ def _window(hours: WorkingHours, day: date, tz: str) -> tuple[datetime, datetime
         datetime.combine(day, hours.start, tzinfo=local).astimezone(UTC),
         datetime.combine(day, hours.end, tzinfo=local).astimezone(UTC),
     )
+
+
+@lru_cache(maxsize=65536)
+def _next_open(hours: WorkingHours, at: datetime, tz: str) -> datetime:
+    # Asked with the pass's own instant for every step it chooses.
+    if hours.in_window(at, tz):
+        return at
+    day = at.astimezone(zone(tz)).date()
+    if hours.is_working_day(day) and at < hours.window(day, tz)[0]:
+        return hours.window(day, tz)[0]
+    return hours.window(hours.working_day_after(day, 1), tz)[0]
 
 
 @lru_cache(maxsize=65536)
