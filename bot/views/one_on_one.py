@@ -13,18 +13,19 @@ from bot.people import Person
 from bot.views import ids
 from bot.views.actions import due_phrase, render
 from bot.views.indicators import standing, where
-from bot.views.text import clip, esc, md, mention, plain
+from bot.views.text import md, mention, plain, quote
 from storage.models import Action
 
 SHOWN = 10  # lines of a list on an agenda; the rest are counted
 SECTION_LIMIT = 2900  # Slack refuses a section of more than 3000 characters; this leaves room for "and N more"
 
 
-def listing(title: str, lines: Sequence[str], more: str) -> SectionBlock:
-    """A titled list cut at whole lines (`fitting`), ending with how many more and where."""
+def listing(title: str, lines: Sequence[str], more: str) -> tuple[SectionBlock, int]:
+    """A titled list cut at whole lines (`fitting`), ending with how many more and where; and how many of
+    the lines it shows."""
     shown = fitting(title, lines)
     rest = [f"…and {len(lines) - shown} more{more}"] if shown < len(lines) else []
-    return SectionBlock(text=md("\n".join([title, *lines[:shown], *rest])))
+    return SectionBlock(text=md("\n".join([title, *lines[:shown], *rest]))), shown
 
 
 def fitting(title: str, lines: Sequence[str]) -> int:
@@ -51,19 +52,21 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
         if not actions:
             return 0
         lines = [
-            f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" + (extra(a) if extra else "")
+            f"• *#{a.id} {quote(a.title, 120)}* · {due_phrase(a, reader, now)}" + (extra(a) if extra else "")
             for a in actions
         ]
-        blocks.append(listing(f"*{title}*", lines, status))
-        return fitting(f"*{title}*", lines)
+        block, shown = listing(f"*{title}*", lines, status)
+        blocks.append(block)
+        return shown
 
     # What the lead can mark as discussed: the topics and actions put on this agenda that it shows.
     discussable: list[int] = []
     if agenda.topics:
-        lines = [f"• {esc(clip(t.topic or '', 300))}" for t in agenda.topics]
+        lines = [f"• {quote(t.topic or '', 300)}" for t in agenda.topics]
         title = f"*:speech_balloon: {mention(agenda.person_id)} wants to talk about*"
-        blocks.append(listing(title, lines, ", on the next agenda once these are discussed"))
-        discussable += [t.id for t in agenda.topics[: fitting(title, lines)]]
+        block, shown = listing(title, lines, ", on the next agenda once these are discussed")
+        blocks.append(block)
+        discussable += [t.id for t in agenda.topics[:shown]]
     shown = part(":pushpin: You put these on the agenda", [a for _, a in agenda.added])
     discussable += [item.id for item, _ in agenda.added[:shown]]
     if discussable:
@@ -79,27 +82,27 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
             )
         )
     part(":warning: Overdue", agenda.overdue)
-    part(":red_circle: Blocked", agenda.blocked, lambda a: f"\n   _{esc(clip(a.blocked_reason or '', 200))}_")
+    part(":red_circle: Blocked", agenda.blocked, lambda a: f"\n   _{quote(a.blocked_reason or '', 200)}_")
     part(":hourglass: No update for two weeks", agenda.stalled)
     part(":calendar: Due in the next week", agenda.due_soon)
     if agenda.requests:
         lines = [
-            f"• *#{a.id} {esc(clip(a.title, 120))}*: to {r.new_date:%a %d %b}: _{esc(clip(r.reason, 200))}_"
+            f"• *#{a.id} {quote(a.title, 120)}*: to {r.new_date:%a %d %b}: _{quote(r.reason, 200)}_"
             for a, r in agenda.requests
         ]
-        blocks.append(listing("*:hourglass_flowing_sand: Waiting for your answer on more time*", lines, status))
+        blocks.append(listing("*:hourglass_flowing_sand: Waiting for your answer on more time*", lines, status)[0])
     if agenda.indicators:
         today = reader.local(now).date()
         lines = [
-            f"• *{esc(clip(i.name, 60))}* ({where(i)})"
+            f"• *{quote(i.name, 60)}* ({where(i)})"
             + (f", reported by {mention(i.reporter_id)}" if i.reporter_id == agenda.person_id else "")
             + f"\n   {standing(i, t, today)}"
             for i, t in agenda.indicators[:5]
         ]
         blocks.append(SectionBlock(text=md("*:bar_chart: How will we know? Their indicators*\n" + "\n".join(lines))))
     if agenda.wins:
-        lines = [f"• {esc(clip(a.title, 120))}" for a in agenda.wins]
-        blocks.append(listing("*:tada: Recognise: done in the last two weeks*", lines, ""))
+        lines = [f"• {quote(a.title, 120)}" for a in agenda.wins]
+        blocks.append(listing("*:tada: Recognise: done in the last two weeks*", lines, "")[0])
     if len(blocks) == 2:
         blocks.append(
             SectionBlock(text=md("Nothing open that you can see. A good time to talk about what comes next."))
@@ -121,11 +124,11 @@ def person_side(agenda: Agenda, schedule, meeting: date, reader: Person, now: da
         intro = SectionBlock(text=md(f":calendar: Your one-to-one with {mention(schedule.person_id)} is on *{when}*."))
         return f"Your one-to-one with {schedule.person_id} is on {when}", [intro.to_dict(), *message["blocks"]]
     mine = [*agenda.overdue, *agenda.blocked, *agenda.stalled, *agenda.due_soon]
-    lines = [f"• *#{a.id} {esc(clip(a.title, 120))}* · {due_phrase(a, reader, now)}" for a in mine]
+    lines = [f"• *#{a.id} {quote(a.title, 120)}* · {due_phrase(a, reader, now)}" for a in mine]
     title = "*Your open actions to talk about*"
     blocks: list[Block] = [
         SectionBlock(text=md(f":calendar: Your one-to-one with {mention(schedule.lead_id)} is on *{when}*.")),
-        listing(title, lines, ": `/clinic status`")
+        listing(title, lines, ": `/clinic status`")[0]
         if lines
         else SectionBlock(text=md(f"{title}\nNothing overdue or blocked. :tada:")),
         SectionBlock(text=md("*Think about*\n" + "\n".join(f"{n}. {q}" for n, q in enumerate(agenda.questions, 1)))),
