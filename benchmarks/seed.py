@@ -112,6 +112,7 @@ def _action_row(n: int) -> dict:
         "snoozed_until": None,
         "chase_cycle": None,
         "owner_nudges": 0,
+        "owner_nudged_at": None,
         "lead_escalated_at": None,
         "sponsor_escalated_at": None,
         "reminded_for": None,
@@ -141,6 +142,7 @@ def make_due(engine: Engine, every: int) -> int:
     """Make one action in `every` overdue since Friday and due a check now; undo the last pass's work."""
     reset = {
         "owner_nudges": 0,
+        "owner_nudged_at": None,
         "chase_cycle": None,
         "lead_escalated_at": None,
         "reminded_for": None,

@@ -50,6 +50,7 @@ class ChaseState(NamedTuple):
     # progress, reset whenever a new cycle starts
     cycle_start: datetime | None = None
     owner_nudges: int = 0
+    owner_nudged_at: datetime | None = None  # when the latest overdue nudge goes out (it may wait for morning)
     lead_escalated_at: datetime | None = None
     sponsor_escalated_at: datetime | None = None
     reminded_for: date | None = None
@@ -85,7 +86,9 @@ def current(state: ChaseState) -> ChaseState:
     start = cycle_start(state)
     if state.cycle_start == start:
         return state
-    return state._replace(cycle_start=start, owner_nudges=0, lead_escalated_at=None, sponsor_escalated_at=None)
+    return state._replace(
+        cycle_start=start, owner_nudges=0, owner_nudged_at=None, lead_escalated_at=None, sponsor_escalated_at=None
+    )
 
 
 def planned_steps(state: ChaseState, policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
@@ -136,13 +139,14 @@ def due_steps(state: ChaseState, now: datetime, policy: ChasePolicy, hours: Work
 
 def _select(state: ChaseState, now: datetime, plan: list[Step], policy: ChasePolicy, hours: WorkingHours) -> list[Step]:
     """Each chosen step with when it goes out: in its recipient's working hours, and never before the step
-    below it (after downtime or a snooze, the owner's catch-up may wait for a morning the lead's would not)."""
+    below it, chosen now or in an earlier pass (after downtime or a snooze, the owner's catch-up may wait
+    for a morning the lead's would not)."""
     due = [s for s in plan if s.due_at <= now]
     overdue = now >= state.due_at
     to_owner = [s for s in due if s.kind in OWNER_KINDS and not (overdue and s.kind != "overdue")]
     chosen = [s._replace(send_at=hours.next_open(now, s.tz)) for s in to_owner[-1:]]
     owner_heard = state.owner_nudges > 0 or policy.owner_nudges == 0 or any(s.kind == "overdue" for s in chosen)
-    after = max((s.send_at for s in chosen if s.send_at is not None), default=now)
+    after = max([now, *(s.send_at for s in chosen if s.send_at is not None), state.owner_nudged_at or now])
     for step in due:
         ready = _ready_at(step, state, hours)
         if (step.kind == "lead" and owner_heard) or (step.kind == "sponsor" and ready is not None and ready <= now):
@@ -209,7 +213,9 @@ def advance(state: ChaseState, sent: list[Step], now: datetime) -> ChaseState:
         if step.kind == "reminder":
             state = state._replace(reminded_for=state.due_date)
         elif step.kind == "overdue":
-            state = state._replace(owner_nudges=max(state.owner_nudges, step.number))
+            state = state._replace(
+                owner_nudges=max(state.owner_nudges, step.number), owner_nudged_at=step.send_at or now
+            )
         elif step.kind == "lead":  # when the lead is told, which may be later than now
             state = state._replace(lead_escalated_at=step.send_at or now)
         elif step.kind == "sponsor":

@@ -145,6 +145,7 @@ class Action(Base):
     snoozed_until: Mapped[datetime | None]
     chase_cycle: Mapped[datetime | None]
     owner_nudges: Mapped[int] = mapped_column(default=0)
+    owner_nudged_at: Mapped[datetime | None]
     lead_escalated_at: Mapped[datetime | None]
     sponsor_escalated_at: Mapped[datetime | None]
     reminded_for: Mapped[date | None]

@@ -642,6 +642,7 @@ class ToCheck(NamedTuple):
     snoozed_until: datetime | None
     chase_cycle: datetime | None
     owner_nudges: int
+    owner_nudged_at: datetime | None
     lead_escalated_at: datetime | None
     sponsor_escalated_at: datetime | None
     reminded_for: date | None

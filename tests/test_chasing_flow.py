@@ -191,3 +191,19 @@ def test_after_a_snooze_the_owner_hears_first_then_the_lead_and_the_sponsor_a_wo
     assert local_times(walk, OWNER, "America/New_York")[-1] == "Wed 09 Dec 09:00"
     assert local_times(walk, LEAD, "Europe/London") == ["Wed 09 Dec 14:00"]  # with the owner's nudge, not before
     assert local_times(walk, SPONSOR, "Asia/Kolkata") == ["Thu 10 Dec 09:00"]  # the lead had a day to act
+
+
+def test_a_lead_escalation_due_while_the_owners_nudge_waits_for_their_morning_goes_out_after_it(user, slack, db, walk):
+    clinic_id = in_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    walk.settle()
+    [action] = actions_in(db)
+    user.command(OWNER, f"snooze {action.id} until 2026-12-02")
+    walk.settle()
+
+    # The snooze ends at midnight in New York: the owner's catch-up nudge waits for 09:00 there (14:00 in
+    # London). Meanwhile, at 09:00 in London, the lead's escalation falls due (3 working days overdue).
+    walk.until(datetime(2026, 12, 3, tzinfo=UTC), step=timedelta(minutes=15))
+
+    assert local_times(walk, OWNER, "America/New_York")[-1] == "Wed 02 Dec 09:00"
+    assert local_times(walk, LEAD, "Europe/London") == ["Wed 02 Dec 14:00"]  # after the owner's nudge, not before
