@@ -289,6 +289,14 @@ class ActionService:
                 return False
         raise unclear
 
+    def first_delivery(self, team_id: str, event_id: str) -> bool:
+        """Whether Slack delivers this event for the first time: records its id (a reply refused before
+        anything of it is stored is still explained only once, however often Slack delivers it)."""
+        if not event_id:
+            return True
+        with self._sessions.begin() as session:
+            return queries.mark_event_processed(session, team_id, event_id, self._clock.now())
+
     # --- reading ----------------------------------------------------------------------------
 
     def snooze(self, team_id: str, action_id: int, actor_id: str, until_text: str) -> tuple[Action, date]:

@@ -29,10 +29,11 @@ def register(app: App, services: Services) -> None:
             "event_id": body.get("event_id", ""),
         }
         hint = {"channel": event["channel"], "user": reply["actor_id"], "thread_ts": event["thread_ts"]}
-        if found := services.patient_data.found_in(reply["text"]):
-            context[EPHEMERAL] = {**hint, "text": f"I didn't keep that: it looks like {found}. {ADVICE}"}
-            return
         team_id = team_of(context, body)
+        if found := services.patient_data.found_in(reply["text"]):
+            if services.actions.first_delivery(team_id, reply["event_id"]):  # explained once, however often sent
+                context[EPHEMERAL] = {**hint, "text": f"I didn't keep that: it looks like {found}. {ADVICE}"}
+            return
         try:
             noted = services.one_on_one.topic_from_reply(team_id, **reply) or services.actions.note_from_reply(
                 team_id, **reply

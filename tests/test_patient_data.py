@@ -126,7 +126,7 @@ def test_a_dm_reply_with_patient_data_is_not_kept_and_the_person_is_told_why(use
     thread_ts = "1764000001.000100"  # the stand-in's first message
     events_before = count(db, ActionEvent)
 
-    user.dm_reply(OWNER, "D" + OWNER, thread_ts, f"Done for {NHS_EXAMPLE}")
+    user.dm_reply(OWNER, "D" + OWNER, thread_ts, f"Done for {NHS_EXAMPLE}", event_id="EvPATIENT")
 
     slack.wait_for(lambda _c: bool(slack.calls_to("chat.postEphemeral")))
     [told] = slack.calls_to("chat.postEphemeral")
@@ -134,6 +134,8 @@ def test_a_dm_reply_with_patient_data_is_not_kept_and_the_person_is_told_why(use
     assert "didn't keep that" in told.params["text"] and "NHS number" in told.params["text"]
     assert count(db, ActionEvent) == events_before
 
+    user.dm_reply(OWNER, "D" + OWNER, thread_ts, f"Done for {NHS_EXAMPLE}", event_id="EvPATIENT", retry=1)
     user.dm_reply(OWNER, "D" + OWNER, thread_ts, "Booked the transport")  # the same thread, no patient data
     slack.wait_for(lambda _c: bool(slack.calls_to("reactions.add")))
     assert count(db, ActionEvent) == events_before + 1
+    assert len(slack.calls_to("chat.postEphemeral")) == 1  # Slack's redelivery brought no second explanation
