@@ -125,14 +125,14 @@ class NudgePlanner:
     def _messages(
         self, session: Session, decided: list[tuple[queries.ToCheck, Step]], now: datetime, dry_run: bool
     ) -> list[Planned]:
-        """One message per recipient listing all their items (split when there are many), queued."""
-        groups: dict[tuple[str, str], list[tuple[queries.ToCheck, Step]]] = defaultdict(list)
+        """One message per recipient listing all their items that go out at the same time (split when there
+        are many), queued. An escalation waiting for its owner's nudge to go out first holds back no other."""
+        groups: dict[tuple[str, str, datetime], list[tuple[queries.ToCheck, Step]]] = defaultdict(list)
         for action, step in decided:
-            groups[(action.team_id, step.recipient)].append((action, step))
+            groups[(action.team_id, step.recipient, step.send_at or now)].append((action, step))
         planned, rows = [], []
-        for (team_id, recipient), items in groups.items():
+        for (team_id, recipient, not_before), items in groups.items():
             tz = items[0][1].tz
-            not_before = max(s.send_at or now for _a, s in items)
             why = "; ".join(f"#{a.id} {views.WHY[s.kind]}" for a, s in items)
             planned.append(Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s in items), why))
             for start in range(0, len(items), views.ITEMS_PER_MESSAGE):

@@ -9,7 +9,7 @@ import pytest
 
 from bot.demo.walk import Walk
 from bot.views import ids
-from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, buttons_of, text_of
 from tests.test_status import add
 
@@ -196,14 +196,19 @@ def test_after_a_snooze_the_owner_hears_first_then_the_lead_and_the_sponsor_a_wo
 def test_a_lead_escalation_due_while_the_owners_nudge_waits_for_their_morning_goes_out_after_it(user, slack, db, walk):
     clinic_id = in_clinic(user, slack, db)
     add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    add(user, slack, ASSIGNER, OTHER, "Chase the bed audit", "2026-11-27", clinic_id)  # its owner is in London
     walk.settle()
-    [action] = actions_in(db)
-    user.command(OWNER, f"snooze {action.id} until 2026-12-02")
+    snoozed = next(a for a in actions_in(db) if a.owner_id == OWNER)
+    user.command(OWNER, f"snooze {snoozed.id} until 2026-12-02")
     walk.settle()
 
     # The snooze ends at midnight in New York: the owner's catch-up nudge waits for 09:00 there (14:00 in
-    # London). Meanwhile, at 09:00 in London, the lead's escalation falls due (3 working days overdue).
+    # London). Meanwhile, at 09:00 in London, both escalations fall due (3 working days overdue).
     walk.until(datetime(2026, 12, 3, tzinfo=UTC), step=timedelta(minutes=15))
 
     assert local_times(walk, OWNER, "America/New_York")[-1] == "Wed 02 Dec 09:00"
-    assert local_times(walk, LEAD, "Europe/London") == ["Wed 02 Dec 14:00"]  # after the owner's nudge, not before
+    # The lead hears of the snoozed action after its owner's nudge, not before; the other is not held back.
+    assert local_times(walk, LEAD, "Europe/London") == ["Wed 02 Dec 09:00", "Wed 02 Dec 14:00"]
+    first, second = (text_of(t.call) for t in walk.to(LEAD))
+    assert "Chase the bed audit" in first and "Audit weekend discharges" not in first
+    assert "Audit weekend discharges" in second and "Chase the bed audit" not in second
