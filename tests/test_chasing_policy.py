@@ -4,9 +4,9 @@ always owner -> lead -> sponsor."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.chasing import ChasePolicy, ChaseState, Person, advance, decide, due_steps, next_check
@@ -80,8 +80,29 @@ def test_no_step_is_ever_decided_twice(scenario):
     assert len(keys) == len(set(keys))
 
 
+# Found by this test with more examples: after a day's gap between passes, the owner's catch-up nudge waits
+# for their morning in London while the lead's working day in Auckland comes first.
+CATCH_UP_BEFORE_THE_LEADS_MORNING = (
+    ChaseState(
+        action_id=1,
+        status="open",
+        owner=Person("UOWNER", "Europe/London"),
+        lead=Person("ULEAD", "Pacific/Auckland"),
+        sponsor=None,
+        created_at=datetime(2026, 1, 13, 3, tzinfo=UTC),
+        due_at=end_of_day(date(2026, 1, 19), "Europe/London"),
+        due_date=date(2026, 1, 19),
+    ),
+    ChasePolicy(repeat_every_days=1, owner_nudges=2, lead_after_days=4, sponsor_after_days=1, stalled_after_days=1),
+    WorkingHours(),
+    [5] * 15 + [305, 720, 720, 720, 510],
+    set(),
+)
+
+
 @settings(max_examples=150, deadline=None)
 @given(scenarios())
+@example(CATCH_UP_BEFORE_THE_LEADS_MORNING)
 def test_escalation_goes_owner_then_lead_then_sponsor(scenario):
     state, policy, hours, steps, updates = scenario
     by_cycle: dict[datetime, list[tuple[datetime, str, datetime]]] = {}
