@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.actions import lead_of, tell
 from bot.clock import Clock
-from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, SlackUnavailable
+from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, SlackUnavailable, outbox_metadata
 from bot.views import actions as views
 from storage import queries
 from storage.db import SessionFactory
@@ -256,32 +256,45 @@ class Delivery:
             message = queries.get_outbox(session, message_id)
             if message is None or message.state != "pending":
                 return "sent"
-            team_id, recipient = message.team_id, message.recipient
+            team_id, recipient, key = message.team_id, message.recipient, message.dedupe_key
             text, blocks, attempts = message.text, message.blocks, message.attempts
             upload = None
             if render := self._renderers.get(message.kind):
                 try:
                     rendered = render(session, message)
                 except SlackFailure as exc:  # the renderer waits on something still to be delivered
-                    return self._retry(message_id, attempts, exc.error, _backoff(attempts))
+                    return self._retry(message_id, attempts, exc.error, _backoff(attempts), settled=False)
                 if rendered is None:
                     return self._drop(message_id, attempts)
                 if isinstance(rendered, Upload):
                     upload = rendered
                 else:
                     text, blocks = rendered
+            # An earlier try whose answer never came may have posted it: look before posting again. Only a
+            # DM can be looked in (the bot reads no channel's history); a file carries no metadata.
+            look = message.sending_at is not None and upload is None and recipient[:1] in ("U", "W")
+            message.sending_at = self._clock.now()  # recorded before Slack can have it
+            session.commit()
+        doubt = look  # an earlier try may have posted it, and nobody has looked yet
         try:
             gateway = self._gateway_for(team_id)
-            posted = gateway.upload(upload) if upload else gateway.post(recipient, text, blocks)
+            posted = gateway.find_posted(recipient, key) if look else None
+            doubt = False
+            if posted is not None:
+                log.info("found_sent", extra={"outbox_id": message_id})
+            elif upload:
+                posted = gateway.upload(upload)
+            else:
+                posted = gateway.post(recipient, text, blocks, metadata=outbox_metadata(key))
         except RateLimited as exc:
             self.pacer.posted(team_id, recipient)
-            return self._wait_for_slack(message_id, team_id, attempts, exc)
-        except SlackUnavailable as exc:
-            return self._retry(message_id, attempts, exc.error, _backoff(attempts))
+            return self._wait_for_slack(message_id, team_id, attempts, exc, settled=not doubt)
+        except SlackUnavailable as exc:  # a timeout or a dropped connection: it may have been posted
+            return self._retry(message_id, attempts, exc.error, _backoff(attempts), settled=False)
         except RecipientGone as exc:
             return self._give_up(message_id, attempts, exc.error)
         except SlackFailure as exc:
-            return self._retry(message_id, attempts, exc.error, _backoff(attempts))
+            return self._retry(message_id, attempts, exc.error, _backoff(attempts), settled=not doubt)
         self.pacer.posted(team_id, recipient)
         with self._sessions.begin() as session:
             message = queries.get_outbox(session, message_id)
@@ -292,22 +305,27 @@ class Delivery:
             message.sent_channel = posted.channel
             message.sent_ts = posted.ts
             message.lease_until = None
+            message.sending_at = None
         log.info("delivered", extra={"outbox_id": message_id, "kind": message.kind})
         return "sent"
 
-    def _retry(self, message_id: int, attempts: int, error: str, wait: timedelta) -> str:
+    def _retry(self, message_id: int, attempts: int, error: str, wait: timedelta, *, settled: bool) -> str:
+        """`settled`: Slack answered that it did not post it, so the next try need not look for it first."""
         if attempts + 1 >= self._max_attempts:
             return self._give_up(message_id, attempts, f"gave up after {attempts + 1} tries: {error}")
-        return self._try_later(message_id, attempts + 1, error, self._clock.now() + wait)
+        return self._try_later(message_id, attempts + 1, error, self._clock.now() + wait, settled=settled)
 
-    def _wait_for_slack(self, message_id: int, team_id: str, attempts: int, limited: RateLimited) -> str:
+    def _wait_for_slack(
+        self, message_id: int, team_id: str, attempts: int, limited: RateLimited, *, settled: bool
+    ) -> str:
         """A 429 is Slack asking us to wait, not a failure: the message keeps every try it has left (so
         nothing is lost to throttling), and its whole workspace waits with it until Retry-After has passed."""
         until = self._clock.now() + timedelta(seconds=limited.retry_after)
         self.pacer.hold(team_id, until)
-        return self._try_later(message_id, attempts, f"{limited.error} (Retry-After {limited.retry_after:g} s)", until)
+        error = f"{limited.error} (Retry-After {limited.retry_after:g} s)"
+        return self._try_later(message_id, attempts, error, until, settled=settled)
 
-    def _try_later(self, message_id: int, attempts: int, error: str, at: datetime) -> str:
+    def _try_later(self, message_id: int, attempts: int, error: str, at: datetime, *, settled: bool) -> str:
         with self._sessions.begin() as session:
             message = queries.get_outbox(session, message_id)
             assert message is not None
@@ -315,6 +333,8 @@ class Delivery:
             message.last_error = error[:255]
             message.not_before = at
             message.lease_until = None
+            if settled:
+                message.sending_at = None
         log.warning("delivery_retry", extra={"outbox_id": message_id, "error": error})
         return "retrying"
 
@@ -352,6 +372,7 @@ class Delivery:
         message.attempts = attempts + 1
         message.last_error = error[:255]
         message.lease_until = None
+        message.sending_at = None
         return message
 
     def owed(self) -> list[OutboxMessage]:

@@ -3,7 +3,8 @@ so delivery and lookups read as policy rather than as string matching."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,26 +79,38 @@ def quick_client(client: WebClient, timeout: int = 2) -> WebClient:
     return WebClient(token=client.token, base_url=client.base_url, timeout=timeout, retry_handlers=[])
 
 
+# The message metadata every outbox post carries (invisible to people), so that a try whose answer was
+# lost can be found in the recipient's DM instead of being posted twice.
+OUTBOX_EVENT = "clinic_bot_outbox"
+LOOK_BACK = 50  # the bot's latest messages in a DM searched for one a lost answer may have posted
+
+
+def outbox_metadata(key: str) -> dict[str, Any]:
+    return {"event_type": OUTBOX_EVENT, "event_payload": {"key": key}}
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """slack_sdk's exceptions as ours."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise _classify(exc) from None
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        raise SlackUnavailable(type(exc).__name__) from None
+
+
 class SlackGateway:
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
-        try:
-            response = self.client.api_call(method, json=params)
-        except SlackApiError as exc:
-            raise _classify(exc) from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            raise SlackUnavailable(type(exc).__name__) from None
-        return response.data  # type: ignore[return-value]
+        with _translated():
+            return self.client.api_call(method, json=params).data  # type: ignore[return-value]
 
     def profile(self, user_id: str) -> SlackProfile:
-        try:
+        with _translated():
             response = self.client.users_info(user=user_id)
-        except SlackApiError as exc:
-            raise _classify(exc) from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            raise SlackUnavailable(type(exc).__name__) from None
         user = response["user"]
         profile = user.get("profile") or {}
         name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
@@ -130,7 +143,7 @@ class SlackGateway:
 
     def upload(self, upload) -> Posted:  # type: ignore[no-untyped-def]
         """A file into a conversation through Slack's external upload flow (files_upload_v2)."""
-        try:
+        with _translated():
             self.client.files_upload_v2(
                 channel=upload.channel,
                 content=upload.content,
@@ -138,22 +151,39 @@ class SlackGateway:
                 title=upload.title,
                 thread_ts=upload.thread_ts,
             )
-        except SlackApiError as exc:
-            raise _classify(exc) from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            raise SlackUnavailable(type(exc).__name__) from None
         return Posted(channel=upload.channel, ts=upload.thread_ts or "")
 
     def share_files(self, user_id: str, paths: Sequence[Path], comment: str) -> None:
         """Files into a person's DM with the bot (files_upload_v2 wants the conversation, not the user)."""
         channel = self._call("conversations.open", users=user_id)["channel"]["id"]
         uploads = [{"file": str(path), "filename": path.name, "title": path.name} for path in paths]
-        try:
+        with _translated():
             self.client.files_upload_v2(channel=channel, file_uploads=uploads, initial_comment=comment)
-        except SlackApiError as exc:
-            raise _classify(exc) from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
-            raise SlackUnavailable(type(exc).__name__) from None
+
+    def find_posted(self, user_id: str, key: str) -> Posted | None:
+        """The outbox message with this key in the person's DM with the bot, if an earlier try posted it
+        after all. None when it is not there, or when the DM cannot be read (then it may be posted twice)."""
+        try:
+            channel = self._call("conversations.open", users=user_id)["channel"]["id"]
+            with _translated():  # conversations.history takes form parameters, not JSON
+                response = self.client.conversations_history(
+                    channel=channel, limit=LOOK_BACK, include_all_metadata=True
+                )
+        except RateLimited as exc:  # these methods' own limits: posting to the workspace is not held back
+            raise SlackUnavailable(f"looking for an earlier try: {exc.error}") from None
+        except RecipientGone as exc:
+            if exc.error != "missing_scope":
+                raise
+            return None
+        except SlackUnavailable:
+            raise
+        except SlackFailure:
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == OUTBOX_EVENT and (metadata.get("event_payload") or {}).get("key") == key:
+                return Posted(channel=channel, ts=message["ts"])
+        return None
 
     def permalink(self, channel: str, ts: str) -> str | None:
         try:

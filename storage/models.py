@@ -196,6 +196,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(255))
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
+    # Set before each try at posting and cleared once Slack's answer is recorded: still set, an earlier try
+    # may have reached Slack (its answer lost to a timeout, a crash, the database going away).
+    sending_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     sent_channel: Mapped[str | None] = mapped_column(String(32))
     sent_ts: Mapped[str | None] = mapped_column(String(32))

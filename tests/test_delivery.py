@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo.walk import Walk
+from bot.slack import SlackGateway, new_web_client, outbox_metadata
 from scheduler import run_pass
 from storage import queries
 from storage.models import Action, OutboxMessage
-from tests.conftest import ASSIGNER, OWNER
+from tests.conftest import ASSIGNER, BOT_TOKEN, OWNER
 from tests.helpers import text_of
 from tests.test_status import add
 
@@ -167,8 +168,9 @@ def test_a_slack_that_does_not_answer_in_time_is_tried_again_not_lost(user, slac
     run_pass(bot.services)
     [reminder] = [m for m in queued(db) if m.kind == "chase"]
     assert reminder.state == "sent"
-    # Slack may have taken the first try after the bot stopped waiting: at least once, never lost.
-    assert 1 <= sum("Due tomorrow" in text_of(c) for c in slack.messages_to(OWNER)) <= 2
+    # Slack took the first try after the bot stopped waiting: found in the DM, not posted again.
+    assert sum("Due tomorrow" in text_of(c) for c in slack.messages_to(OWNER)) == 1
+    assert reminder.sent_ts == "1764000002.000100"  # the stand-in's second message: the first try's
 
 
 def test_threads_of_one_process_delivering_at_the_same_instant_send_each_message_once(bot, slack, db, clock):
@@ -200,3 +202,96 @@ def test_threads_of_one_process_delivering_at_the_same_instant_send_each_message
 
     sent = Counter(c.params["text"] for c in slack.messages_to(OWNER))
     assert sent == Counter({f"Message {n}": 1 for n in range(40)})
+
+
+def queue_note(bot, clock, key: str, text: str) -> int:
+    with bot.services.sessions.begin() as session:
+        queries.enqueue(
+            session,
+            team_id="T0001",
+            dedupe_key=key,
+            kind="note",
+            recipient=OWNER,
+            text=text,
+            blocks=[],
+            created_at=clock.now(),
+            not_before=clock.now(),
+        )
+        return queries.outbox_by_key(session, key).id
+
+
+def died_while_sending(bot, clock, message_id: int) -> None:
+    """What a process leaves behind when it dies after it began posting, before it recorded Slack's answer."""
+    with bot.services.sessions.begin() as session:
+        message = session.get(OutboxMessage, message_id)
+        message.lease_owner, message.lease_until = "dead", clock.now() + timedelta(minutes=1)
+        message.sending_at = clock.now()
+
+
+def test_a_message_slack_took_before_its_sender_died_is_found_in_the_dm_not_posted_twice(bot, slack, db, clock):
+    bot.services.delivery.stop()
+    message_id = queue_note(bot, clock, "note-died", "Your clinic meets on Thursday")
+    died_while_sending(bot, clock, message_id)
+    # The try that reached Slack, as the process that died made it: the real gateway, with the message's key.
+    first = SlackGateway(new_web_client(BOT_TOKEN, slack.base_url)).post(
+        OWNER, "Your clinic meets on Thursday", metadata=outbox_metadata("note-died")
+    )
+    clock.advance(timedelta(minutes=2))  # its lease has run out
+
+    report = bot.services.delivery.deliver_due()
+
+    assert report.sent == 1
+    assert [text_of(c) for c in slack.messages_to(OWNER)] == ["Your clinic meets on Thursday"]
+    [message] = queued(db)
+    assert (message.state, message.sent_channel, message.sent_ts) == ("sent", first.channel, first.ts)
+    assert message.sending_at is None
+
+
+def test_a_message_whose_sender_died_before_slack_took_it_is_posted_once(bot, slack, db, clock):
+    bot.services.delivery.stop()
+    message_id = queue_note(bot, clock, "note-lost", "Bring the discharge figures")
+    died_while_sending(bot, clock, message_id)
+    clock.advance(timedelta(minutes=2))
+
+    bot.services.delivery.deliver_due()
+
+    assert [text_of(c) for c in slack.messages_to(OWNER)] == ["Bring the discharge figures"]
+    assert len(slack.calls_to("conversations.history")) == 1  # looked once, found nothing, posted
+    [message] = queued(db)
+    assert message.state == "sent" and message.sending_at is None
+
+
+def test_looking_for_an_earlier_try_while_slack_is_down_posts_nothing_blind(bot, slack, db, clock):
+    bot.services.delivery.stop()
+    message_id = queue_note(bot, clock, "note-down", "The audit moved to Friday")
+    died_while_sending(bot, clock, message_id)
+    SlackGateway(new_web_client(BOT_TOKEN, slack.base_url)).post(
+        OWNER, "The audit moved to Friday", metadata=outbox_metadata("note-down")
+    )
+    slack.fail_next("conversations.history", status=503)
+    clock.advance(timedelta(minutes=2))
+
+    bot.services.delivery.deliver_due()
+    [message] = queued(db)
+    assert message.state == "pending" and message.sending_at is not None  # still in doubt: look again later
+
+    clock.advance(timedelta(minutes=5))
+    bot.services.delivery.deliver_due()
+    [message] = queued(db)
+    assert message.state == "sent"
+    assert [text_of(c) for c in slack.messages_to(OWNER)] == ["The audit moved to Friday"]
+
+
+def test_a_dm_the_bot_may_not_read_is_sent_again_rather_than_lost(bot, slack, db, clock):
+    """An install whose token lacks `im:history`: at least once, as before."""
+    bot.services.delivery.stop()
+    message_id = queue_note(bot, clock, "note-noscope", "Please send the rota")
+    died_while_sending(bot, clock, message_id)
+    slack.fail_next("conversations.history", error="missing_scope")
+    clock.advance(timedelta(minutes=2))
+
+    bot.services.delivery.deliver_due()
+
+    [message] = queued(db)
+    assert message.state == "sent" and message.last_error is None
+    assert [text_of(c) for c in slack.messages_to(OWNER)] == ["Please send the rota"]

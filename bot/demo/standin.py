@@ -25,6 +25,7 @@ SCOPES_NEEDED = {
     "users.info": {"users:read"},
     "conversations.open": {"im:write", "mpim:write", "channels:manage", "groups:write"},
     "conversations.info": {"channels:read", "groups:read", "im:read", "mpim:read"},
+    "conversations.history": {"channels:history", "groups:history", "im:history", "mpim:history"},
     "chat.postMessage": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},
     "chat.update": {"chat:write"},
@@ -106,6 +107,7 @@ class _State:
     users: dict[str, _User] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
     dms: dict[str, str] = field(default_factory=dict)  # DM channel id -> user id
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> its messages, oldest first
     failures: dict[str, list[_Failure]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     failed_calls: list[Call] = field(default_factory=list)
@@ -285,8 +287,8 @@ class SlackStandIn:
     # --- serving -------------------------------------------------------------------------------
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
-        if self.latency:
-            time.sleep(self.latency)
+        """Each call is done at once and answered `latency` seconds later: a caller that stops waiting
+        has still had its message posted, as with Slack."""
         parsed = urlparse(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
@@ -297,6 +299,7 @@ class SlackStandIn:
         if parsed.path.startswith("/upload/"):
             file_id = parsed.path.rsplit("/", 1)[-1]
             self._record(Call("upload", {"file_id": file_id, "bytes": len(raw), "data": raw}, token, time.monotonic()))
+            self._lag()
             _reply(request, 200, f"OK - {len(raw)}".encode(), "text/plain")
             return
         params = _params(parsed.query, raw, request.headers.get("Content-Type", ""))
@@ -304,6 +307,7 @@ class SlackStandIn:
         if parsed.path.startswith("/response/"):
             params["_key"] = parsed.path[len("/response/") :]
             self._record(Call("response_url", params, token, time.monotonic()))
+            self._lag()
             _reply(request, 200, b"ok", "text/plain")
             return
         method = parsed.path.removeprefix("/api/").strip("/")
@@ -317,6 +321,7 @@ class SlackStandIn:
                 if failure.status == 429:
                     self._state.rate_limited.append(call)
         if failure is not None:
+            self._lag()
             _fail(request, failure)
             return
         status, body = self._answer(method, params)
@@ -325,7 +330,12 @@ class SlackStandIn:
         else:
             with self._lock:
                 self._state.failed_calls.append(call)
+        self._lag()
         _reply(request, status, json.dumps(body).encode(), "application/json; charset=utf-8")
+
+    def _lag(self) -> None:
+        if self.latency:
+            time.sleep(self.latency)
 
     def _chaos_failure(self) -> _Failure | None:
         if self._chaos is None:
@@ -453,7 +463,21 @@ class SlackStandIn:
         ts = f"{1_764_000_000 + next(self._ts)}.000100"
         channel = self._dm_channel(channel)
         message = {"type": "message", "text": p.get("text", ""), "blocks": p.get("blocks"), "ts": ts}
+        if p.get("metadata"):
+            message["metadata"] = p["metadata"]
+        if not p.get("thread_ts"):
+            self._state.history.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The channel's messages, newest first; their metadata only when asked for, as Slack does."""
+        channel = str(p.get("channel", ""))
+        if channel not in self._state.history and not (channel in self._state.dms or channel[:1] in ("C", "G")):
+            return {"ok": False, "error": "channel_not_found"}
+        with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        newest = list(reversed(self._state.history.get(channel, [])))[: int(p.get("limit") or 100)]
+        messages = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in newest]
+        return {"ok": True, "messages": messages, "has_more": False}
 
     def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": f"{1_764_000_000 + next(self._ts)}.000200"}
