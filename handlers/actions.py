@@ -46,10 +46,7 @@ def register(app: App, services: Services) -> None:
         status = STATUS_BUTTONS[body["actions"][0]["action_id"]]
         action = services.actions.set_status(team_id, clicked(body), user_id, status)
         reader = services.people.cached_person(team_id, user_id)
-        context[REPLY] = {
-            "replace_original": True,
-            **views.changed_message(action, user_id, reader, services.clock.now()),
-        }
+        context[REPLY] = views.after_press(body.get("message") or {}, action, user_id, reader, services.clock.now())
         changed(context, action.owner_id, action.assigner_id)
 
     def press_needs_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

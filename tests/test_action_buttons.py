@@ -33,6 +33,42 @@ def test_owner_marks_done_and_the_message_says_so(user, slack, db, action_id):
     assert history_kinds(db, action_id) == ["created", "status"]
 
 
+def three_listed(user, slack, db) -> tuple[list[int], list[dict]]:
+    for title in ("Audit discharge letters", "Call the pharmacy", "Book the audit room"):
+        user.command(ASSIGNER, f"add <@{OWNER}> {title} by next friday")
+    wait_dms(slack, OWNER, 3)
+    slack.reset()
+    shared = user.command(OWNER, "status share")
+    return [a.id for a in actions_in(db)], shared.body["blocks"]
+
+
+def test_done_on_a_list_changes_that_line_only_and_keeps_the_others_with_their_buttons(user, slack, db):
+    (first, *others), listed = three_listed(user, slack, db)
+
+    user.click(OWNER, ids.ACTION_DONE, str(first), channel="C0CLINIC", blocks=listed)
+
+    [update] = wait_response(slack)
+    assert update.params["replace_original"] is True
+    blocks = update.params["blocks"]
+    assert len(blocks) == len(listed)
+    assert [b["block_id"] for b in blocks if b["type"] == "actions"] == [f"action:{n}" for n in others]
+    shown = text_of(update)
+    assert f"#{first}: <@{OWNER}> marked it done" in shown
+    assert "Call the pharmacy" in shown and "Book the audit room" in shown
+    assert actions_in(db)[0].status == "done"
+
+
+def test_a_button_on_an_ephemeral_list_answers_beside_it_rather_than_replacing_it(user, slack, db):
+    """Slack does not send an ephemeral message's blocks back, so the list cannot be rebuilt: it stays."""
+    (first, *_others), _listed = three_listed(user, slack, db)
+
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(first), ephemeral=True)
+
+    [answer] = wait_response(slack)
+    assert answer.params["replace_original"] is False
+    assert "said it is on track" in text_of(answer)
+
+
 @pytest.mark.parametrize("who", [OWNER, ASSIGNER])
 def test_owner_or_assigner_can_say_on_track(user, slack, db, action_id, who):
     user.click(who, ids.ACTION_ON_TRACK, str(action_id))

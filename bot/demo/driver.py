@@ -84,9 +84,14 @@ class SlackDriver:
         *,
         channel: str | None = None,
         message_ts: str = "1700000000.000100",
+        blocks: list[dict[str, Any]] | None = None,
+        ephemeral: bool = False,
     ) -> Answer:
+        """A button pressed on a message holding `blocks`. Slack sends an ephemeral message's blocks back
+        to no one: its payload has no `message`."""
         n = next(_counter)
         channel = channel or "D" + user
+        message = {"type": "message", "ts": message_ts, "text": "", "blocks": blocks or []}
         return self._interaction(
             {
                 "type": "block_actions",
@@ -97,12 +102,12 @@ class SlackDriver:
                     "type": "message",
                     "message_ts": message_ts,
                     "channel_id": channel,
-                    "is_ephemeral": False,
+                    "is_ephemeral": ephemeral,
                 },
                 "trigger_id": f"trigger-{n}",
                 "team": {"id": self.team_id, "domain": "clinic"},
                 "channel": {"id": channel, "name": "directmessage"},
-                "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
+                **({} if ephemeral else {"message": message}),
                 "response_url": f"{self.response_url}-click{n}",
                 "actions": [
                     {

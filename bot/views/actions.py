@@ -211,19 +211,41 @@ def cancelled(action: Action, actor_id: str, reason: str) -> tuple[str, list[dic
 
 def changed_message(action: Action, actor_id: str, reader: Person, now: datetime) -> dict[str, Any]:
     """What replaces the message whose button was pressed."""
-    said = {
-        "done": "marked it done. Thank you!",
-        "on_track": "said it is on track.",
-        "blocked": "marked it blocked.",
-        "open": "updated it.",
-    }.get(action.status, "updated it.")
     blocks: list[Block] = [
         SectionBlock(text=md(action_line(action, reader, now))),
-        ContextBlock(elements=[md(f"{mention(actor_id)} {said}")]),
+        ContextBlock(elements=[md(f"{mention(actor_id)} {_said(action)}")]),
     ]
     if action.closed_at is None:
         blocks.append(action_buttons(action))
     return {"text": f"Action #{action.id} is {STATUS_WORDS[action.status]}", "blocks": render(blocks)}
+
+
+def _said(action: Action) -> str:
+    return {
+        "done": "marked it done. Thank you!",
+        "on_track": "said it is on track.",
+        "blocked": "marked it blocked.",
+    }.get(action.status, "updated it.")
+
+
+def after_press(
+    pressed: dict[str, Any], action: Action, actor_id: str, reader: Person, now: datetime
+) -> dict[str, Any]:
+    """The answer to a status button, given the message it was pressed on (`message` of the payload, absent
+    for an ephemeral one). A message about this action alone is replaced by its new state; one listing others
+    too keeps them, the pressed action's buttons giving way to what was done (so the block count never
+    grows); an ephemeral one, whose blocks Slack does not send back, is answered beside it."""
+    blocks = pressed.get("blocks") or []
+    own = f"action:{action.id}"
+    others = [b for b in blocks if str(b.get("block_id", "")).startswith(("action:", "escalation:"))]
+    if all(b.get("block_id") == own for b in others):
+        return {"replace_original": bool(pressed), **changed_message(action, actor_id, reader, now)}
+    done = ContextBlock(elements=[md(f"#{action.id}: {mention(actor_id)} {_said(action)}")]).to_dict()
+    return {
+        "replace_original": True,
+        "text": pressed.get("text") or f"Action #{action.id} is {STATUS_WORDS[action.status]}",
+        "blocks": [done if b.get("block_id") == own else b for b in blocks],
+    }
 
 
 def status_message(
