@@ -82,7 +82,8 @@ def check_owner(owner: Person) -> None:
         raise UserError("Actions are owned by people, not bots: pick a person.", field="owner")
     if owner.deleted:
         raise UserError(
-            f"<@{owner.user_id}> is deactivated in Slack, so they cannot own an action. Pick someone active.",
+            f"{owner.name or 'That person'} is deactivated in Slack, so they cannot own an action. "
+            "Pick someone active.",
             field="owner",
         )
 

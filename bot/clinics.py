@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -248,7 +249,7 @@ def read_chase_settings(pairs: dict[str, str]) -> dict[str, object]:
             if raw.lower() not in ("on", "off", "yes", "no", "true", "false"):
                 raise UserError("`reminder` is on or off.")
             fields[field] = raw.lower() in ("on", "yes", "true")
-        elif raw.isdigit():
+        elif re.fullmatch(r"[0-9]{1,4}", raw):  # not str.isdigit(): "²" is a digit int() cannot read
             fields[field] = int(raw)
         else:
             raise UserError(f"`{key}` takes a whole number of days, for example {key}=3.")

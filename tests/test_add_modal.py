@@ -71,7 +71,7 @@ def test_submitting_the_form_assigns_the_action_with_its_focus_area(user, slack,
         (form(title="  "), ids.ACTION_TITLE, "needs a title"),
         (form(title="x" * 201), ids.ACTION_TITLE, "under 200"),
         (form(owner=None), ids.ACTION_OWNER, "Pick who owns"),
-        (form(owner=GONE), ids.ACTION_OWNER, "deactivated"),
+        (form(owner=GONE), ids.ACTION_OWNER, "Gwen Gone is deactivated"),  # a name: field errors are plain text
         (form(due=None), ids.ACTION_DUE, "Pick the date"),
         (form(due="2026-11-20"), ids.ACTION_DUE, "in the past"),
         (form(due="not-a-date"), ids.ACTION_DUE, "from the calendar"),

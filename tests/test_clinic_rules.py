@@ -41,12 +41,14 @@ def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
     changed = user.command(LEAD, "chase Discharge flow nudges=2 lead_after=5 reminder=off")
     refused = user.command("UOTHER", "chase Discharge flow nudges=9")
     bad = user.command(LEAD, "chase Discharge flow lead_after=lots")
+    superscript = user.command(LEAD, "chase Discharge flow nudges=\u00b2")  # a digit to str.isdigit(), not to int()
     unknown = user.command(LEAD, "chase Discharge flow volume=11")
 
     assert "up to 3" in shown.text and "after 3 working days" in shown.text
     assert "up to 2" in changed.text and "after 5 working days" in changed.text and "off" in changed.text
     assert "Only the clinic's lead or sponsor" in refused.text
     assert "whole number" in bad.text
+    assert "whole number" in superscript.text
     assert "don't know the setting" in unknown.text
     assert "up to 2" in user.command(LEAD, "chase discharge flow").text
 

@@ -93,6 +93,7 @@ def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user,
     assert [t.local("Europe/London") for t in to_lead] == ["Wed 25 Nov 09:00", "Wed 09 Dec 09:00"]
     assert [t.local("America/New_York") for t in to_owner] == ["Wed 25 Nov 09:00", "Wed 09 Dec 09:00"]
     assert "Slipping thing" in text_of(to_owner[-1].call) and "Reply in this thread" in text_of(to_owner[-1].call)
+    assert to_lead[0].call.params["text"].startswith(f"Your one-to-one with <@{OWNER}> is on")  # the notification
 
 
 def day_before_message_to_the_person(user, slack, db, bot, clock):

@@ -122,7 +122,7 @@ def person_side(agenda: Agenda, schedule, meeting: date, reader: Person, now: da
     if side == "lead":
         message = agenda_message(agenda, reader, now)
         intro = SectionBlock(text=md(f":calendar: Your one-to-one with {mention(schedule.person_id)} is on *{when}*."))
-        return f"Your one-to-one with {schedule.person_id} is on {when}", [intro.to_dict(), *message["blocks"]]
+        return f"Your one-to-one with {mention(schedule.person_id)} is on {when}", [intro.to_dict(), *message["blocks"]]
     mine = [*agenda.overdue, *agenda.blocked, *agenda.stalled, *agenda.due_soon]
     lines = [f"• *#{a.id} {quote(a.title, 120)}* · {due_phrase(a, reader, now)}" for a in mine]
     title = "*Your open actions to talk about*"
