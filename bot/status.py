@@ -109,11 +109,10 @@ class StatusService:
                     session, query.team_id, full_ids, limit=FETCH, loading=queries.FOR_LINES
                 )
             )
-            if own_ids:
-                mine = queries.open_actions_owned_by(
-                    session, query.team_id, query.viewer_id, limit=FETCH, loading=queries.FOR_LINES
+            if own_ids:  # a clinic they neither lead nor sponsor: the actions they own or assigned in it
+                found += queries.open_actions_visible_to(
+                    session, query.team_id, query.viewer_id, clinic_ids=own_ids, limit=FETCH, loading=queries.FOR_LINES
                 )
-                found += [a for a in mine if a.clinic_id in own_ids]
                 found.sort(key=lambda a: (a.due_at, a.id))
             heading = "Open actions in " + ", ".join(c.name for c in clinics)
             report = _cut(heading, found)

@@ -333,6 +333,7 @@ def open_actions_visible_to(
     viewer_id: str,
     *,
     owner_id: str | None = None,
+    clinic_ids: Collection[int] | None = None,
     overdue_at: datetime | None = None,
     limit: int,
     loading: Sequence[Any] = WITH_CLINIC,
@@ -341,6 +342,8 @@ def open_actions_visible_to(
     query = _open_actions(team_id, loading).where(_visible_to(team_id, viewer_id))
     if owner_id is not None:
         query = query.where(Action.owner_id == owner_id)
+    if clinic_ids is not None:
+        query = query.where(Action.clinic_id.in_(clinic_ids))
     if overdue_at is not None:
         query = query.where(Action.due_at < overdue_at)
     return session.scalars(query.order_by(Action.due_at, Action.id).limit(limit)).all()

@@ -64,15 +64,18 @@ def test_lead_sees_the_clinic_by_name_and_by_channel_with_its_numbers(user, slac
         assert "1 open · 0 overdue · 0 blocked" in answer.text
 
 
-def test_a_member_sees_the_clinic_summary_but_only_their_own_actions(user, slack, db):
+def test_a_member_sees_the_clinic_summary_but_only_the_actions_they_own_or_assigned(user, slack, db):
     clinic_id = register_clinic(user, slack, db)
     add(user, slack, ASSIGNER, OWNER, "Owner thing", "2026-12-20", clinic_id)
     add(user, slack, ASSIGNER, OTHER, "Other thing", "2026-12-20", clinic_id)
 
     answer = user.command(OTHER, "status Discharge flow")
+    assigned = user.command(ASSIGNER, "status Discharge flow")
 
     assert "2 open" in answer.text
     assert "Other thing" in answer.text and "Owner thing" not in answer.text
+    # whoever assigned them sees them, as `/clinic status @owner` shows them
+    assert "Other thing" in assigned.text and "Owner thing" in assigned.text
 
 
 def test_status_overdue_and_share(user, slack, db, clock):
