@@ -115,6 +115,28 @@ def test_a_one_to_one_brings_the_indicators_they_report_or_their_actions_serve(u
     assert "Length of stay" not in indicators  # their one action there is done: nothing to discuss
 
 
+def test_a_one_to_one_with_long_names_keeps_its_indicators_within_slacks_limits(user, slack, db, clock):
+    """Names as long as the forms allow, full of characters Slack escapes, on five indicators."""
+    from bot.clinics import NAME_LIMIT, OUTCOME_LIMIT
+    from bot.indicators import NAME_LIMIT as INDICATOR_NAME_LIMIT
+
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, areas=("Flow",))
+    [area] = db.scalars(select(FocusArea)).all()
+    area.clinic.name = ("A&B<C> " * 20)[:NAME_LIMIT]
+    area.name = ("Flow & <ward> " * 20)[:NAME_LIMIT]
+    area.outcome = ("Fewer & <later> discharges " * 30)[:OUTCOME_LIMIT]
+    for n in range(5):
+        name = f"{n} " + ("Beds & <chairs> " * 10)[: INDICATOR_NAME_LIMIT - 2]
+        indicator(db, area, name, "%", "up", 18, 50, [21.5, 24], reporter=OWNER)
+    db.commit()
+    clock.set(MONDAY)
+
+    answer = user.command(LEAD, f"1on1 <@{OWNER}>")
+
+    assert "How will we know? Their indicators" in answer.text
+    assert all(len(b["text"]["text"]) <= 3000 for b in answer.body["blocks"] if b["type"] == "section")
+
+
 def test_each_indicator_brings_its_own_latest_readings_oldest_first(user, slack, db):
     """The digest and the one-to-one read every indicator's readings in one query: each indicator must
     get its own latest twelve, oldest first, and none of another's."""

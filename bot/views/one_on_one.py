@@ -99,7 +99,7 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
             + f"\n   {standing(i, t, today)}"
             for i, t in agenda.indicators[:5]
         ]
-        blocks.append(SectionBlock(text=md("*:bar_chart: How will we know? Their indicators*\n" + "\n".join(lines))))
+        blocks.append(listing("*:bar_chart: How will we know? Their indicators*", lines, "")[0])
     if agenda.wins:
         lines = [f"• {quote(a.title, 120)}" for a in agenda.wins]
         blocks.append(listing("*:tada: Recognise: done in the last two weeks*", lines, "")[0])
