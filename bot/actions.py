@@ -214,6 +214,9 @@ class ActionService:
             record(session, action, actor_id, "status", now, **detail)
             if status == Status.BLOCKED and action.assigner_id != actor_id:
                 self._tell_assigner(session, action, actor_id, "blocked", now)
+            if status == Status.DONE and action.owner_id != actor_id:
+                message = views.closed_for_owner(action, actor_id)
+                tell(session, action, "closed", action.owner_id, message, now, unique=now.isoformat())
             return action
 
     def request_more_time(self, team_id: str, action_id: int, actor_id: str, new_date: date, reason: str) -> MoreTime:
@@ -254,7 +257,10 @@ class ActionService:
                 tell(session, action, "extension_request", decider, message, now, unique=str(request.id))
                 return MoreTime(action, decider_id=decider)
             move_deadline(session, action, actor_id, new_date, owner, now, reason=reason)
-            if action.assigner_id != actor_id:
+            if actor_id != owner.user_id:  # a lead, sponsor or assigner moved it: the owner must know
+                message = views.deadline_extended(action, actor_id, owner, now)
+                tell(session, action, "deadline_extended", owner.user_id, message, now, unique=now.isoformat())
+            if action.assigner_id not in (actor_id, owner.user_id):
                 self._tell_assigner(session, action, actor_id, "more_time", now)
             return MoreTime(action)
 

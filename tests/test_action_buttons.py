@@ -185,6 +185,41 @@ def test_more_time_moves_the_deadline_and_tells_the_assigner(user, slack, db, ac
     assert "needs more time" in text_of(told) and "Fri 18 Dec" in text_of(told)
 
 
+def test_a_lead_moving_the_deadline_tells_the_owner_and_the_assigner_who_moved_it(user, slack, db):
+    from tests.test_clinics import register_clinic
+    from tests.test_status import add
+
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Review weekend discharges", "2026-12-04", clinic_id)
+    wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+    slack.reset()
+    user.click(LEAD, ids.ACTION_MORE_TIME, str(action.id))
+
+    user.submit(
+        LEAD,
+        ids.MORE_TIME_MODAL,
+        {
+            ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"},
+            ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": "Audit team on leave"},
+        },
+        private_metadata=opened_view(slack)["private_metadata"],
+    )
+
+    [to_owner] = wait_dms(slack, OWNER)
+    assert f"<@{LEAD}> moved the deadline of" in text_of(to_owner) and "Fri 18 Dec" in text_of(to_owner)
+    [to_assigner] = wait_dms(slack, ASSIGNER)
+    assert f"<@{LEAD}> moved the deadline of" in text_of(to_assigner) and "needs more time" not in text_of(to_assigner)
+
+
+def test_the_owner_hears_when_someone_else_marks_their_action_done(user, slack, db, action_id):
+    user.click(ASSIGNER, ids.ACTION_DONE, str(action_id))
+
+    [told] = wait_dms(slack, OWNER)
+    assert f"<@{ASSIGNER}> marked" in text_of(told) and "as done" in text_of(told)
+    assert slack.messages_to(ASSIGNER) == []  # who pressed it is answered in place, not by DM
+
+
 @pytest.mark.parametrize(
     ("picked", "error"),
     [

@@ -195,8 +195,11 @@ def assigner_update(
     if kind == "blocked":
         head = f":red_circle: {who} marked {_named(action)} as blocked"
         body = f"_{quote(action.blocked_reason or '', 2000)}_"
-    else:
+    elif actor_id == action.owner_id:
         head = f":hourglass: {who} needs more time for {_named(action)}"
+        body = f"New deadline: {due_phrase(action, reader, now)}"
+    else:
+        head = f":calendar: {who} moved the deadline of {_named(action)}"
         body = f"New deadline: {due_phrase(action, reader, now)}"
     blocks: list[Block] = [SectionBlock(text=md(head + "\n" + body)), action_buttons(action)]
     return f"Update on action #{action.id}", render(blocks)
@@ -486,6 +489,12 @@ def lead_nudge(action: Action, actor_id: str, reader: Person, now: datetime) -> 
 def deadline_extended(action: Action, actor_id: str, reader: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     body = f":calendar: {mention(actor_id)} moved the deadline of {_named(action)}: {due_phrase(action, reader, now)}."
     return _message([SectionBlock(text=md(body)), action_buttons(action)], f"New deadline for action #{action.id}")
+
+
+def closed_for_owner(action: Action, actor_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """The owner hears that someone else (their lead, sponsor or assigner) marked their action done."""
+    body = f":white_check_mark: {mention(actor_id)} marked {_named(action)} as done. Nothing more is needed from you."
+    return _message([SectionBlock(text=md(body))], f"Action #{action.id} is done")
 
 
 def reassigned_away(action: Action, actor_id: str) -> tuple[str, list[dict[str, Any]]]:
