@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from bot.errors import UserError
 from bot.services import Services
 from bot.slack import SlackGateway
+from bot.views.actions import notice_modal
 from bot.views.text import esc
 
 log = logging.getLogger("clinic_bot.handlers")
@@ -56,7 +57,10 @@ def make_follow_up(services: Services) -> Callable[..., None]:
             if view := context.get(OPEN_VIEW):
                 client.views_open(trigger_id=body["trigger_id"], view=view)
             if reply := context.get(REPLY):
-                respond(**reply)
+                if body.get("response_url"):
+                    respond(**reply)
+                elif reply.get("response_type") == "ephemeral":  # a Home tab press: nothing to answer through
+                    client.views_open(trigger_id=body["trigger_id"], view=notice_modal("Clinic Bot", reply["text"]))
             if note := context.get(EPHEMERAL):
                 client.chat_postEphemeral(**note)
             if reaction := context.get(REACT):
@@ -68,7 +72,9 @@ def make_follow_up(services: Services) -> Callable[..., None]:
         finally:
             if context.get(DELIVER):
                 services.delivery.kick()
-                # The change shows at once on the Home tab of whoever acted and whoever it affects.
+            # The change shows at once on the Home tab of whoever acted and whoever it affects; a press on a
+            # Home tab that changed nothing (an action closed meanwhile) refreshes it too.
+            if context.get(DELIVER) or (body.get("view") or {}).get("type") == "home":
                 for user_id in {context.user_id, *context.get(HOME_FOR, [])} - {None}:
                     _try(lambda u=user_id: publish_home(services, client, team_of(context, body), u))
 

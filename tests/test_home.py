@@ -54,10 +54,27 @@ def test_home_refreshes_after_a_change(user, slack, db):
     wait_dms(slack, OWNER)
     [action] = actions_in(db)
 
-    user.click(OWNER, ids.ACTION_DONE, str(action.id))
+    user.click(OWNER, ids.ACTION_DONE, str(action.id), home=True)
 
     view = home_showing(slack, OWNER, "Done in the last week")
     assert "Finish me" in text(view).split("Done in the last week")[1]
+
+
+def test_a_refused_press_on_the_home_tab_is_explained_in_a_modal_and_the_tab_refreshed(user, slack, db):
+    """A Home tab has no response_url: the refusal cannot go where a message's would."""
+    add(user, slack, ASSIGNER, OWNER, "Finish me", "2026-12-20")
+    wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+    user.command(OWNER, f"done {action.id}")  # from another window: the tab still shows its buttons
+    slack.reset()
+
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(action.id), home=True)
+
+    slack.wait_for(lambda calls: any(c.method == "views.open" for c in calls))
+    [modal] = [c.params["view"] for c in slack.calls_to("views.open")]
+    assert "already done" in text(modal)
+    home_showing(slack, OWNER, "Done in the last week")
+    assert slack.calls_to("response_url") == []
 
 
 def test_three_hundred_actions_page_within_the_block_limit(user, slack, db, bot):

@@ -86,29 +86,44 @@ class SlackDriver:
         message_ts: str = "1700000000.000100",
         blocks: list[dict[str, Any]] | None = None,
         ephemeral: bool = False,
+        home: bool = False,
     ) -> Answer:
-        """A button pressed on a message holding `blocks`. Slack sends an ephemeral message's blocks back
-        to no one: its payload has no `message`."""
+        """A button pressed on a message holding `blocks`, or on the person's Home tab. Slack sends an
+        ephemeral message's blocks back to no one (its payload has no `message`), and a press on the Home
+        tab has neither a message nor a `response_url` to answer through."""
         n = next(_counter)
         channel = channel or "D" + user
-        message = {"type": "message", "ts": message_ts, "text": "", "blocks": blocks or []}
-        return self._interaction(
-            {
-                "type": "block_actions",
-                "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id},
-                "api_app_id": "A0001",
-                "token": "placeholder",
+        where: dict[str, Any]
+        if home:
+            where = {
+                "container": {"type": "view", "view_id": "VHOME"},
+                "view": {"id": "VHOME", "type": "home", "blocks": blocks or [], "state": {"values": {}}},
+            }
+        else:
+            where = {
                 "container": {
                     "type": "message",
                     "message_ts": message_ts,
                     "channel_id": channel,
                     "is_ephemeral": ephemeral,
                 },
+                "channel": {"id": channel, "name": "directmessage"},
+                **(
+                    {}
+                    if ephemeral
+                    else {"message": {"type": "message", "ts": message_ts, "text": "", "blocks": blocks or []}}
+                ),
+                "response_url": f"{self.response_url}-click{n}",
+            }
+        return self._interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id},
+                "api_app_id": "A0001",
+                "token": "placeholder",
                 "trigger_id": f"trigger-{n}",
                 "team": {"id": self.team_id, "domain": "clinic"},
-                "channel": {"id": channel, "name": "directmessage"},
-                **({} if ephemeral else {"message": message}),
-                "response_url": f"{self.response_url}-click{n}",
+                **where,
                 "actions": [
                     {
                         "action_id": action_id,
