@@ -65,6 +65,9 @@ class Step(NamedTuple):
     cycle: datetime  # the instant the chase cycle started (deadline, or the owner's last update)
     due_at: datetime  # when it became due: the opening of a working window in the recipient's zone
     send_at: datetime | None = None  # once chosen: when it goes out, in the recipient's working hours
+    # Once chosen: the owner's other steps due by then that this one message stands for (a reminder and a
+    # "still on track?" due together, or after downtime), marked as sent with it so none follows it.
+    covers: tuple[Step, ...] = ()
 
     @property
     def key(self) -> str:
@@ -144,7 +147,7 @@ def _select(state: ChaseState, now: datetime, plan: list[Step], policy: ChasePol
     due = [s for s in plan if s.due_at <= now]
     overdue = now >= state.due_at
     to_owner = [s for s in due if s.kind in OWNER_KINDS and not (overdue and s.kind != "overdue")]
-    chosen = [s._replace(send_at=hours.next_open(now, s.tz)) for s in to_owner[-1:]]
+    chosen = [s._replace(send_at=hours.next_open(now, s.tz), covers=tuple(to_owner[:-1])) for s in to_owner[-1:]]
     owner_heard = state.owner_nudges > 0 or policy.owner_nudges == 0 or any(s.kind == "overdue" for s in chosen)
     after = max([now, *(s.send_at for s in chosen if s.send_at is not None), state.owner_nudged_at or now])
     for step in due:
@@ -209,7 +212,7 @@ def _still_planned(step: Step, state: ChaseState) -> bool:
 def advance(state: ChaseState, sent: list[Step], now: datetime) -> ChaseState:
     """The state after `sent` were queued."""
     state = current(state)
-    for step in sent:
+    for step in [covered for chosen in sent for covered in (*chosen.covers, chosen)]:
         if step.kind == "reminder":
             state = state._replace(reminded_for=state.due_date)
         elif step.kind == "overdue":

@@ -212,3 +212,16 @@ def test_a_lead_escalation_due_while_the_owners_nudge_waits_for_their_morning_go
     first, second = (text_of(t.call) for t in walk.to(LEAD))
     assert "Chase the bed audit" in first and "Audit weekend discharges" not in first
     assert "Audit weekend discharges" in second and "Chase the bed audit" not in second
+
+
+def test_a_reminder_and_a_check_in_due_together_make_one_message(user, slack, db, bot, walk, clock):
+    """After a quiet fortnight, the day before the deadline: "due tomorrow" and "still on track?" are both
+    due. The owner gets one message about it, not two at once, and nothing follows it before the deadline."""
+    add(user, slack, ASSIGNER, OWNER, "Quiet thing", "2026-12-10")
+    walk.settle()
+    clock.set(datetime(2026, 12, 9, 15, tzinfo=UTC))  # Wednesday 10:00 in New York; the bot was down till now
+
+    walk.run()
+    walk.until(datetime(2026, 12, 10, 22, tzinfo=UTC))
+
+    assert local_times(walk, OWNER, "America/New_York") == ["Wed 09 Dec 10:00"]

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.chasing import ChasePolicy, ChaseState, Person, advance, decide, due_steps, next_check
+from bot.chasing import OWNER_KINDS, ChasePolicy, ChaseState, Person, advance, decide, due_steps, next_check
 from bot.dates import end_of_day
 from bot.working_time import WorkingHours
 
@@ -58,6 +58,8 @@ def simulate(state, policy, hours, steps, updates):
         decision = decide(state, now, policy, hours)  # a pass's shortcut: it plans each state once
         sent += [(now, step, state) for step in due]
         state = advance(state, due, now)
+        if any(step.kind in OWNER_KINDS for step in due):  # one message to the owner stands for all due
+            assert not [s for s in due_steps(state, now, policy, hours) if s.kind in OWNER_KINDS]
         assert (decision.steps, decision.after) == (due, state), "a pass must decide what the definitions say"
         assert decision.next_check == next_check(state, now, policy, hours)
     return sent
