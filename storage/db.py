@@ -16,7 +16,10 @@ SessionFactory = sessionmaker[Session]
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine for the bot's database. Its errors never carry the statement's values: a failed write of
+    an action holds its title and notes, and Bolt and the scheduler log the errors they catch."""
     parsed = make_url(url)
+    kwargs = {**kwargs, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -29,3 +29,45 @@ def test_a_whole_scenario_logs_no_token_no_secret_and_no_user_text(capsys):
         assert secret not in logged
     for written in ("Ward managers' meeting moved to January", "Audit weekend discharges"):
         assert written not in logged
+
+
+def test_a_database_error_logged_holds_none_of_the_values_it_tried_to_store(bot, capsys):
+    """The scheduler and Bolt log the errors they catch with their traceback; a failed write of an action
+    (here to a clinic that is gone) must not put its title or notes there."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import Action
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure("DEBUG")
+    now = datetime(2026, 11, 24, 10, tzinfo=UTC)
+    try:
+        with bot.services.sessions.begin() as session:
+            session.add(
+                Action(
+                    team_id="T0001",
+                    clinic_id=999_999,
+                    title="Ring Mrs Jones about bed 12",
+                    notes="her son is on 07700 900123",
+                    owner_id="UOWNER",
+                    assigner_id="UASSIGNER",
+                    status="open",
+                    due_date=date(2026, 12, 4),
+                    due_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        logging.getLogger("clinic_bot.scheduler").exception("pass_failed")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    logged = capsys.readouterr().err
+
+    assert '"event": "pass_failed"' in logged and "IntegrityError" in logged and "INSERT INTO actions" in logged
+    for value in ("Mrs Jones", "bed 12", "07700 900123", "UOWNER"):
+        assert value not in logged
