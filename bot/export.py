@@ -168,7 +168,8 @@ def write_json(export: ClinicExport, out: TextIO, exported_at: datetime) -> Expo
 
 
 def write_csv(export: ClinicExport, folder: Path) -> dict[str, Path]:
-    """One file per table in `folder`, with a header row; empty cells for nothing, JSON for details."""
+    """One file per table in `folder`, with a header row; empty cells for nothing, JSON for details, and
+    text a spreadsheet would run as a formula kept as text (JSON documents hold text exactly as stored)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for table, columns in COLUMNS.items():
@@ -220,6 +221,11 @@ def _pair(key: str, value: Any) -> str:
     return f"{_json(key)}: {_json(value)}"
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (`=HYPERLINK(...)` in a title would
+# become a live link, or worse, in whoever opens the export).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -227,4 +233,6 @@ def _cell(value: Any) -> Any:
         return _json(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # the usual neutralising prefix: shown as text, not run
     return value

@@ -244,3 +244,36 @@ def test_when_slack_refuses_the_file_the_lead_is_told_to_try_again(user, slack, 
     [told] = wait_response(slack)
     assert "Slack didn't take the export file just now" in told.params["text"]
     assert not slack.calls_to("files.completeUploadExternal")
+
+
+def test_text_a_spreadsheet_would_run_as_a_formula_is_exported_as_text_in_csv_and_as_stored_in_json(
+    user, slack, db, bot, clock
+):
+    from bot.views import ids
+
+    clinic_id = a_clinic_with_history(user, slack, db, bot, clock)
+    hostile = '=HYPERLINK("http://x","y")'
+    values = {
+        ids.ACTION_TITLE: {"type": "plain_text_input", "value": hostile},
+        ids.ACTION_OWNER: {"type": "users_select", "selected_user": OWNER},
+        ids.ACTION_DUE: {"type": "datepicker", "selected_date": "2026-12-20"},
+        ids.ACTION_CLINIC_AREA: {"type": "static_select", "selected_option": {"value": f"clinic:{clinic_id}"}},
+        ids.ACTION_NOTES: {"type": "plain_text_input", "value": "@SUM(1+1)*cmd|' /C calc'!A0"},
+    }
+    assert user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, values).body.get("response_action") is None
+    slack.reset()
+
+    user.command(LEAD, "export Discharge flow")
+    [data] = uploaded(slack)
+    slack.reset()
+    user.command(LEAD, "export Discharge flow json")
+    [document] = uploaded(slack)
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        rows = list(csv.DictReader(io.TextIOWrapper(archive.open("actions.csv"), encoding="utf-8")))
+    [row] = [r for r in rows if "HYPERLINK" in r["title"]]
+    assert row["title"] == "'" + hostile
+    assert row["notes"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert [r["title"] for r in rows[:3]] == [a.title for a in actions_in(db)[:3]]  # other text as stored
+    [clinic] = json.loads(document)["clinics"]
+    assert [a["title"] for a in clinic["actions"] if "HYPERLINK" in a["title"]] == [hostile]
