@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from bot.demo.driver import TEAM
 from storage.db import make_engine, upgrade
-from storage.models import Base
+from storage.models import Action, Base, SlackUser
+from tests.conftest import ASSIGNER, BOT_TOKEN, OWNER, SIGNING_SECRET, START, UNPACED, no_postgres
+from tests.helpers import text_of
 
 
 def test_migrations_build_the_schema_the_models_describe(database_url):
@@ -16,3 +25,68 @@ def test_migrations_build_the_schema_the_models_describe(database_url):
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, as on a first install."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    cluster = request.getfixturevalue("postgres")
+    if cluster is None:
+        no_postgres()
+    name = f"e_{uuid.uuid4().hex[:12]}"
+    yield cluster.create_database(name)
+    cluster.drop_database(name)
+
+
+def test_an_action_open_before_chasing_existed_is_chased_after_the_upgrade(empty_database_url, slack):
+    from bot.app import create_app
+    from bot.clock import FixedClock
+    from bot.demo.walk import Walk
+    from bot.settings import Settings
+    from storage.db import make_session_factory
+
+    upgrade(empty_database_url, "0011")
+    engine = make_engine(empty_database_url)
+    long_ago = datetime(2026, 11, 2, 15, tzinfo=UTC)
+    with make_session_factory(engine).begin() as session:
+        session.add(SlackUser(team_id=TEAM, user_id=OWNER, name="Olu Owner", tz="America/New_York", refreshed_at=START))
+        session.add(
+            Action(
+                team_id=TEAM,
+                title="Audit weekend discharges",
+                notes="",
+                owner_id=OWNER,
+                assigner_id=ASSIGNER,
+                status="open",
+                due_date=date(2026, 11, 13),
+                due_at=datetime(2026, 11, 14, 4, 59, tzinfo=UTC),
+                created_at=long_ago,
+                updated_at=long_ago,
+                next_check_at=None,  # what every action open before 0002 was left with
+            )
+        )
+
+    upgrade(empty_database_url)
+    clock = FixedClock(START)
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.base_url,
+        database_url=empty_database_url,
+        _env_file=None,
+        **UNPACED,
+    )
+    bot = create_app(settings, session_factory=make_session_factory(engine), clock=clock)
+    try:
+        told = Walk(bot, slack, clock).until(START + timedelta(days=1))
+    finally:
+        bot.close()
+        engine.dispose()
+
+    to_owner = [t for t in told if t.recipient == OWNER]
+    assert to_owner, "the owner of an action open before chasing existed is nudged"
+    assert "Audit weekend discharges" in text_of(to_owner[0].call)
+    assert to_owner[0].local("America/New_York").endswith("09:00")
