@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -16,6 +18,8 @@ from storage.db import make_engine, upgrade
 from storage.models import Action, Base, SlackUser
 from tests.conftest import ASSIGNER, BOT_TOKEN, OWNER, SIGNING_SECRET, START, UNPACED, no_postgres
 from tests.helpers import text_of
+
+HEAD = "0012"
 
 
 def test_migrations_build_the_schema_the_models_describe(database_url):
@@ -90,3 +94,37 @@ def test_an_action_open_before_chasing_existed_is_chased_after_the_upgrade(empty
     assert to_owner, "the owner of an action open before chasing existed is nudged"
     assert "Audit weekend discharges" in text_of(to_owner[0].call)
     assert to_owner[0].local("America/New_York").endswith("09:00")
+
+
+def _upgrade_together(url: str, start: Any, results: Any) -> None:
+    """One replica starting: wait for the others, then apply pending migrations as `run` does."""
+    start.wait(timeout=60)
+    try:
+        upgrade(url)
+        results.put("ok")
+    except Exception as error:  # reported to the test, which shows it
+        results.put(f"{type(error).__name__}: {error}".splitlines()[0])
+
+
+def test_replicas_starting_together_on_a_new_database_all_upgrade_it_once(empty_database_url):
+    """Each replica applies pending migrations as it starts: started at the same instant on an empty
+    database, one applies them while the others wait, and then find nothing to do."""
+    replicas = 4
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Barrier(replicas), spawn.Queue()
+    processes = [
+        spawn.Process(target=_upgrade_together, args=(empty_database_url, start, results)) for _ in range(replicas)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+
+    assert outcomes == ["ok"] * replicas
+    engine = make_engine(empty_database_url)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
