@@ -1,5 +1,6 @@
 """Keeping data no longer than needed: with RETENTION_DAYS set, once a day the scheduler deletes actions
-closed longer ago than that, with their history (what `clinic-bot purge` does by hand)."""
+closed longer ago than that, with their history, and one-to-one topics discussed longer ago than that (what
+`clinic-bot purge` does by hand)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class Retention:
         self._clock = clock
         self._days = days
 
-    def run_if_due(self) -> tuple[int, int] | None:
+    def run_if_due(self) -> queries.Purged | None:
         """Purge, unless retention is off or a purge ran in the last day (in any process)."""
         if self._days is None:
             return None
@@ -31,6 +32,6 @@ class Retention:
             if last is not None and now - last < timedelta(days=1):
                 return None
             queries.beat(session, PURGE, now)
-            purged = queries.purge_closed(session, now - timedelta(days=self._days))
-        log.info("retention_purge", extra={"actions": purged[0], "messages": purged[1], "days": self._days})
+            purged = queries.purge(session, now - timedelta(days=self._days))
+        log.info("retention_purge", extra={**purged._asdict(), "days": self._days})
         return purged

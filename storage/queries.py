@@ -825,22 +825,40 @@ def events_since(
 # --- retention --------------------------------------------------------------------------------
 
 
-def purge_closed(session: Session, before: datetime, *, dry_run: bool = False) -> tuple[int, int]:
-    """Delete actions closed before `before` with their history, chase ledger, requests and agenda items
-    (by the foreign keys' cascades), and the record of messages already sent or given up before it.
-    Returns (actions, messages)."""
+class Purged(NamedTuple):
+    """What a purge deleted (or would): actions, records of messages, one-to-one agenda items."""
+
+    actions: int
+    messages: int
+    agenda_items: int
+
+
+def purge(session: Session, before: datetime, *, dry_run: bool = False) -> Purged:
+    """Delete what was finished with before `before`: actions closed then, with their history, chase ledger,
+    requests and agenda items (by the foreign keys' cascades); one-to-one agenda items the lead marked
+    discussed then (a topic is the person's own words, and once discussed nothing reads it again); and the
+    record of messages already sent or given up before it."""
     closed = select(Action.id).where(Action.closed_at.is_not(None), Action.closed_at < before)
     done_with = OutboxMessage.state.in_(("sent", "failed"))
     old_messages = or_(
         OutboxMessage.action_id.in_(closed), func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before
     )
+    discussed = and_(AgendaItem.discussed_at.is_not(None), AgendaItem.discussed_at < before)
     if dry_run:
         actions = session.scalar(select(func.count()).select_from(closed.subquery())) or 0
         messages = session.scalar(select(func.count()).where(done_with, old_messages)) or 0
-        return actions, messages
+        items = session.scalar(select(func.count()).where(discussed)) or 0
+        return Purged(actions, messages, items)
     messages = session.execute(delete(OutboxMessage).where(done_with, old_messages)).rowcount
+    items = session.execute(delete(AgendaItem).where(discussed)).rowcount
     actions = session.execute(delete(Action).where(Action.id.in_(closed))).rowcount
-    return actions, messages
+    return Purged(actions, messages, items)
+
+
+def purge_closed(session: Session, before: datetime, *, dry_run: bool = False) -> tuple[int, int]:
+    """`purge`, counting only (actions, messages), as `clinic-bot purge` reports them."""
+    purged = purge(session, before, dry_run=dry_run)
+    return purged.actions, purged.messages
 
 
 # --- health -----------------------------------------------------------------------------------

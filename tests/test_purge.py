@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from storage.models import Action, ActionEvent, OutboxMessage
-from tests.conftest import ASSIGNER, OWNER
+from storage.models import Action, ActionEvent, AgendaItem, OutboxMessage
+from tests.conftest import ASSIGNER, LEAD, OWNER
 from tests.helpers import actions_in, count
 from tests.test_status import add
 
@@ -93,5 +93,70 @@ def test_with_a_retention_period_the_scheduler_purges_once_a_day(user, slack, db
         clock.advance(timedelta(hours=11))
         run_pass(keeping.services)
         assert [a.id for a in actions_in(db)] == [still_open]
+    finally:
+        keeping.close()
+
+
+def topics_one_discussed(user, slack, db, bot, clock) -> None:  # type: ignore[no-untyped-def]
+    """The owner raises two topics for their one-to-one with the lead (Wednesday 25 November): the lead
+    marks the first discussed that afternoon; the second, raised after, waits for the next one-to-one."""
+    from bot.views import ids
+    from tests.helpers import wait_response
+    from tests.test_one_on_one import day_before_message_to_the_person
+
+    _walk, prep = day_before_message_to_the_person(user, slack, db, bot, clock)
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "Rota cover over Christmas", event_id="EvROTA")
+    agenda = user.command(LEAD, f"1on1 <@{OWNER}>")
+    [button] = [
+        e
+        for b in agenda.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.AGENDA_DISCUSSED
+    ]
+    user.click(LEAD, ids.AGENDA_DISCUSSED, button["value"])
+    wait_response(slack, 1)
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "Parking for night shifts", event_id="EvPARK")
+
+
+def topics_kept(db) -> list[str]:  # type: ignore[no-untyped-def]
+    db.expire_all()
+    return [item.topic for item in db.scalars(select(AgendaItem).order_by(AgendaItem.id)) if item.topic]
+
+
+def test_purge_deletes_one_to_one_topics_discussed_before_the_date_and_keeps_those_still_to_discuss(
+    user, slack, db, bot, clock, database_url
+):
+    topics_one_discussed(user, slack, db, bot, clock)
+    assert topics_kept(db) == ["Rota cover over Christmas", "Parking for night shifts"]
+
+    counted = purge(database_url, "--closed-before", "2026-11-26", "--dry-run")
+    assert topics_kept(db) == ["Rota cover over Christmas", "Parking for night shifts"]
+    not_yet = purge(database_url, "--closed-before", "2026-11-25")
+    assert topics_kept(db) == ["Rota cover over Christmas", "Parking for night shifts"]
+    done = purge(database_url, "--closed-before", "2026-11-26")
+
+    assert counted.returncode == not_yet.returncode == done.returncode == 0, done.stderr
+    assert topics_kept(db) == ["Parking for night shifts"]
+    agenda = user.command(LEAD, f"1on1 <@{OWNER}>")
+    assert "Parking for night shifts" in agenda.text and "Rota cover" not in agenda.text
+
+
+def test_with_a_retention_period_discussed_topics_go_once_discussed_longer_ago(user, slack, db, bot, clock, settings):
+    from bot.app import create_app
+    from scheduler import run_pass
+
+    topics_one_discussed(user, slack, db, bot, clock)
+    keeping = create_app(
+        settings.model_copy(update={"retention_days": 30}), session_factory=bot.services.sessions, clock=clock
+    )
+    try:
+        clock.advance(timedelta(days=29))
+        run_pass(keeping.services)
+        assert topics_kept(db) == ["Rota cover over Christmas", "Parking for night shifts"]
+
+        clock.advance(timedelta(days=2))
+        run_pass(keeping.services)
+        assert topics_kept(db) == ["Parking for night shifts"]
     finally:
         keeping.close()
