@@ -32,6 +32,6 @@ class Retention:
             if last is not None and now - last < timedelta(days=1):
                 return None
             queries.beat(session, PURGE, now)
-            purged = queries.purge(session, now - timedelta(days=self._days))
+            purged = queries.purge(session, now - timedelta(days=self._days), now=now)
         log.info("retention_purge", extra={**purged._asdict(), "days": self._days})
         return purged

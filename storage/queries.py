@@ -833,16 +833,20 @@ class Purged(NamedTuple):
     agenda_items: int
 
 
-def purge(session: Session, before: datetime, *, dry_run: bool = False) -> Purged:
+def purge(session: Session, before: datetime, *, now: datetime | None = None, dry_run: bool = False) -> Purged:
     """Delete what was finished with before `before`: actions closed then, with their history, chase ledger,
     requests and agenda items (by the foreign keys' cascades); one-to-one agenda items the lead marked
     discussed then (a topic is the person's own words, and once discussed nothing reads it again); and the
-    record of messages already sent or given up before it."""
+    record of messages about those actions, or sent or given up before `before` and queued before
+    `dedupe_horizon(now)` (`now`: the system clock when not given, as `clinic-bot purge` runs)."""
+    now = now or datetime.now(UTC)  # ok: the one caller without a clock is the command line, on system time
     closed = select(Action.id).where(Action.closed_at.is_not(None), Action.closed_at < before)
     done_with = OutboxMessage.state.in_(("sent", "failed"))
-    old_messages = or_(
-        OutboxMessage.action_id.in_(closed), func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before
+    finished_before = and_(
+        func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
+        OutboxMessage.created_at < dedupe_horizon(now),
     )
+    old_messages = or_(OutboxMessage.action_id.in_(closed), finished_before)
     discussed = and_(AgendaItem.discussed_at.is_not(None), AgendaItem.discussed_at < before)
     if dry_run:
         actions = session.scalar(select(func.count()).select_from(closed.subquery())) or 0
@@ -853,6 +857,16 @@ def purge(session: Session, before: datetime, *, dry_run: bool = False) -> Purge
     items = session.execute(delete(AgendaItem).where(discussed)).rowcount
     actions = session.execute(delete(Action).where(Action.id.in_(closed))).rowcount
     return Purged(actions, messages, items)
+
+
+def dedupe_horizon(now: datetime) -> datetime:
+    """The record of messages queued since then is what stops them being queued again (this week's digest
+    is keyed by the reader's ISO week, a one-to-one agenda by its meeting, a wins post by its hour), so a
+    purge keeps it whatever its date: from the start of last ISO week (a reader behind UTC may still be in
+    it), a day early for the zones ahead of UTC, which start their week before it."""
+    today = now.astimezone(UTC).date()
+    last_monday = today - timedelta(days=today.weekday() + 7)
+    return datetime(last_monday.year, last_monday.month, last_monday.day, tzinfo=UTC) - timedelta(days=1)
 
 
 def purge_closed(session: Session, before: datetime, *, dry_run: bool = False) -> tuple[int, int]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.models import Action, ActionEvent, AgendaItem, OutboxMessage
-from tests.conftest import ASSIGNER, LEAD, OWNER
+from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
 from tests.helpers import actions_in, count
 from tests.test_status import add
 
@@ -160,3 +160,27 @@ def test_with_a_retention_period_discussed_topics_go_once_discussed_longer_ago(u
         assert topics_kept(db) == ["Parking for night shifts"]
     finally:
         keeping.close()
+
+
+def test_a_purge_keeps_the_record_that_stops_this_weeks_digest_going_out_again(user, slack, db, bot, clock):
+    """An admin purges up to today on a Wednesday: the record of Monday's digest stays (it is what says the
+    digest went out this week), the record of older messages goes, and the lead gets no second digest."""
+    from storage.queries import purge as purge_now
+    from tests.test_digest import clinic_with_actions, digests_to
+
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+    walk.until(datetime(2026, 12, 9, 12, tzinfo=UTC))  # Wednesday of the next week
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
+    db.expire_all()
+    assert db.scalar(select(func.min(OutboxMessage.created_at))) < datetime(2026, 11, 29, tzinfo=UTC)
+
+    with bot.services.sessions.begin() as session:
+        purged = purge_now(session, datetime(2026, 12, 9, tzinfo=UTC), now=clock.now())
+    walk.until(datetime(2026, 12, 10, 12, tzinfo=UTC))
+
+    assert purged.messages > 0
+    db.expire_all()
+    assert db.scalar(select(func.min(OutboxMessage.created_at))) >= datetime(2026, 11, 29, tzinfo=UTC)
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
+    assert [t.local("Asia/Kolkata") for t in digests_to(walk, SPONSOR)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
