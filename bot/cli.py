@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -241,32 +241,33 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     _require(settings, "slack_bot_token", "slack_app_token" if mode == "socket" else "slack_signing_secret")
     bot = _build(settings)
     scheduler = None
-    if not args.no_scheduler:
-        from scheduler import build_scheduler
-
-        scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
-    if mode == "http":
-        import uvicorn
-
-        from bot.web import create_web_app
-
-        web = create_web_app(bot.bolt, bot.services.health, threads=settings.request_threads)
-    freeze_start_up_objects()
-    if scheduler is not None:
-        scheduler.start()
-    bot.services.delivery.kick()  # whatever an earlier run left unsent
-    log.info("starting", extra={"mode": mode, "scheduler": scheduler is not None})
     try:
-        if mode == "socket":
-            _serve_socket_mode(bot, settings)
-        else:
-            uvicorn.run(web, host=args.host, port=args.port, log_config=None, access_log=False)
-    finally:
-        bot.services.delivery.drain()
+        serve = _socket_mode(bot, settings) if mode == "socket" else _http(bot, settings, args)
+        if not args.no_scheduler:
+            from scheduler import build_scheduler
+
+            scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
+        freeze_start_up_objects()
         if scheduler is not None:
+            scheduler.start()
+        bot.services.delivery.kick()  # whatever an earlier run left unsent
+        log.info("starting", extra={"mode": mode, "scheduler": scheduler is not None})
+        serve()
+    finally:
+        # Graceful, as in `scheduler`: claimed messages are handed back and the pass under way ends.
+        bot.services.delivery.drain()
+        if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=True)
         bot.close()
+    log.info("stopped", extra={"mode": mode})
     return 0
+
+
+def _http(bot, settings: Settings, args: argparse.Namespace) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    from bot.web import create_web_app, serve
+
+    web = create_web_app(bot.bolt, bot.services.health, threads=settings.request_threads)
+    return lambda: serve(web, host=args.host, port=args.port)
 
 
 def freeze_start_up_objects() -> None:
@@ -282,13 +283,19 @@ def _until_stopped() -> None:
     stop.wait()
 
 
-def _serve_socket_mode(bot, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def _socket_mode(bot, settings: Settings) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """Connect now, before the scheduler starts, so that an app token Slack refuses stops start-up with
+    nothing sent; returns what serves until SIGTERM or SIGINT."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
     handler.connect()
-    _until_stopped()
-    handler.close()
+
+    def serve() -> None:
+        _until_stopped()
+        handler.close()
+
+    return serve
 
 
 def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:

@@ -8,7 +8,10 @@ The health check keeps its own threads, so it answers while every worker is busy
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 
 import anyio
 from slack_bolt import App, BoltRequest
@@ -69,3 +72,22 @@ def create_web_app(bolt: App, health: Health, *, threads: int) -> Starlette:
     if bolt.oauth_flow is not None:
         routes += [Route(path, install, methods=["GET"]) for path in (INSTALL_PATH, REDIRECT_PATH)]
     return Starlette(routes=routes)
+
+
+def serve(app: Starlette, *, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT, then return, so that the caller's graceful stop runs. `uvicorn.run`
+    raises the signal again once it has stopped serving, which kills the process before claimed messages
+    are handed back and the scheduler is stopped."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)).run()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -192,6 +193,24 @@ def test_healthz_reports_the_database_and_the_scheduler(http_bot, bot_env, tmp_p
     assert tick.wait(timeout=60) == 0
     after = health()
     assert after["scheduler"] == "ok" and 0 <= after["last_pass_age_seconds"] < 60
+
+
+def test_http_mode_stops_gracefully_on_sigterm(bot_env, tmp_path):
+    port = free_port()
+    process = clinic_bot("run", "--mode", "http", "--host", "127.0.0.1", "--port", str(port), env=bot_env, cwd=tmp_path)
+    try:
+        wait_healthy(port, process)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=15)
+
+    # The stop ran to its end: claimed messages handed back, the scheduler stopped, then a clean exit.
+    assert process.returncode == 0, err
+    assert '"event": "stopped"' in err
+    assert "Traceback" not in err
 
 
 def test_socket_mode_answers_commands_and_interactions(slack, bot_env, tmp_path):
