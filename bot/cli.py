@@ -171,13 +171,22 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(settings: Settings, clock=None):  # type: ignore[no-untyped-def]
+def _build(settings: Settings, clock=None, *, check_tokens: bool = False):  # type: ignore[no-untyped-def]
+    """The app on a migrated database; with `check_tokens`, one that refuses to start with tokens Slack
+    will never accept, before anything is sent."""
     from bot.app import create_app
     from storage.db import make_engine, make_session_factory, upgrade
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    return create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
+    bot = create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
+    if check_tokens and not settings.installs_per_workspace:
+        try:
+            bot.services.workspaces.tokens.check()
+        except BaseException:
+            bot.close()
+            raise
+    return bot
 
 
 def _config(_settings: Settings, _args: argparse.Namespace) -> int:
@@ -239,7 +248,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     if mode == "socket" and settings.installs_per_workspace:
         raise SettingsError("installing in several workspaces needs HTTP mode: the install pages are served over HTTP")
     _require(settings, "slack_bot_token", "slack_app_token" if mode == "socket" else "slack_signing_secret")
-    bot = _build(settings)
+    bot = _build(settings, check_tokens=True)
     scheduler = None
     try:
         serve = _socket_mode(bot, settings) if mode == "socket" else _http(bot, settings, args)
@@ -302,7 +311,7 @@ def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     from scheduler import build_scheduler
 
     _require(settings, "slack_bot_token")
-    bot = _build(settings)
+    bot = _build(settings, check_tokens=True)
     scheduler = build_scheduler(bot.services, every_seconds=settings.pass_every_seconds)
     freeze_start_up_objects()
     scheduler.start()
@@ -323,7 +332,7 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
     if not args.dry_run:
         _require(settings, "slack_bot_token")
     clock = ShiftedClock(args.now) if args.now else SystemClock()
-    bot = _build(settings, clock)
+    bot = _build(settings, clock, check_tokens=not args.dry_run)
     try:
         if args.dry_run:
             return _dry_run(bot)

@@ -34,6 +34,10 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+# What Slack answers about a token it will never accept: starting with it would only fail every message.
+REFUSED_TOKEN_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "account_inactive"})
+
+
 class SlackFailure(Exception):
     def __init__(self, error: str) -> None:
         super().__init__(error)
@@ -107,6 +111,10 @@ class SlackGateway:
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
         with _translated():
             return self.client.api_call(method, json=params).data  # type: ignore[return-value]
+
+    def identity(self) -> dict[str, Any]:
+        """Who the token speaks for (auth.test): its team and bot user."""
+        return self._call("auth.test")
 
     def profile(self, user_id: str) -> SlackProfile:
         with _translated():

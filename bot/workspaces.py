@@ -7,7 +7,8 @@ import logging
 import threading
 from typing import Protocol
 
-from bot.slack import RecipientGone, SlackGateway, new_web_client
+from bot.settings import SettingsError
+from bot.slack import REFUSED_TOKEN_ERRORS, RecipientGone, SlackFailure, SlackGateway, new_web_client
 from storage import queries
 from storage.db import SessionFactory
 from storage.installations import EncryptedInstallationStore
@@ -22,10 +23,31 @@ class Tokens(Protocol):
 
     def forget(self, team_id: str) -> None: ...
 
+    def check(self) -> None:
+        """At start-up: raise SettingsError when the tokens can definitely not be used."""
+        ...
+
 
 class OneWorkspace:
     def __init__(self, token: str | None, api_url: str) -> None:
         self._gateway = SlackGateway(new_web_client(token, api_url))
+        self._token, self._api_url = token, api_url
+
+    def check(self) -> None:
+        """Ask Slack whether it knows the token. A wrong or revoked one would otherwise start cleanly and
+        then close every queued message as failed; a Slack outage must not keep the bot from starting
+        (delivery waits it out), so only a definite refusal stops start-up."""
+        try:
+            who = SlackGateway(new_web_client(self._token, self._api_url, timeout=5)).identity()
+        except SlackFailure as exc:
+            if exc.error in REFUSED_TOKEN_ERRORS:
+                raise SettingsError(
+                    f"SLACK_BOT_TOKEN: Slack refused it ({exc.error}). Copy the Bot User OAuth Token (xoxb-...) "
+                    "again from the app's OAuth & Permissions page at api.slack.com/apps."
+                ) from None
+            log.warning("token_not_checked", extra={"error": exc.error})
+            return
+        log.info("token_checked", extra={"team_id": who.get("team_id")})
 
     def gateway(self, team_id: str) -> SlackGateway:
         return self._gateway

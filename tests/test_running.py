@@ -257,6 +257,37 @@ def test_run_without_the_right_settings_says_which_in_one_line(env, message, tmp
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [["run", "--mode", "http"], ["scheduler"], ["tick"]])
+@pytest.mark.parametrize("error", ["invalid_auth", "token_revoked"])
+def test_a_bot_token_slack_refuses_stops_start_up_in_one_line_and_sends_nothing(
+    command, error, user, slack, bot_env, tmp_path
+):
+    user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
+    wait_dms(slack, OWNER)
+    slack.reset()
+    slack.fail_next("auth.test", error=error)
+
+    result = run_once(*command, env=bot_env, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("clinic-bot: SLACK_BOT_TOKEN") and error in last, result.stderr
+    assert "Traceback" not in result.stderr and BOT_TOKEN not in result.stderr
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def test_run_starts_when_slack_cannot_say_whether_the_token_is_good(slack, bot_env, tmp_path):
+    slack.fail_next("auth.test", status=503)
+    port = free_port()
+    process = clinic_bot("run", "--mode", "http", "--host", "127.0.0.1", "--port", str(port), env=bot_env, cwd=tmp_path)
+    try:
+        assert wait_healthy(port, process)["status"] == "ok"
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=15)
+    assert '"event": "token_not_checked"' in err
+
+
 def test_db_upgrade_creates_the_schema(tmp_path):
     result = run_once("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}, cwd=tmp_path)
 
