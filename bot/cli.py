@@ -180,7 +180,7 @@ def _build(settings: Settings, clock=None, *, check_tokens: bool = False):  # ty
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     bot = create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
-    if check_tokens and not settings.installs_per_workspace:
+    if check_tokens:
         try:
             bot.services.workspaces.tokens.check()
         except BaseException:

@@ -72,6 +72,18 @@ class InstalledWorkspaces:
                 self._gateways[bot.bot_token] = SlackGateway(new_web_client(bot.bot_token, self._api_url))
             return self._gateways[bot.bot_token]
 
+    def check(self) -> None:
+        """With a wrong TOKEN_ENCRYPTION_KEY every stored token is unreadable and the bot would run on
+        saying nothing to anyone; refuse that. A few unreadable ones are logged: those workspaces reinstall."""
+        stored, readable = self._store.readable_bots()
+        if stored and not readable:
+            raise SettingsError(
+                f"TOKEN_ENCRYPTION_KEY: it opens none of the {stored} stored workspace token(s); set the key "
+                "they were stored with (a new key means every workspace installs again)."
+            )
+        if readable < stored:
+            log.warning("tokens_unreadable", extra={"stored": stored, "readable": readable})
+
     def forget(self, team_id: str) -> None:
         self._store.delete_installation(enterprise_id=None, team_id=team_id)
         self._store.delete_bot(enterprise_id=None, team_id=team_id)

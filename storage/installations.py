@@ -4,17 +4,20 @@ database holds no usable token."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS
 
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 PREFIX = "enc:"
+
+log = logging.getLogger("clinic_bot.installations")
 
 
 class EncryptedInstallationStore(SQLAlchemyInstallationStore):
@@ -54,8 +57,32 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                 try:
                     setattr(entity, name, self._fernet.decrypt(value[len(PREFIX) :].encode()).decode())
                 except InvalidToken:
-                    setattr(entity, name, None)  # another key: as good as no token; reinstall to fix
+                    # Another key: as good as no token. Said each time, or a wrong key passes for silence.
+                    log.warning(
+                        "token_unreadable",
+                        extra={"team_id": getattr(entity, "team_id", None), "token_field": name},
+                    )
+                    setattr(entity, name, None)
         return entity
+
+    def readable_bots(self) -> tuple[int, int]:
+        """How many workspaces have a bot token stored, and how many of those this key opens."""
+        query = select(self.bots.c.team_id, self.bots.c.bot_token).where(
+            self.bots.c.client_id == self.client_id, self.bots.c.bot_token.is_not(None)
+        )
+        with self.engine.connect() as connection:
+            latest = dict(connection.execute(query.order_by(self.bots.c.id)).all())  # reinstalls add rows
+        readable = sum(1 for token in latest.values() if self._opens(token))
+        return len(latest), readable
+
+    def _opens(self, value: str) -> bool:
+        if not value.startswith(PREFIX):
+            return True  # kept as written, as `_opened` reads it
+        try:
+            self._fernet.decrypt(value.removeprefix(PREFIX).encode())
+        except InvalidToken:
+            return False
+        return True
 
 
 def _copy(entity: Any) -> Any:

@@ -4,6 +4,7 @@ nothing ever crossing from one workspace to another, and a workspace that remove
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,11 +18,13 @@ from bot.app import BOT_SCOPES, ClinicBot, create_app
 from bot.demo.driver import SlackDriver
 from bot.demo.walk import Walk
 from bot.settings import Settings
+from bot.slack import RecipientGone
 from storage.db import make_session_factory
 from storage.models import Base, OutboxMessage
 from tests.conftest import ASSIGNER, LEAD, OWNER, SIGNING_SECRET, SPONSOR
 from tests.helpers import text_of
 from tests.test_clinics import clinic_form
+from tests.test_running import run_once
 from tests.test_status import add
 
 KEY = Fernet.generate_key().decode()
@@ -144,3 +147,56 @@ def test_a_workspace_that_removes_the_app_hears_nothing_more(multi, slack, clock
             select(OutboxMessage).where(OutboxMessage.team_id == "T0002", OutboxMessage.state == "pending")
         ).all()
     assert count == 0 and pending == []
+
+
+def multi_env(slack, database_url: str, key: str) -> dict[str, str]:
+    return {
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "client-secret-xyz",
+        "TOKEN_ENCRYPTION_KEY": key,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": database_url,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["tick"], ["scheduler"], ["run", "--mode", "http"]])
+def test_a_key_that_opens_no_stored_token_stops_start_up_in_one_line(command, multi, slack, database_url, tmp_path):
+    assert install(multi, "T0001") == 200
+    assert install(multi, "T0002") == 200
+
+    result = run_once(*command, env=multi_env(slack, database_url, Fernet.generate_key().decode()), cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("clinic-bot: TOKEN_ENCRYPTION_KEY") and "2 stored" in last, result.stderr
+    assert "Traceback" not in result.stderr and "xoxb" not in result.stderr
+
+
+@pytest.mark.slow
+def test_the_right_key_starts(multi, slack, database_url, tmp_path):
+    assert install(multi, "T0001") == 200
+
+    result = run_once("tick", env=multi_env(slack, database_url, KEY), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_token_the_key_cannot_open_is_logged_without_the_token(multi, slack, engine, clock, database_url, caplog):
+    assert install(multi, "T0001") == 200
+    other_key = Fernet.generate_key().decode()
+    settings = Settings(**{**multi.services.settings.model_dump(), "token_encryption_key": other_key}, _env_file=None)
+    other = create_app(settings, session_factory=make_session_factory(engine), clock=clock)
+    try:
+        with (
+            caplog.at_level(logging.WARNING, logger="clinic_bot"),
+            pytest.raises(RecipientGone, match="app_uninstalled"),
+        ):
+            other.services.workspaces.tokens.gateway("T0001")
+    finally:
+        other.close()
+
+    [record] = [r for r in caplog.records if r.getMessage() == "token_unreadable"]
+    assert record.team_id == "T0001"
+    assert not any("xox" in str(vars(r)) for r in caplog.records)
