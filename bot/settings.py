@@ -129,6 +129,24 @@ class Settings(BaseSettings):
         description="How long `clinic-bot tick` waits for Slack before giving up.",
     )
 
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_signing_secret_previous",
+        "slack_app_token",
+        "slack_client_id",
+        "slack_client_secret",
+        "token_encryption_key",
+        mode="before",
+    )
+    @classmethod
+    def _not_blank(cls, value: object) -> object:
+        """An empty line in the environment passes for a value: HTTP mode would start and answer every
+        Slack request 401. Empty is a mistake, not a choice: unset is written by leaving the line out."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is set but empty: give it its value, or remove the line to leave it unset")
+        return value
+
     @field_validator("patient_id_patterns")
     @classmethod
     def _patterns_compile(cls, value: list[str]) -> list[str]:

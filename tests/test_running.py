@@ -246,6 +246,14 @@ def test_socket_mode_answers_commands_and_interactions(slack, bot_env, tmp_path)
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "mysql://x"},
             "DATABASE_URL",
         ),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET: is set but empty"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "  "}, "SLACK_SIGNING_SECRET: is set but empty"),
+        ({"SLACK_BOT_TOKEN": " ", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN: is set but empty"),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "SLACK_SIGNING_SECRET_PREVIOUS": ""},
+            "SLACK_SIGNING_SECRET_PREVIOUS: is set but empty",
+        ),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN: is set but empty"),
     ],
 )
 def test_run_without_the_right_settings_says_which_in_one_line(env, message, tmp_path):
