@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, time
 from typing import Literal
 
@@ -151,6 +152,12 @@ class Settings(BaseSettings):
     @classmethod
     def _patterns_compile(cls, value: list[str]) -> list[str]:
         for pattern in value:
+            if any(unicodedata.category(c) == "Cc" for c in pattern):
+                # JSON reads "\b" written with one backslash as a backspace: the pattern would never match.
+                raise ValueError(
+                    f"{pattern!r} holds a control character: in JSON, double each backslash, "
+                    'e.g. ["\\\\bMRN[0-9]{8}\\\\b"]'
+                )
             try:
                 re.compile(pattern)
             except re.error as exc:

@@ -254,6 +254,10 @@ def test_socket_mode_answers_commands_and_interactions(slack, bot_env, tmp_path)
             "SLACK_SIGNING_SECRET_PREVIOUS: is set but empty",
         ),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN: is set but empty"),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "PATIENT_ID_PATTERNS": r'["\bMRN[0-9]{8}\b"]'},
+            "PATIENT_ID_PATTERNS",
+        ),
     ],
 )
 def test_run_without_the_right_settings_says_which_in_one_line(env, message, tmp_path):
@@ -263,6 +267,8 @@ def test_run_without_the_right_settings_says_which_in_one_line(env, message, tmp
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+    if "PATIENT_ID_PATTERNS" in message:
+        assert "double each backslash" in lines[0]
 
 
 @pytest.mark.parametrize("command", [["run", "--mode", "http"], ["scheduler"], ["tick"]])
