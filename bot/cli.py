@@ -23,6 +23,10 @@ TOKEN_HELP = (
 )
 
 
+class CannotStart(Exception):
+    """The command cannot go on as things stand; the message is one line saying why and what to do."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -41,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(settings.log_level)
     try:
         return int(args.func(settings, args) or 0)
-    except SettingsError as exc:
+    except (SettingsError, CannotStart) as exc:
         print(f"clinic-bot: {exc}", file=sys.stderr)
         return 2
 
@@ -171,13 +175,16 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(settings: Settings, clock=None, *, check_tokens: bool = False):  # type: ignore[no-untyped-def]
+def _build(settings: Settings, clock=None, *, check_tokens: bool = False, dry_run: bool = False):  # type: ignore[no-untyped-def]
     """The app on a migrated database; with `check_tokens`, one that refuses to start with tokens Slack
-    will never accept, before anything is sent."""
+    will never accept, before anything is sent. A dry run migrates nothing: it needs the schema current."""
     from bot.app import create_app
     from storage.db import make_engine, make_session_factory, upgrade
 
-    upgrade(settings.database_url)
+    if dry_run:
+        _schema_current(settings)
+    else:
+        upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     bot = create_app(settings, session_factory=make_session_factory(engine), clock=clock or SystemClock())
     if check_tokens:
@@ -187,6 +194,15 @@ def _build(settings: Settings, clock=None, *, check_tokens: bool = False):  # ty
             bot.close()
             raise
     return bot
+
+
+def _schema_current(settings: Settings) -> None:
+    from storage.db import schema_is_current
+
+    if not schema_is_current(settings.database_url):
+        raise CannotStart(
+            "the database schema is not up to date, and a dry run changes nothing: run `clinic-bot db upgrade` first"
+        )
 
 
 def _config(_settings: Settings, _args: argparse.Namespace) -> int:
@@ -200,7 +216,10 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     from storage.db import make_engine, make_session_factory, upgrade
     from storage.queries import purge_closed
 
-    upgrade(settings.database_url)
+    if args.dry_run:
+        _schema_current(settings)
+    else:
+        upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     before = datetime.combine(args.closed_before, datetime.min.time(), tzinfo=UTC)
     with make_session_factory(engine).begin() as session:
@@ -332,7 +351,7 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
     if not args.dry_run:
         _require(settings, "slack_bot_token")
     clock = ShiftedClock(args.now) if args.now else SystemClock()
-    bot = _build(settings, clock, check_tokens=not args.dry_run)
+    bot = _build(settings, clock, check_tokens=not args.dry_run, dry_run=args.dry_run)
     try:
         if args.dry_run:
             return _dry_run(bot)

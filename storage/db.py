@@ -6,7 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,3 +63,21 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply pending migrations (what `clinic-bot db upgrade` and `run` do)."""
     command.upgrade(alembic_config(url), revision)
+
+
+def schema_is_current(url: str) -> bool:
+    """Whether the database is at the newest migration, found without changing anything: a dry run must
+    leave the database as it was, so it may neither migrate it nor create a SQLite file that is not there."""
+    parsed = make_url(url)
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    if on_disk and not Path(parsed.database).exists():  # type: ignore[arg-type]
+        return False
+    engine = create_engine(url)  # no pragmas: even the journal mode stays as it was
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return False
+            current = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    finally:
+        engine.dispose()
+    return current == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())

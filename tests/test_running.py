@@ -328,6 +328,27 @@ def test_tick_dry_run_says_who_would_hear_what_and_sends_nothing(user, slack, bo
     assert len(slack.calls_to("chat.postMessage")) == before
 
 
+@pytest.mark.parametrize("command", [["tick", "--dry-run"], ["purge", "--closed-before", "2025-01-01", "--dry-run"]])
+def test_a_dry_run_on_a_database_not_yet_migrated_says_so_and_changes_nothing(command, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE kept (x)")
+    missing = tmp_path / "missing.db"
+
+    for url in (f"sqlite:///{path}", f"sqlite:///{missing}"):
+        result = run_once(*command, env={"DATABASE_URL": url}, cwd=tmp_path)
+
+        assert result.returncode == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert "not up to date" in line and "clinic-bot db upgrade" in line
+    with sqlite3.connect(path) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["kept"]
+    assert not missing.exists()
+
+
 def test_tick_retries_after_a_rate_limit_then_delivers(user, slack, bot_env, tmp_path):
     user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
     wait_dms(slack, OWNER)
