@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -48,6 +50,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, CannotStart) as exc:
         print(f"clinic-bot: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:  # the server is down, the URL points nowhere, the file cannot be written
+        print(f"clinic-bot: DATABASE_URL: {_database_problem(settings.database_url, exc)}", file=sys.stderr)
+        return 2
+
+
+def _database_problem(url: str, exc: OperationalError) -> str:
+    """One line an operator can act on, with no password in it (the driver's message may quote the URL)."""
+    from sqlalchemy.engine import make_url
+
+    from storage.db import shown
+
+    reason = next(iter(str(exc.orig or exc).strip().splitlines()), type(exc).__name__)
+    password = make_url(url).password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return f"cannot use the database at {shown(url)}: {reason}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -315,9 +333,23 @@ def _socket_mode(bot, settings: Settings) -> Callable[[], None]:  # type: ignore
     """Connect now, before the scheduler starts, so that an app token Slack refuses stops start-up with
     nothing sent; returns what serves until SIGTERM or SIGINT."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.slack import REFUSED_TOKEN_ERRORS
 
     handler = SocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-    handler.connect()
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+        if error in REFUSED_TOKEN_ERRORS:
+            raise SettingsError(
+                f"SLACK_APP_TOKEN: Slack refused it ({error}). Create an app-level token with connections:write "
+                "under Basic Information, App-Level Tokens, at api.slack.com/apps."
+            ) from None
+        raise CannotStart(f"Slack did not open Socket Mode ({error}) for SLACK_APP_TOKEN; try again") from None
+    except (SlackClientError, OSError) as exc:
+        raise CannotStart(f"could not reach Slack to open Socket Mode ({type(exc).__name__}); try again") from None
 
     def serve() -> None:
         _until_stopped()

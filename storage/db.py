@@ -40,6 +40,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def shown(url: str) -> str:
+    """The URL as it may be printed or logged: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -302,6 +302,47 @@ def test_run_starts_when_slack_cannot_say_whether_the_token_is_good(slack, bot_e
     assert '"event": "token_not_checked"' in err
 
 
+def test_an_unreachable_postgresql_stops_start_up_in_one_line_without_its_password(tmp_path):
+    url = f"postgresql+psycopg://clinic:s3cret-pw@127.0.0.1:{free_port()}/clinic"
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DATABASE_URL": url}
+
+    for command in (["run", "--mode", "http"], ["db", "upgrade"]):
+        result = run_once(*command, env=env, cwd=tmp_path)
+
+        assert result.returncode == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("clinic-bot: DATABASE_URL") and "127.0.0.1" in line and "***" in line, line
+        assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_a_sqlite_file_that_cannot_be_written_stops_start_up_in_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    url = f"sqlite:///{tmp_path / 'a-file' / 'clinic.db'}"
+
+    result = run_once("scheduler", env={"SLACK_BOT_TOKEN": BOT_TOKEN, "DATABASE_URL": url}, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("clinic-bot: DATABASE_URL") and "unable to open database file" in line, line
+
+
+def test_an_app_token_slack_refuses_stops_socket_mode_start_up_in_one_line_and_sends_nothing(
+    user, slack, bot_env, tmp_path
+):
+    user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
+    wait_dms(slack, OWNER)
+    slack.reset()
+    env = {**bot_env, "SLACK_APP_TOKEN": "xapp-1-revoked"}  # the stand-in opens no Socket Mode: invalid_auth
+
+    result = run_once("run", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("clinic-bot: SLACK_APP_TOKEN") and "invalid_auth" in last, result.stderr
+    assert "Traceback" not in result.stderr and "xapp-1-revoked" not in result.stderr
+    assert slack.calls_to("chat.postMessage") == []
+
+
 def test_db_upgrade_creates_the_schema(tmp_path):
     result = run_once("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}, cwd=tmp_path)
 
