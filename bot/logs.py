@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# PostgreSQL's DETAIL line quotes the row or key it refused ("Failing row contains (...)"): what people typed.
+_DETAIL = re.compile(r"^DETAIL: .*$", re.MULTILINE)
 
 
 class JsonFormatter(logging.Formatter):
@@ -20,7 +23,9 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
-            entry["traceback"] = self.formatException(record.exc_info)
+            entry["traceback"] = _DETAIL.sub(
+                "DETAIL: (left out: it quotes stored values)", self.formatException(record.exc_info)
+            )
         return json.dumps(entry, default=str)
 
 

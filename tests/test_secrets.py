@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 
+import pytest
 from rich.console import Console
 
 from bot.demo import story
@@ -31,9 +32,11 @@ def test_a_whole_scenario_logs_no_token_no_secret_and_no_user_text(capsys):
         assert written not in logged
 
 
-def test_a_database_error_logged_holds_none_of_the_values_it_tried_to_store(bot, capsys):
+@pytest.mark.parametrize("refused", ["a clinic that is gone", "a missing owner"])
+def test_a_database_error_logged_holds_none_of_the_values_it_tried_to_store(bot, capsys, refused):
     """The scheduler and Bolt log the errors they catch with their traceback; a failed write of an action
-    (here to a clinic that is gone) must not put its title or notes there."""
+    must not put its title or notes there, neither in the statement's parameters nor in PostgreSQL's own
+    detail of the row it refused."""
     from datetime import UTC, date, datetime
 
     from sqlalchemy.exc import IntegrityError
@@ -49,10 +52,10 @@ def test_a_database_error_logged_holds_none_of_the_values_it_tried_to_store(bot,
             session.add(
                 Action(
                     team_id="T0001",
-                    clinic_id=999_999,
+                    clinic_id=999_999 if refused == "a clinic that is gone" else None,
                     title="Ring Mrs Jones about bed 12",
                     notes="her son is on 07700 900123",
-                    owner_id="UOWNER",
+                    owner_id="UOWNER" if refused == "a clinic that is gone" else None,
                     assigner_id="UASSIGNER",
                     status="open",
                     due_date=date(2026, 12, 4),
