@@ -16,7 +16,7 @@ from bot.actions import NewAction, Status, parse_due
 from bot.dates import describe_date
 from bot.errors import UserError
 from bot.services import Services
-from bot.slack import SlackFailure, SlackGateway
+from bot.slack import RecipientGone, SlackFailure, SlackGateway
 from bot.status import StatusQuery
 from bot.views import actions as action_views
 from bot.views import clinics as clinic_views
@@ -31,6 +31,10 @@ from handlers.replies import OPEN_VIEW, TRY_AGAIN, changed, ephemeral, learn_cal
 QUICK_ADD = "clinic_quick_add"
 EXPORT = "clinic_export"
 MEETS = "clinic_one_on_one_person"
+EXPORT_REFUSED = {
+    "missing_scope": "Slack won't let me open a DM to put the export in: this workspace was installed before that "
+    "permission was asked for. Ask your Slack admin to reinstall Clinic Bot, then try again.",
+}
 
 
 def register(app: App, services: Services) -> None:
@@ -200,6 +204,9 @@ def register(app: App, services: Services) -> None:
             with tempfile.TemporaryDirectory() as folder:
                 path, exported = services.exports.write(team_id, request["clinic_id"], request["format"], Path(folder))
                 SlackGateway(client).share_files(user_id, [path], f"The export you asked for: {exported.describe()}.")
+        except RecipientGone as exc:  # nothing a retry mends: say who can
+            log.error("export_refused", extra={"error": exc.error})
+            respond(ephemeral(EXPORT_REFUSED.get(exc.error, f"Slack refused the export file ({esc(exc.error)}).")))
         except SlackFailure:
             respond(ephemeral("Slack didn't take the export file just now. Nothing was lost: try again shortly."))
         except DBAPIError:

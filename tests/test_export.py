@@ -246,6 +246,18 @@ def test_when_slack_refuses_the_file_the_lead_is_told_to_try_again(user, slack, 
     assert not slack.calls_to("files.completeUploadExternal")
 
 
+def test_a_workspace_installed_without_the_dm_permission_is_told_to_reinstall_not_to_retry(user, slack, db, bot, clock):
+    a_clinic_with_history(user, slack, db, bot, clock)
+    slack.reset()
+    slack.fail_next("conversations.open", error="missing_scope")
+
+    user.command(LEAD, "export Discharge flow")
+
+    [told] = wait_response(slack)
+    assert "Ask your Slack admin to reinstall Clinic Bot" in told.params["text"]
+    assert "try again shortly" not in told.params["text"]
+
+
 def test_text_a_spreadsheet_would_run_as_a_formula_is_exported_as_text_in_csv_and_as_stored_in_json(
     user, slack, db, bot, clock
 ):
