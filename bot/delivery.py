@@ -25,6 +25,7 @@ from bot.actions import lead_of, tell
 from bot.clock import Clock
 from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, SlackUnavailable, outbox_metadata
 from bot.views import actions as views
+from bot.wins import tell_lead_undeliverable
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, OutboxMessage
@@ -355,6 +356,8 @@ class Delivery:
                 first, *others = actions
                 unique = ":".join([message.recipient, error, *(str(action.id) for action in others)])
                 tell(session, first, "delivery_failed", person, notice, now, unique=unique, also=others)
+            if message.kind == "wins":
+                tell_lead_undeliverable(session, message, error, now)
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
 

@@ -49,3 +49,24 @@ def render_wins(session: Session, message: OutboxMessage) -> tuple[str, list[dic
         datetime.fromisoformat(payload["to"]),
     )
     return views.wins_message(clinic, done) if done else None
+
+
+def tell_lead_undeliverable(session: Session, message: OutboxMessage, error: str, now: datetime) -> None:
+    """A celebration the channel refused for good: its clinic's lead is told, once for that channel and
+    reason (not every hour), since nobody else would notice the posts stopped."""
+    clinic = queries.get_clinic(session, message.team_id, (message.payload or {}).get("clinic_id", 0))
+    if clinic is None:
+        return
+    text, blocks = views.wins_undeliverable(clinic, message.recipient, error)
+    queries.enqueue(
+        session,
+        team_id=message.team_id,
+        dedupe_key=f"wins_failed:{clinic.id}:{message.recipient}:{error[:100]}",
+        kind="delivery_failed",
+        recipient=clinic.lead_id,
+        action_id=None,
+        text=text,
+        blocks=blocks,
+        created_at=now,
+        not_before=now,
+    )

@@ -48,3 +48,22 @@ def test_a_clinic_can_turn_its_celebrations_off(user, slack, db, bot, clock):
 
     assert "Only the clinic's lead" in refused.text and "will not be celebrated" in answer.text
     assert slack.messages_in("C0CLINIC") == []
+
+
+def test_a_channel_that_refuses_the_celebrations_is_reported_to_the_lead_once(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "First win", "2026-12-04", clinic_id)
+    add(user, slack, ASSIGNER, OWNER, "Second win", "2026-12-04", clinic_id)
+    walk.settle()
+    first, second = actions_in(db)
+    slack.archive("C0CLINIC")
+
+    user.command(OWNER, f"done {first.id}")  # 10:00: celebrated at 11:00
+    clock.advance(timedelta(hours=1, minutes=10))
+    user.command(OWNER, f"done {second.id}")  # 11:10: celebrated at 12:00
+    walk.until(datetime(2026, 11, 24, 13, tzinfo=UTC), step=timedelta(minutes=10))
+
+    assert slack.messages_in("C0CLINIC") == []
+    [told] = [t for t in walk.to(LEAD) if "celebrate" in text_of(t.call)]
+    assert "the channel is archived" in text_of(told.call) and "/clinic wins Discharge flow off" in text_of(told.call)

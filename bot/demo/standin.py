@@ -106,6 +106,7 @@ class _Limits:
 class _State:
     users: dict[str, _User] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
+    archived: set[str] = field(default_factory=set)
     dms: dict[str, str] = field(default_factory=dict)  # DM channel id -> user id
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel id -> its messages, oldest first
     failures: dict[str, list[_Failure]] = field(default_factory=dict)
@@ -207,6 +208,11 @@ class SlackStandIn:
     def add_channel(self, channel_id: str, *, name: str) -> None:
         with self._lock:
             self._state.channels[channel_id] = name
+
+    def archive(self, channel_id: str) -> None:
+        """From now on, posts into the channel are refused with `is_archived`, as Slack does."""
+        with self._lock:
+            self._state.archived.add(channel_id)
 
     def response_url(self, key: str = "r") -> str:
         return f"{self.url}/response/{key}"
@@ -447,7 +453,7 @@ class SlackStandIn:
                 return "channel_not_found"
             return "account_inactive" if user.deleted else None
         if channel[:1] in ("C", "G"):
-            return None
+            return "is_archived" if channel in self._state.archived else None
         return "channel_not_found"
 
     def _dm_channel(self, channel: str) -> str:

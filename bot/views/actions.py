@@ -505,15 +505,20 @@ def reassigned_away(action: Action, actor_id: str) -> tuple[str, list[dict[str, 
     return _message([SectionBlock(text=md(body))], f"Action #{action.id} was reassigned")
 
 
-def delivery_failed(actions: Sequence[Action], recipient: str, error: str) -> tuple[str, list[dict[str, Any]]]:
-    """One notice for the actions a message that could not be delivered was about."""
-    reason = {
+def undeliverable_because(error: str) -> str:
+    """Why a message could not be delivered, in words, from the error it was given up with."""
+    return {
         "account_inactive": "their Slack account is deactivated",
         "user_not_found": "Slack doesn't know them",
         "channel_not_found": "the conversation no longer exists",
         "not_in_channel": "I'm not in that channel",
         "is_archived": "the channel is archived",
     }.get(error.split(": ")[-1], f"Slack said {esc(error)}")
+
+
+def delivery_failed(actions: Sequence[Action], recipient: str, error: str) -> tuple[str, list[dict[str, Any]]]:
+    """One notice for the actions a message that could not be delivered was about."""
+    reason = undeliverable_because(error)
     who = mention(recipient) if recipient[:1] in "UW" else esc(recipient)
     several = len(actions) > 1
     about, them = (f"{len(actions)} actions", "them") if several else (_named(actions[0]), "it")

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, SectionBlock
 
-from bot.views.actions import render
+from bot.views.actions import render, undeliverable_because
 from bot.views.text import esc, md, mention, quote
 from storage.models import Action, Clinic
 
@@ -26,3 +26,13 @@ def wins_message(clinic: Clinic, done: Sequence[Action]) -> tuple[str, list[dict
     blocks = [SectionBlock(text=md("\n".join([head, *lines])))]
     blocks.append(ContextBlock(elements=[md(f"{esc(clinic.name)} · one step closer. Thank you!")]))
     return f"Wins for {esc(clinic.name)}", render(blocks)
+
+
+def wins_undeliverable(clinic: Clinic, channel: str, error: str) -> tuple[str, list[dict[str, Any]]]:
+    """The lead hears, once, that the clinic's channel refuses its celebrations."""
+    body = (
+        f":warning: I couldn't celebrate *{esc(clinic.name)}*'s wins in <#{channel}>: "
+        f"{undeliverable_because(error)}. Invite me to the channel, or stop these posts with "
+        f"`/clinic wins {esc(clinic.name)} off`."
+    )
+    return f"Couldn't post {esc(clinic.name)}'s wins", render([SectionBlock(text=md(body))])
