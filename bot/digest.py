@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -90,7 +90,16 @@ def week_start(now: datetime, tz: str) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequence[Clinic], now: datetime) -> Digest:
+def build(
+    session: Session,
+    team_id: str,
+    recipient: str,
+    tz: str,
+    clinics: Sequence[Clinic],
+    now: datetime,
+    *,
+    last_week: Headline | None = None,
+) -> Digest:
     """The digest as things stand at `now`, for the clinics given, seen from the recipient's time zone.
 
     The figures are counted without loading the actions: every definition below compares a date with a
@@ -110,7 +119,7 @@ def build(session: Session, team_id: str, recipient: str, tz: str, clinics: Sequ
         week_of=monday,
         now=now,
         headline=_headline(slots, now),
-        last_week=_headline(slots, now - WEEK),
+        last_week=last_week or _headline(slots, now - WEEK),
         slipping_total=sum(n for a, n in slots if _slipping(a, now)),
     )
     first = partial(queries.first_clinic_actions, session, team_id, clinic_ids, limit=SHOWN)
@@ -273,13 +282,12 @@ class DigestPlanner:
                 slot = datetime.combine(monday + timedelta(days=pref.weekday), pref.at, tzinfo=zone(tz))
                 if now < slot:
                     continue
-                week = f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}"
                 # A clinic registered after this week's slot gets its first digest next week: left out now,
                 # it neither joins this week's combined digest nor changes its key (which would send it twice).
                 ids = sorted(c.id for c in clinics if c.created_at <= slot)
                 units = ([ids] if ids else []) if pref.combined else [[i] for i in ids]
                 for clinic_ids in units:
-                    key = f"digest:{team_id}:{user_id}:{week}:{'-'.join(map(str, clinic_ids))}"
+                    key = digest_key(team_id, user_id, monday, clinic_ids)
                     payload = {"clinic_ids": clinic_ids, "tz": tz, "digest_key": key}
                     common = {
                         "team_id": team_id,
@@ -293,17 +301,22 @@ class DigestPlanner:
                     rows.append({**common, "dedupe_key": key, "kind": "digest", "payload": payload})
                     rows.append({**common, "dedupe_key": "chart:" + key, "kind": "digest_chart", "payload": payload})
             fresh = queries.missing_keys(session, [r["dedupe_key"] for r in rows])
-            rows = [r for r in rows if r["dedupe_key"] in fresh]
+            rows = _not_had_this_week(session, [r for r in rows if r["dedupe_key"] in fresh], now)
             if rows:
                 queries.enqueue_many(session, rows)
                 queued = len(rows) // 2
         return queued
 
     def render(self, session: Session, message) -> tuple[str, list] | None:  # type: ignore[no-untyped-def]
+        """The digest as things stand now; its headline figures are kept with it, for next week's to
+        compare with (as they stood, not as today's state would rebuild them)."""
         from bot.views.digest import digest_message
 
         digest = self._build(session, message)
-        return digest_message(digest, message.payload["tz"]) if digest else None
+        if digest is None:
+            return None
+        message.payload = {**message.payload, "headline": asdict(digest.headline)}
+        return digest_message(digest, message.payload["tz"])
 
     def render_chart(self, session: Session, message):  # type: ignore[no-untyped-def]
         """The chart goes into the digest's DM, under it: wait until the digest itself is there."""
@@ -334,7 +347,9 @@ class DigestPlanner:
         ]
         if not clinics:
             return None
-        return build(session, message.team_id, message.recipient, message.payload["tz"], clinics, self._clock.now())
+        return _build_with_last_week(
+            session, message.team_id, message.recipient, message.payload["tz"], clinics, self._clock.now()
+        )
 
     def change_preference(self, team_id: str, user_id: str, text: str) -> Preference:
         with self._sessions.begin() as session:
@@ -361,4 +376,35 @@ class DigestPlanner:
             clinics = queries.clinics_of_leader(session, team_id, user_id)
             if not clinics:
                 return None
-            return build(session, team_id, user_id, tz, clinics, self._clock.now())
+            return _build_with_last_week(session, team_id, user_id, tz, clinics, self._clock.now())
+
+
+def digest_key(team_id: str, user_id: str, monday: date, clinic_ids: Sequence[int]) -> str:
+    """The outbox key of a person's digest of these clinics for the week of `monday` (ISO week)."""
+    year, week, _ = monday.isocalendar()
+    return f"digest:{team_id}:{user_id}:{year}-W{week:02d}:{'-'.join(map(str, clinic_ids))}"
+
+
+def _not_had_this_week(session: Session, rows: list[dict], now: datetime) -> list[dict]:
+    """Leaves out a digest about a clinic the person already had one about this week: after switching to
+    one combined digest or back, or on becoming lead or sponsor of one more clinic midweek (it joins
+    next week's). Asked only when some digest is new, so a pass with nothing new costs nothing here."""
+    people = {(r["team_id"], r["recipient"]) for r in rows}
+    had: dict[str, set[int]] = defaultdict(set)
+    for key in queries.digest_keys_since(session, people, now - timedelta(days=8)):
+        week_of_person, _, ids = key.rpartition(":")
+        had[week_of_person].update(int(i) for i in ids.split("-"))
+    return [r for r in rows if not had[r["payload"]["digest_key"].rpartition(":")[0]] & set(r["payload"]["clinic_ids"])]
+
+
+def _build_with_last_week(
+    session: Session, team_id: str, user_id: str, tz: str, clinics: Sequence[Clinic], now: datetime
+) -> Digest:
+    """The digest, compared with what last week's digest of the same clinics said when it was sent (the
+    figures rebuilt from today's state would count an action blocked this week as blocked then too)."""
+    previous = queries.outbox_by_key(
+        session, digest_key(team_id, user_id, week_start(now, tz) - WEEK, sorted(c.id for c in clinics))
+    )
+    said = (previous.payload or {}).get("headline") if previous is not None and previous.state == "sent" else None
+    known = said is not None and set(said) == {f.name for f in fields(Headline)}  # kept by this version
+    return build(session, team_id, user_id, tz, clinics, now, last_week=Headline(**said) if known else None)

@@ -574,6 +574,21 @@ def outbox_by_key(session: Session, key: str) -> OutboxMessage | None:
     return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
 
 
+def digest_keys_since(session: Session, people: Collection[tuple[str, str]], since: datetime) -> list[str]:
+    """The keys of the digests queued for these (team, person) since `since`: what they already had this week."""
+    if not people:
+        return []
+    return list(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.kind == "digest",
+                OutboxMessage.created_at >= since,
+                tuple_(OutboxMessage.team_id, OutboxMessage.recipient).in_(list(people)),
+            )
+        )
+    )
+
+
 def missing_keys(session: Session, keys: list[str]) -> set[str]:
     """The keys no outbox row has yet (checked before inserting, so a pass inserts only what is new)."""
     if not keys:

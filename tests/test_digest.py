@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from bot.demo.walk import Walk
 from bot.digest import DigestPlanner
+from bot.views import ids
 from storage.models import OutboxMessage
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, text_of
+from tests.helpers import actions_in, opened_view, text_of
 from tests.test_clinics import register_clinic
 from tests.test_status import add
 
@@ -187,3 +188,45 @@ def test_a_clinic_added_midweek_sends_no_second_combined_digest_that_week(user, 
     # One this week; next Monday's covers both clinics.
     assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
     assert "Theatre item" in text_of(digests_to(walk, LEAD)[-1].call)
+
+
+def test_switching_to_one_combined_digest_midweek_sends_nothing_more_that_week(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    first = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Discharge flow")
+    second = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Theatre utilisation")
+    add(user, slack, ASSIGNER, OWNER, "Flow item", "2026-12-04", first)
+    add(user, slack, ASSIGNER, OWNER, "Theatre item", "2026-12-04", second)
+    walk.settle()
+    walk.until(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert len(digests_to(walk, LEAD)) == 2  # one per clinic
+
+    clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # Tuesday
+    user.command(LEAD, "digest settings combined")
+    walk.until(datetime(2026, 12, 7, 12, tzinfo=UTC))
+
+    # Nothing more that week: each clinic's digest was had. Next Monday's is the combined one.
+    sent = digests_to(walk, LEAD)
+    assert [t.local("Europe/London") for t in sent] == ["Mon 30 Nov 09:00", "Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
+    assert "Weekly digest: your clinics" in text_of(sent[-1].call)
+
+
+def test_last_weeks_figures_are_what_last_weeks_digest_said(user, slack, db, bot, clock):
+    """An action blocked this week was not blocked when last week's digest went out: +1, not 'same'."""
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+    walk.until(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert "*Blocked*\n0" in text_of(digests_to(walk, LEAD)[0].call)
+
+    clock.set(datetime(2026, 12, 2, 12, tzinfo=UTC))
+    rota = next(a for a in actions_in(db) if a.title == "Discharge lounge rota")
+    opened = len(slack.calls_to("views.open"))
+    user.click(OWNER, ids.ACTION_BLOCKED, str(rota.id))
+    user.submit(
+        OWNER,
+        ids.BLOCKED_MODAL,
+        {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": "No porters this week"}},
+        private_metadata=opened_view(slack, opened + 1)["private_metadata"],
+    )
+    walk.until(datetime(2026, 12, 7, 12, tzinfo=UTC))
+
+    assert "*Blocked*\n1  (+1 :small_red_triangle:)" in text_of(digests_to(walk, LEAD)[-1].call)
