@@ -29,6 +29,7 @@ class Health:
             with self._sessions() as session:
                 last_pass = queries.last_beat(session, PASS)
                 oldest = queries.oldest_unsent(session, now)
+                retrying = queries.unsent_after_failures(session)
         except Exception:
             return 503, {"status": "unavailable", "database": "unreachable"}
         pass_age = None if last_pass is None else round((now - last_pass).total_seconds())
@@ -44,4 +45,5 @@ class Health:
             "scheduler": scheduler,
             "last_pass_age_seconds": pass_age,
             "oldest_unsent_age_seconds": None if oldest is None else round((now - oldest).total_seconds()),
+            "unsent_after_failures": retrying,
         }

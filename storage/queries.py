@@ -911,6 +911,17 @@ def oldest_unsent(session: Session, now: datetime) -> datetime | None:
     )
 
 
+def unsent_after_failures(session: Session) -> int:
+    """Messages still to be sent that Slack refused or throttled at least once (a retry moves a message's
+    due time, so this is what shows a Slack that keeps refusing)."""
+    return int(
+        session.scalar(
+            select(func.count()).where(OutboxMessage.state == "pending", OutboxMessage.last_error.is_not(None))
+        )
+        or 0
+    )
+
+
 def close_pending_for_team(session: Session, team_id: str, reason: str) -> int:
     """Every message still to be sent in a workspace, closed as failed with the reason (nothing is sent)."""
     result = session.execute(

@@ -18,6 +18,7 @@ def test_a_stalled_scheduler_and_a_waiting_message_show_in_the_report(bot, clock
             "scheduler": "never_ran",
             "last_pass_age_seconds": None,
             "oldest_unsent_age_seconds": None,
+            "unsent_after_failures": 0,
         },
     )
 
@@ -58,3 +59,26 @@ def test_an_unreachable_database_is_a_503(settings, clock, tmp_path):
         assert app.services.health.report() == (503, {"status": "unavailable", "database": "unreachable"})
     finally:
         app.close()
+
+
+def test_a_message_slack_keeps_refusing_shows_though_each_retry_moves_its_due_time(bot, slack, clock):
+    bot.services.delivery.stop()
+    slack.fail_next("chat.postMessage", status=503, times=3)
+    with bot.services.sessions.begin() as session:
+        queries.enqueue(
+            session,
+            team_id="T0001",
+            dedupe_key="refused",
+            kind="note",
+            recipient="UOWNER",
+            text="x",
+            blocks=[],
+            created_at=clock.now(),
+            not_before=clock.now(),
+        )
+
+    bot.services.delivery.deliver_due()
+
+    report = bot.services.health.report()[1]
+    assert report["oldest_unsent_age_seconds"] is None  # waiting for its retry: not due yet
+    assert report["unsent_after_failures"] == 1

@@ -188,6 +188,7 @@ def test_healthz_reports_the_database_and_the_scheduler(http_bot, bot_env, tmp_p
         "scheduler": "never_ran",  # this process serves Slack only
         "last_pass_age_seconds": None,
         "oldest_unsent_age_seconds": None,
+        "unsent_after_failures": 0,
     }
     tick = clinic_bot("tick", env=bot_env, cwd=tmp_path)  # a pass by another process
     assert tick.wait(timeout=60) == 0
