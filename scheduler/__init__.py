@@ -18,13 +18,20 @@ PASS_JOB_ID = "clinic-pass"
 
 
 def run_pass(services: Services) -> DeliveryReport:
-    """One pass: decide what is due now, deliver the outbox, and apply the retention period."""
-    services.planner.plan()
-    services.digests.plan()
-    services.one_on_one_schedule.plan()
-    services.reports.plan()
+    """One pass: decide what is due now, deliver the outbox, and apply the retention period. A planner that
+    fails does not hold back the others nor the delivery of what is queued: its error is raised once they
+    are done, and the pass does not count as finished (`/healthz` shows the scheduler stalled if it goes on)."""
+    failure: Exception | None = None
+    for planner in (services.planner, services.digests, services.one_on_one_schedule, services.reports):
+        try:
+            planner.plan()
+        except Exception as exc:
+            log.error("planner_failed", extra={"planner": type(planner).__name__, "error": type(exc).__name__})
+            failure = failure or exc
     report = services.delivery.deliver_due()
     services.retention.run_if_due()
+    if failure is not None:
+        raise failure
     services.health.passed()
     return report
 

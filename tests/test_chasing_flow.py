@@ -225,3 +225,21 @@ def test_a_reminder_and_a_check_in_due_together_make_one_message(user, slack, db
     walk.until(datetime(2026, 12, 10, 22, tzinfo=UTC))
 
     assert local_times(walk, OWNER, "America/New_York") == ["Wed 09 Dec 10:00"]
+
+
+def test_a_planner_that_fails_holds_back_no_other_message(user, slack, db, bot, walk, clock):
+    """A digest time no form accepts (a row edited by hand) makes the digest planner fail at every pass:
+    the owner's reminder still goes out, and the failure is raised once the pass has delivered."""
+    from scheduler import run_pass
+    from storage.models import DigestPreference
+
+    add(user, slack, ASSIGNER, OWNER, "Still reminded", "2026-11-27", in_clinic(user, slack, db))
+    walk.settle()
+    db.add(DigestPreference(team_id="T0001", user_id=LEAD, weekday=0, at="25:99", combined=False))
+    db.commit()
+    clock.set(datetime(2026, 11, 26, 14, 5, tzinfo=UTC))  # Thursday 09:05 in New York: the reminder is due
+
+    with pytest.raises(ValueError):
+        run_pass(bot.services)
+
+    assert any("Still reminded" in text_of(c) and "due" in text_of(c) for c in slack.messages_to(OWNER)[1:])
