@@ -102,7 +102,7 @@ class NudgePlanner:
             progress.append(_progress(action.id, decision.after, decision.next_check))
         if dry_run:
             return self._messages(session, decided, now, dry_run)
-        queries.save_chase_progress(session, progress)
+        queries.save_chase_progress(session, progress, {action.id: action.next_check_at for action in actions})
         if decided:
             fresh = queries.record_steps(
                 session,

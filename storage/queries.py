@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -497,7 +497,7 @@ def action_history(session: Session, team_id: str, action_id: int) -> Sequence[A
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if _is_postgres(session) else sqlite_insert
 
 
 def enqueue(session: Session, **row: Any) -> bool:
@@ -530,7 +530,7 @@ def claim_due(
     )
     if skip_teams:
         candidates = candidates.where(OutboxMessage.team_id.not_in(skip_teams))
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(session.scalars(candidates))
     if not ids:
@@ -629,13 +629,13 @@ PASS_LOCK = 0x636C696E  # any constant shared by every process of the bot
 def try_pass_lock(session: Session) -> bool:
     """One planner at a time across replicas (PostgreSQL advisory lock, freed if the process dies), so
     one person's items are never split between two passes. SQLite deployments have one process."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not _is_postgres(session):
         return True
     return bool(session.scalar(select(func.pg_try_advisory_lock(PASS_LOCK))))
 
 
 def release_pass_lock(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
         session.scalar(select(func.pg_advisory_unlock(PASS_LOCK)))
 
 
@@ -705,15 +705,21 @@ def actions_to_check(
     if after is not None:
         query = query.where(tuple_(Action.next_check_at, Action.id) > tuple_(*after))
     query = query.order_by(Action.next_check_at, Action.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
         query = query.with_for_update(skip_locked=True, of=Action)
     return [ToCheck(*row) for row in session.execute(query)]
 
 
-def save_chase_progress(session: Session, rows: list[dict[str, Any]]) -> None:
+def save_chase_progress(
+    session: Session, rows: list[dict[str, Any]], read_check_at: Mapping[int, datetime] | None = None
+) -> None:
     """Write back how far each action's chase has gone and when to look at it next: one statement for a
-    batch of {"id": ..., column: value} rows."""
-    _update_many(session, Action.__table__, rows)
+    batch of {"id": ..., column: value} rows. `read_check_at`: each action's next_check_at as the pass read
+    it. On SQLite, where a pass cannot lock what it reads, an action changed since (every change sets its
+    next_check_at) is left as that change left it, for the next pass to decide afresh, rather than given a
+    plan made for what it was; on PostgreSQL the pass holds the rows locked, so nothing can change them."""
+    guard = None if read_check_at is None or _is_postgres(session) else ("next_check_at", read_check_at)
+    _update_many(session, Action.__table__, rows, unchanged=guard)
 
 
 def users_by_id(session: Session, team_users: set[tuple[str, str]]) -> dict[tuple[str, str], SlackUser]:
@@ -760,7 +766,7 @@ def _insert_many(
     if not rows:
         return []
     names = _bulk_columns(table, rows)
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
         statement = pg_insert(table).from_select(names, select(*_from_json(table, names, rows).c))
         parameters: list[dict[str, Any]] | None = None
     else:
@@ -772,18 +778,36 @@ def _insert_many(
     return list(session.execute(statement.returning(*(table.c[name] for name in returning)), parameters))
 
 
-def _update_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Update rows by their "id" to the other values given."""
+def _update_many(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    unchanged: tuple[str, Mapping[int, Any]] | None = None,
+) -> None:
+    """Update rows by their "id" to the other values given; with `unchanged` (a column and each row's value
+    as read), only the rows whose column still holds it (SQLite only)."""
     if not rows:
         return
     names = [name for name in _bulk_columns(table, rows) if name != "id"]
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
+        assert unchanged is None, "PostgreSQL callers lock the rows instead"
         values = _from_json(table, ["id", *names], rows)
         session.execute(update(table).where(table.c.id == values.c.id).values({name: values.c[name] for name in names}))
         return
     # An executemany sets the columns its parameters name; the row's id goes by another name.
     statement = update(table).where(table.c.id == bindparam("row_id"))
-    session.execute(statement, [{"row_id": row["id"], **{name: row[name] for name in names}} for row in rows])
+    params = [{"row_id": row["id"], **{name: row[name] for name in names}} for row in rows]
+    if unchanged is not None:
+        column, read = unchanged
+        statement = statement.where(table.c[column] == bindparam("row_was", type_=table.c[column].type))
+        for values in params:
+            values["row_was"] = read[values["row_id"]]
+    session.execute(statement, params)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 # The column types whose values `_json_value` turns into what the column would have stored: a bulk
@@ -1060,7 +1084,7 @@ def indicators_to_check(session: Session, now: datetime, *, limit: int) -> Seque
         .order_by(Indicator.next_check_at, Indicator.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgres(session):
         query = query.with_for_update(skip_locked=True, of=Indicator)
     rows = session.scalars(query).all()
     clinic_ids = {row.clinic_id for row in rows}

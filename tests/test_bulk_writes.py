@@ -117,3 +117,28 @@ def test_a_bulk_write_refuses_a_column_it_would_store_unconverted(engine) -> Non
             queries._update_many(session, table, [{"id": 1, "secret": "abc"}])
         session.commit()
         assert session.scalar(select(func.count()).select_from(table)) == 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_pass_leaves_an_action_changed_since_it_read_it_as_the_change_left_it(bot, db, user, slack):
+    """On SQLite a pass cannot lock the rows it reads: an owner who moves the deadline while the pass plans
+    must not have their action given the plan made for the old deadline. (On PostgreSQL the pass holds the
+    rows it read locked, so such a change waits for it.)"""
+    from tests.conftest import ASSIGNER, OWNER
+    from tests.helpers import actions_in
+    from tests.test_status import add
+
+    add(user, slack, ASSIGNER, OWNER, "Audit the discharge letters", "2026-12-04")
+    [action] = actions_in(db)
+    read = {action.id: action.next_check_at}  # as the pass read it
+    later = action.next_check_at + timedelta(minutes=5)
+    with bot.services.sessions.begin() as session:  # meanwhile, a change asks for it to be looked at again
+        session.get(Action, action.id).next_check_at = later
+
+    with bot.services.sessions.begin() as session:
+        queries.save_chase_progress(session, [{"id": action.id, "owner_nudges": 3, "next_check_at": None}], read)
+        queries.save_chase_progress(session, [{"id": action.id, "reminded_for": date(2026, 12, 4)}])  # no guard
+
+    [action] = actions_in(db)
+    assert (action.owner_nudges, action.next_check_at) == (0, later)
+    assert action.reminded_for == date(2026, 12, 4)
