@@ -283,6 +283,11 @@ class ClinicChasing:
             except ValidationError as exc:
                 problem = exc.errors()[0]
                 raise UserError(f"`{problem['loc'][0]}` {problem['msg'].lower()}.") from None
+            if policy.sponsor_after_days <= policy.lead_after_days:
+                raise UserError(
+                    f"`sponsor_after` ({policy.sponsor_after_days}) should be more than `lead_after` "
+                    f"({policy.lead_after_days}): the sponsor hears after the lead. Nothing was changed."
+                )
             clinic.chase_overrides = merged
             # Every open action of the clinic is looked at again under the new settings.
             queries.recheck_clinic_actions(session, team_id, clinic.id, self._clock.now())

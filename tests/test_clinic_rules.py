@@ -42,6 +42,7 @@ def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
     refused = user.command("UOTHER", "chase Discharge flow nudges=9")
     bad = user.command(LEAD, "chase Discharge flow lead_after=lots")
     superscript = user.command(LEAD, "chase Discharge flow nudges=\u00b2")  # a digit to str.isdigit(), not to int()
+    inverted = user.command(LEAD, "chase Discharge flow sponsor_after=4")  # before the lead (after 5)
     unknown = user.command(LEAD, "chase Discharge flow volume=11")
 
     assert "up to 3" in shown.text and "after 3 working days" in shown.text
@@ -49,6 +50,7 @@ def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
     assert "Only the clinic's lead or sponsor" in refused.text
     assert "whole number" in bad.text
     assert "whole number" in superscript.text
+    assert "should be more than `lead_after` (5)" in inverted.text
     assert "don't know the setting" in unknown.text
     assert "up to 2" in user.command(LEAD, "chase discharge flow").text
 
