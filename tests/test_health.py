@@ -5,22 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scheduler import run_pass
-from storage import queries
-
-
-def due_now(bot, clock, key: str) -> None:
-    with bot.services.sessions.begin() as session:
-        queries.enqueue(
-            session,
-            team_id="T0001",
-            dedupe_key=key,
-            kind="note",
-            recipient="UOWNER",
-            text="x",
-            blocks=[],
-            created_at=clock.now(),
-            not_before=clock.now(),
-        )
+from tests.test_delivery import queue_note
 
 
 def test_a_stalled_scheduler_and_a_waiting_message_show_in_the_report(bot, clock):
@@ -40,7 +25,7 @@ def test_a_stalled_scheduler_and_a_waiting_message_show_in_the_report(bot, clock
     run_pass(bot.services)
     assert health.report()[1]["scheduler"] == "ok"
 
-    due_now(bot, clock, "waiting")  # a message falls due; no pass comes to send it
+    queue_note(bot, clock, "waiting", "x")  # a message falls due; no pass comes to send it
     clock.advance(timedelta(minutes=10))
 
     status, report = health.report()
@@ -68,7 +53,7 @@ def test_an_unreachable_database_is_a_503(settings, clock, tmp_path):
 def test_a_message_slack_keeps_refusing_shows_though_each_retry_moves_its_due_time(bot, slack, clock):
     bot.services.delivery.stop()
     slack.fail_next("chat.postMessage", status=503, times=3)
-    due_now(bot, clock, "refused")
+    queue_note(bot, clock, "refused", "x")
 
     bot.services.delivery.deliver_due()
 
