@@ -185,6 +185,10 @@ def register(app: App, services: Services) -> None:
                     )
                 )
             return
+        except DBAPIError as exc:  # after the ack, so Bolt's error handler cannot answer: say it here
+            log.error("database_unavailable", extra={"error": type(exc).__name__})
+            respond(ephemeral(TRY_AGAIN))
+            return
         services.delivery.kick()
         reader = services.people.cached_person(team_id, command["user_id"])
         respond(

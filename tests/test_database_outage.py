@@ -65,6 +65,9 @@ def test_the_database_going_away_and_coming_back(world, own_postgres, slack):
     assert answer.status == 200 and answer.text == TRY_AGAIN
     assert user.click(OWNER, "action_done", str(action.id)).status == 200
     assert TRY_AGAIN in text_of(wait_response(slack)[0])
+    quick = user.command(ASSIGNER, f"add <@{OWNER}> Call the pharmacy by friday")  # stored after the ack
+    assert quick.status == 200
+    assert TRY_AGAIN in text_of(wait_response(slack, 2)[1])
     reply = user.dm_reply(OWNER, "D" + OWNER, "1764000001.000100", "Booked the audit room", event_id="EvNOTE1")
     assert reply.status >= 500  # so that Slack delivers it again
     clock.set(datetime(2026, 11, 26, 15, tzinfo=UTC))  # the reminder is due (Thu 09:00 in New York)
