@@ -15,7 +15,7 @@ from bot.clock import Clock
 from bot.dates import DueDateError, describe_date, end_of_day, parse_due_date
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.patient_data import PatientData
-from bot.people import People, Person
+from bot.people import People, Person, check_active
 from bot.views import actions as views
 from bot.wins import queue_win
 from storage import queries
@@ -78,14 +78,7 @@ def clean_text(text: str, what: str, *, required: bool = True) -> str:
 
 
 def check_owner(owner: Person) -> None:
-    if owner.is_bot:
-        raise UserError("Actions are owned by people, not bots: pick a person.", field="owner")
-    if owner.deleted:
-        raise UserError(
-            f"{owner.name or 'That person'} is deactivated in Slack, so they cannot own an action. "
-            "Pick someone active.",
-            field="owner",
-        )
+    check_active(owner, "owner", "own an action")
 
 
 def check_due_date(due: date, owner: Person, now: datetime) -> None:

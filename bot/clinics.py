@@ -13,6 +13,7 @@ from bot.chasing import ChasePolicy
 from bot.clock import Clock
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.patient_data import PatientData
+from bot.people import Person, check_active
 from bot.views import clinics as views
 from storage import queries
 from storage.db import SessionFactory
@@ -96,7 +97,8 @@ class ClinicService:
         self._clock = clock
         self._patient_data = patient_data
 
-    def register(self, new: NewClinic) -> Clinic:
+    def register(self, new: NewClinic, lead: Person, sponsor: Person | None = None) -> Clinic:
+        """`lead` and `sponsor`: the people `new` names, as Slack last described them."""
         name = " ".join(new.name.split())
         if not name:
             raise UserError("The clinic needs a name.", field="name")
@@ -108,6 +110,9 @@ class ClinicService:
                 "The executive sponsor should be someone other than the lead: they are who escalations go to next.",
                 field="sponsor",
             )
+        check_active(lead, "lead", "lead a clinic")
+        if sponsor is not None:
+            check_active(sponsor, "sponsor", "sponsor a clinic")
         now = self._clock.now()
         key = queries.clinic_name_key(name)
         try:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
+from bot.errors import UserError
 from bot.slack import SlackGateway
 from storage import queries
 from storage.db import SessionFactory
@@ -33,6 +34,17 @@ class Person:
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.zone)
+
+
+def check_active(person: Person, field: str, duty: str) -> None:
+    """Refuse a bot or a deactivated account for `duty` ("own an action"...), which needs a working person."""
+    if person.is_bot:
+        raise UserError(f"Bots cannot {duty}: pick a person.", field=field)
+    if person.deleted:
+        raise UserError(
+            f"{person.name or 'That person'} is deactivated in Slack, so they cannot {duty}. Pick someone active.",
+            field=field,
+        )
 
 
 @lru_cache(maxsize=1024)

@@ -37,7 +37,7 @@ from bot.indicators import (
 )
 from bot.indicators import Reading as Point
 from bot.patient_data import PatientData
-from bot.people import Person, zone
+from bot.people import Person, check_active, zone
 from bot.working_time import WorkingHours
 from storage import queries
 from storage.db import SessionFactory
@@ -173,10 +173,7 @@ class IndicatorService:
             raise UserError("The target date should come after the baseline's.", field="target_date")
         if not form.reporter_id or reporter is None:
             raise UserError("Pick who reports it.", field="reporter")
-        if reporter.is_bot:
-            raise UserError("A person reports an indicator, not a bot.", field="reporter")
-        if reporter.deleted:
-            raise UserError("That person is deactivated in Slack; pick someone active.", field="reporter")
+        check_active(reporter, "reporter", "report an indicator")
         if form.cadence not in CADENCES:
             raise UserError("Pick how often it is reported: weekly, fortnightly or monthly.", field="cadence")
         now = self._clock.now()

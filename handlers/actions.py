@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -11,7 +10,7 @@ from slack_sdk import WebClient
 from bot.actions import NewAction, Status
 from bot.errors import UserError
 from bot.services import Services
-from bot.slack import SlackFailure, SlackGateway, quick_client
+from bot.slack import SlackGateway
 from bot.views import actions as views
 from bot.views import ids
 from bot.views.text import esc, mention, unescape
@@ -22,7 +21,9 @@ from handlers.replies import (
     REPLY,
     changed,
     learn_caller,
+    look_up_picked,
     make_follow_up,
+    person_in_form,
     team_of,
 )
 
@@ -124,15 +125,6 @@ def register(app: App, services: Services) -> None:
             view=views.add_action_modal(clinics, notes=source["text"], source_link=link, channel=source["channel"]),
         )
 
-    def pick_owner(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        """The owner select dispatches on change: look them up now so the submit needs no Slack call."""
-        ack()
-        picked = (body.get("actions") or [{}])[0].get("selected_user")
-        if picked:
-            # If Slack is unreachable now, the submit looks again and says so.
-            with suppress(SlackFailure):
-                services.people.lookup(SlackGateway(client), team_of(context, body), picked)
-
     def submit_add(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
@@ -163,7 +155,7 @@ def register(app: App, services: Services) -> None:
     app.action(ids.ACTION_BLOCKED)(ack=press_needs_form, lazy=lazies)
     app.action(ids.ACTION_MORE_TIME)(ack=press_needs_form, lazy=lazies)
     app.action(ids.ACTION_HISTORY)(ack=press_history, lazy=lazies)
-    app.action(ids.ACTION_OWNER)(pick_owner)
+    app.action(ids.ACTION_OWNER)(look_up_picked(services))
     app.view(ids.BLOCKED_MODAL)(ack=submit_blocked, lazy=[follow_up])
     app.view(ids.MORE_TIME_MODAL)(ack=submit_more_time, lazy=[follow_up])
     app.view(ids.ADD_ACTION_MODAL)(ack=submit_add, lazy=[follow_up])
@@ -180,12 +172,7 @@ def _read_add_form(
     if not owner_id:
         raise UserError("Pick who owns this action.", field="owner")
     due = picked_date(view, ids.ACTION_DUE, "Pick the date it is due by.")
-    try:
-        owner = services.people.lookup(SlackGateway(quick_client(client)), team_id, owner_id)
-    except SlackFailure as exc:
-        if exc.error == "user_not_found":
-            raise UserError("I can't find that person in this workspace.", field="owner") from None
-        raise UserError("Slack didn't answer when I checked this person; press Assign again.", field="owner") from None
+    owner = person_in_form(services, client, team_id, owner_id, "owner", "press Assign again")
     kind, _, number = choice.partition(":")
     clinic_id = int(number) if kind == "clinic" and number.isdigit() else None
     area_id = int(number) if kind == "area" and number.isdigit() else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -11,20 +10,21 @@ from slack_sdk import WebClient
 from bot.clinics import NewClinic
 from bot.errors import UserError
 from bot.services import Services
-from bot.slack import SlackFailure, SlackGateway
 from bot.views import ids
 from handlers.indicators import area_block
 from handlers.payloads import picked_conversation, picked_user, typed
-from handlers.replies import changed, make_follow_up, team_of
+from handlers.replies import changed, look_up_picked, make_follow_up, person_in_form, team_of
 
-LEADERS = "clinic_leaders"
-FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "sponsor": ids.CLINIC_SPONSOR}
+FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "lead": ids.CLINIC_LEAD, "sponsor": ids.CLINIC_SPONSOR}
 
 
 def register(app: App, services: Services) -> None:
-    def submit_clinic(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    def submit_clinic(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        team_id = team_of(context, body)
         new = NewClinic(
-            team_id=team_of(context, body),
+            team_id=team_id,
             name=typed(view, ids.CLINIC_NAME),
             lead_id=picked_user(view, ids.CLINIC_LEAD) or body["user"]["id"],
             created_by=body["user"]["id"],
@@ -35,7 +35,11 @@ def register(app: App, services: Services) -> None:
             whys=[typed(view, block) for block in ids.FOCUS_WHY],
         )
         try:
-            services.clinics.register(new)
+            lead = person_in_form(services, client, team_id, new.lead_id, "lead", "press Register again")
+            sponsor = None
+            if new.sponsor_id:
+                sponsor = person_in_form(services, client, team_id, new.sponsor_id, "sponsor", "press Register again")
+            services.clinics.register(new, lead, sponsor)
         except UserError as exc:
             ack(
                 response_action="errors",
@@ -48,12 +52,7 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         changed(context)
-        context[LEADERS] = [uid for uid in (new.lead_id, new.sponsor_id) if uid]
 
-    def learn_leaders(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:
-        """Escalations reach leads and sponsors in their own working hours: learn their time zones now."""
-        for user_id in context.get(LEADERS) or []:
-            with suppress(SlackFailure):
-                services.people.lookup(SlackGateway(client), team_of(context, body), user_id)
-
-    app.view(ids.NEW_CLINIC_MODAL)(ack=submit_clinic, lazy=[make_follow_up(services), learn_leaders])
+    app.view(ids.NEW_CLINIC_MODAL)(ack=submit_clinic, lazy=[make_follow_up(services)])
+    for picker in (ids.CLINIC_LEAD, ids.CLINIC_SPONSOR):
+        app.action(picker)(look_up_picked(services))

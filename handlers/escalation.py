@@ -10,12 +10,20 @@ from slack_sdk import WebClient
 
 from bot.errors import UserError
 from bot.services import Services
-from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views import actions as views
 from bot.views import ids
 from bot.views.text import esc, mention
 from handlers.payloads import clicked, metadata_action_id, picked_date, picked_user, typed
-from handlers.replies import OPEN_VIEW, REPLY, changed, ephemeral, learn_caller, make_follow_up, team_of
+from handlers.replies import (
+    OPEN_VIEW,
+    REPLY,
+    changed,
+    ephemeral,
+    learn_caller,
+    make_follow_up,
+    person_in_form,
+    team_of,
+)
 
 
 def register(app: App, services: Services) -> None:
@@ -72,12 +80,7 @@ def register(app: App, services: Services) -> None:
         try:
             if not picked:
                 raise UserError("Pick the new owner.", field="owner")
-            try:
-                new_owner = services.people.lookup(SlackGateway(quick_client(client)), team_id, picked)
-            except SlackFailure:
-                raise UserError(
-                    "Slack didn't answer when I checked this person; press Reassign again.", field="owner"
-                ) from None
+            new_owner = person_in_form(services, client, team_id, picked, "owner", "press Reassign again")
             _, before = services.escalation.reassign(team_id, metadata_action_id(view), body["user"]["id"], new_owner)
         except UserError as exc:
             ack(response_action="errors", errors={ids.NEW_OWNER: exc.message})

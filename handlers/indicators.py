@@ -13,12 +13,11 @@ from bot.clinics import Area
 from bot.errors import UserError
 from bot.reporting import IndicatorForm
 from bot.services import Services
-from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views import actions as action_views
 from bot.views import ids
 from bot.views import indicators as views
 from handlers.payloads import MAX_ID, clicked, metadata, picked_option, picked_user, state_value, typed
-from handlers.replies import OPEN_VIEW, learn_caller, make_follow_up, team_of
+from handlers.replies import OPEN_VIEW, learn_caller, make_follow_up, person_in_form, team_of
 
 PUSH_VIEW = "clinic_push_view"  # a form to open on top of the modal whose button was pressed
 REFRESH = "clinic_refresh_edit"  # {"view_id", "clinic_id"}: show the edit form again with what changed
@@ -93,15 +92,7 @@ def register(app: App, services: Services) -> None:
             )
             reporter = None
             if form.reporter_id:
-                try:
-                    gateway = SlackGateway(quick_client(client))
-                    reporter = services.people.lookup(gateway, team_id, form.reporter_id)
-                except SlackFailure as exc:
-                    if exc.error == "user_not_found":
-                        raise UserError("I can't find that person in this workspace.", field="reporter") from None
-                    raise UserError(
-                        "Slack didn't answer when I checked this person; save again.", field="reporter"
-                    ) from None
+                reporter = person_in_form(services, client, team_id, form.reporter_id, "reporter", "save again")
             indicator = services.indicators.save(
                 team_id,
                 user_id,

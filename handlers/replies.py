@@ -10,15 +10,17 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
-from slack_bolt import BoltContext, BoltRequest, BoltResponse, Respond
+from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.errors import UserError
+from bot.people import Person
 from bot.services import Services
-from bot.slack import SlackGateway
+from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views.actions import notice_modal
 from bot.views.text import esc
 
@@ -99,6 +101,32 @@ def learn_caller(services: Services) -> Callable[..., None]:
         _try(lambda: services.people.lookup(SlackGateway(client), team_of(context, body), user_id))
 
     return learn
+
+
+def person_in_form(services: Services, client: WebClient, team_id: str, user_id: str, field: str, again: str) -> Person:
+    """Someone picked in a form, looked up before the ack (from cache, else from Slack with a short
+    timeout); a field error saying so when Slack cannot tell who they are. `again`: how to retry."""
+    try:
+        return services.people.lookup(SlackGateway(quick_client(client)), team_id, user_id)
+    except SlackFailure as exc:
+        if exc.error == "user_not_found":
+            raise UserError("I can't find that person in this workspace.", field=field) from None
+        raise UserError(f"Slack didn't answer when I checked this person; {again}.", field=field) from None
+
+
+def look_up_picked(services: Services) -> Callable[..., None]:
+    """For a person picker that dispatches on change: look them up as soon as they are picked, so that
+    submitting the form usually needs no Slack call before its ack."""
+
+    def look_up(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        ack()
+        picked = (body.get("actions") or [{}])[0].get("selected_user")
+        if picked:
+            # If Slack is unreachable now, the submit looks again and says so.
+            with suppress(SlackFailure):
+                services.people.lookup(SlackGateway(client), team_of(context, body), picked)
+
+    return look_up
 
 
 def handle_error(error: Exception, request: BoltRequest, body: dict[str, Any]) -> BoltResponse:

@@ -6,6 +6,7 @@ import pytest
 
 from bot.clinics import NewClinic
 from bot.errors import UserError
+from bot.people import Person
 from tests.conftest import LEAD
 
 
@@ -18,15 +19,17 @@ def test_a_fifth_focus_area_is_refused_with_the_reason(bot):
                 lead_id=LEAD,
                 created_by=LEAD,
                 focus_areas=["a", "b", "c", "d", "e"],
-            )
+            ),
+            Person(LEAD, "Lee", "UTC"),
         )
     assert caught.value.field == "focus"
     assert bot.services.clinics.list("T0001") == []
 
 
 def test_clinics_of_one_workspace_are_invisible_to_another(bot):
-    bot.services.clinics.register(NewClinic(team_id="T0001", name="Flow", lead_id=LEAD, created_by=LEAD))
-    bot.services.clinics.register(NewClinic(team_id="T0002", name="Flow", lead_id=LEAD, created_by=LEAD))
+    lead = Person(LEAD, "Lee", "UTC")
+    for team_id in ("T0001", "T0002"):
+        bot.services.clinics.register(NewClinic(team_id=team_id, name="Flow", lead_id=LEAD, created_by=LEAD), lead)
 
     assert [c.team_id for c in bot.services.clinics.list("T0001")] == ["T0001"]
     assert [c.team_id for c in bot.services.clinics.list("T0002")] == ["T0002"]

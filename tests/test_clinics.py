@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.views import ids
-from storage.models import Clinic
-from tests.conftest import LEAD, OTHER, SPONSOR
+from storage.models import Clinic, OutboxMessage
+from tests.conftest import GONE, LEAD, OTHER, ROBOT, SPONSOR
 from tests.helpers import opened_view, text_of, wait_dms
 
 
@@ -80,3 +81,47 @@ def test_a_clinic_without_a_name_gets_a_field_error(user, db):
 
     assert answer.body["errors"][ids.CLINIC_NAME]
     assert db.scalar(select(Clinic)) is None
+
+
+@pytest.mark.parametrize(
+    ("lead", "sponsor", "block", "message"),
+    [
+        (ROBOT, SPONSOR, ids.CLINIC_LEAD, "Bots cannot lead a clinic"),
+        (GONE, SPONSOR, ids.CLINIC_LEAD, "Gwen Gone is deactivated in Slack, so they cannot lead a clinic"),
+        (LEAD, ROBOT, ids.CLINIC_SPONSOR, "Bots cannot sponsor a clinic"),
+        (LEAD, GONE, ids.CLINIC_SPONSOR, "Gwen Gone is deactivated in Slack, so they cannot sponsor a clinic"),
+        (LEAD, "U0NOBODY", ids.CLINIC_SPONSOR, "can't find that person"),
+    ],
+)
+def test_a_lead_or_sponsor_who_cannot_be_reached_is_refused_on_the_field(
+    user, slack, db, lead, sponsor, block, message
+):
+    """Escalations go to the lead and then the sponsor: a bot or a deactivated account would swallow them."""
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("Flow", lead, sponsor))
+
+    assert answer.body["response_action"] == "errors"
+    assert message in answer.body["errors"][block]
+    assert db.scalar(select(Clinic)) is None
+    assert db.scalar(select(OutboxMessage)) is None
+
+
+def test_when_slack_cannot_say_who_the_sponsor_is_the_form_asks_to_press_again(user, slack, db):
+    user.select_user(OTHER, ids.CLINIC_LEAD, LEAD)  # looked up on picking
+    slack.fail_next("users.info", error="internal_error", status=500)
+
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("Flow", LEAD, SPONSOR))
+
+    assert "press Register again" in answer.body["errors"][ids.CLINIC_SPONSOR]
+    assert db.scalar(select(Clinic)) is None
+    assert register_clinic(user, slack, db, name="Flow")  # pressed again, Slack answering
+
+
+def test_picking_the_lead_and_sponsor_looks_them_up_so_submit_needs_no_slack_call(user, slack, db):
+    user.select_user(OTHER, ids.CLINIC_LEAD, LEAD)
+    user.select_user(OTHER, ids.CLINIC_SPONSOR, SPONSOR)
+    looked_up = len(slack.calls_to("users.info"))
+
+    register_clinic(user, slack, db)
+
+    assert looked_up == 2
+    assert len(slack.calls_to("users.info")) == 2

@@ -236,7 +236,7 @@ def test_saving_an_indicator_stores_it_and_shows_the_edit_form_again(user, slack
         ({"target": "40"}, ids.INDICATOR_TARGET, "should differ from the baseline"),
         ({"baseline_date": "2026-12-01"}, ids.INDICATOR_BASELINE_DATE, "pick today or an earlier day"),
         ({"target_date": "2026-11-01"}, ids.INDICATOR_TARGET_DATE, "after the baseline"),
-        ({"reporter": ROBOT}, ids.INDICATOR_REPORTER, "not a bot"),
+        ({"reporter": ROBOT}, ids.INDICATOR_REPORTER, "Bots cannot report an indicator"),
         ({"reporter": "UGONE"}, ids.INDICATOR_REPORTER, "deactivated"),
         ({"reporter": "U0NOBODY"}, ids.INDICATOR_REPORTER, "can't find that person"),
         ({"cadence": "daily"}, ids.INDICATOR_CADENCE, "weekly, fortnightly or monthly"),

@@ -39,7 +39,7 @@ def test_quick_add_assigns_the_action_and_dms_the_owner_in_their_time_zone(user,
         (f"add <@{OWNER}> Call the rota team by 4 Jan 26", "Sun 4 Jan is in the past"),  # not next January
         (f"add <@{OWNER}> Call the rota team by 29 Feb", "2027 has no 29 Feb"),  # not moved to the 28th
         (f"add <@{GONE}> Call the rota team by friday", "deactivated"),
-        (f"add <@{ROBOT}> Call the rota team by friday", "not bots"),
+        (f"add <@{ROBOT}> Call the rota team by friday", "Bots cannot own an action"),
         ("add <@UNOBODY> Call the rota team by friday", "can't find"),
     ],
 )

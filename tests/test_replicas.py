@@ -59,8 +59,11 @@ def seeded(postgres_url, slack):
                 ),
                 person,
             )
-    bot.services.people.remember("T0001", Person(LEAD, "Lee Lead", "Europe/London"))
-    bot.services.clinics.register(NewClinic(team_id="T0001", name="Discharge flow", lead_id=LEAD, created_by=LEAD))
+    lead = Person(LEAD, "Lee Lead", "Europe/London")
+    bot.services.people.remember("T0001", lead)
+    bot.services.clinics.register(
+        NewClinic(team_id="T0001", name="Discharge flow", lead_id=LEAD, created_by=LEAD), lead
+    )
     bot.services.delivery.deliver_due()
     bot.close()
     engine.dispose()

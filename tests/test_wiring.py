@@ -68,6 +68,8 @@ def interactive_probes() -> list[BoltRequest]:
             ids.EXTENSION_APPROVE,
             ids.EXTENSION_REFUSE,
             ids.ACTION_OWNER,
+            ids.CLINIC_LEAD,
+            ids.CLINIC_SPONSOR,
             *ids.INDICATOR_BUTTONS,
             ids.AGENDA_DISCUSSED,
         )

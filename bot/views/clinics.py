@@ -65,12 +65,14 @@ def new_clinic_modal(lead_id: str, channel_id: str | None) -> dict[str, Any]:
             block_id=ids.CLINIC_LEAD,
             label=plain("Clinic lead"),
             element=UserSelectElement(action_id=ids.CLINIC_LEAD, initial_user=lead_id),
+            dispatch_action=True,
         ),
         InputBlock(
             block_id=ids.CLINIC_SPONSOR,
             label=plain("Executive sponsor"),
             element=UserSelectElement(action_id=ids.CLINIC_SPONSOR),
             optional=True,
+            dispatch_action=True,
         ),
         InputBlock(
             block_id=ids.CLINIC_CHANNEL,
