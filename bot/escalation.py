@@ -111,10 +111,12 @@ class EscalationService:
             return action, before
 
     def add_to_agenda(self, team_id: str, action_id: int, actor_id: str) -> bool:
-        """True when it was added; False when it was already on the next one-to-one."""
+        """True when it was added; False when it was already on the next one-to-one. A closed action is
+        refused: an agenda shows open actions only, so it would never come up."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
+            ensure_open(action)
             already = session.scalar(
                 select(AgendaItem.id).where(
                     AgendaItem.team_id == team_id,

@@ -107,6 +107,19 @@ def test_add_to_next_one_to_one_once(user, slack, db, escalated):
     assert (item.lead_id, item.person_id, item.action_id) == (LEAD, OWNER, action_id)
 
 
+def test_a_closed_action_is_not_put_on_the_next_one_to_one(user, slack, db, escalated):
+    """Its escalation still shows the button, but an agenda lists open actions only: it would never come up."""
+    _, action_id = escalated
+    user.click(OWNER, ids.ACTION_DONE, str(action_id))
+    answered = len(wait_response(slack))
+
+    user.click(LEAD, ids.ESCALATION_AGENDA, str(action_id))
+
+    reply = wait_response(slack, answered + 1)[-1]
+    assert f"#{action_id} is already done" in text_of(reply)
+    assert db.scalars(select(AgendaItem)).all() == []
+
+
 def ask_for_more_time(user, slack, action_id: int, day: str):
     return user.submit(
         OWNER,
