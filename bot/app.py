@@ -86,7 +86,14 @@ def _oauth_settings(settings: Settings, session_factory: SessionFactory) -> OAut
         state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
+        authorization_url=authorization_url(settings.slack_api_url),
     )
+
+
+def authorization_url(api_url: str) -> str:
+    """Where an installer is sent to approve the app: beside the Web API on the same host, so that
+    GovSlack (https://slack-gov.com/api/) installs through slack-gov.com, not slack.com."""
+    return api_url.removesuffix("api/") + "oauth/v2/authorize"
 
 
 def create_app(

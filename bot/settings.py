@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     )
     slack_api_url: str = Field(
         default="https://slack.com/api/",
-        description="Base URL of Slack's Web API (GovSlack and tests change it).",
+        description="Base URL of Slack's Web API (GovSlack: https://slack-gov.com/api/; tests change it). "
+        "Installing in several workspaces, installers approve the app on the same host.",
     )
     database_url: str = Field(
         default="sqlite:///clinic-bot.db",

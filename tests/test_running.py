@@ -440,7 +440,8 @@ def test_http_mode_serves_the_install_pages_and_installs_a_workspace(slack, bot_
             html = page.read().decode()
             # The state cookie is Secure (HTTPS in production); a browser on plain HTTP would drop it.
             cookie = "; ".join(c.split(";")[0] for c in page.headers.get_all("Set-Cookie") or [])
-        assert "slack.com/oauth/v2/authorize" in html and "client_id=1111.2222" in html
+        # Sent to approve it on the host of the configured Web API (GovSlack's is not slack.com).
+        assert f"{slack.base_url.removesuffix('api/')}oauth/v2/authorize?" in html and "client_id=1111.2222" in html
         state = re.search(r"state=([\w-]+)", html).group(1)
 
         assert back_from_slack("forged-state", cookie) in (400, 401)  # a state this app did not issue
