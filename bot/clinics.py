@@ -104,6 +104,8 @@ class ClinicService:
             raise UserError("The clinic needs a name.", field="name")
         if len(name) > NAME_LIMIT:
             raise UserError(f"Keep the name under {NAME_LIMIT} characters.", field="name")
+        if self._patient_data is not None:
+            self._patient_data.refuse(name, "name")
         areas = [area for _, area in clean_areas(new.areas(), self._patient_data)]
         if new.sponsor_id and new.sponsor_id == new.lead_id:
             raise UserError(
@@ -114,7 +116,7 @@ class ClinicService:
         if sponsor is not None:
             check_active(sponsor, "sponsor", "sponsor a clinic")
         now = self._clock.now()
-        key = queries.clinic_name_key(name)
+        key = queries.name_key(name)
         try:
             with self._sessions.begin() as session:
                 if queries.find_clinic_by_name(session, new.team_id, name) is not None:

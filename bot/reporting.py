@@ -73,10 +73,6 @@ class Recorded:
     next_due: date
 
 
-def name_key(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
 def indicator_trend(indicator: Indicator, readings: Sequence[IndicatorReading]) -> Trend:
     """The trend of an indicator from its stored readings (what the digest shows, too)."""
     points = [Point(r.reading_date, r.value) for r in readings]
@@ -182,7 +178,7 @@ class IndicatorService:
             if area is None:
                 raise NotFound("That focus area no longer exists.")
             _check_leader(area.clinic, actor_id)
-            same = queries.indicator_named(session, team_id, area.clinic_id, name_key(name))
+            same = queries.indicator_named(session, team_id, area.clinic_id, queries.name_key(name))
             if same is not None and same.id != indicator_id:
                 raise UserError(
                     f"{area.clinic.name} already has an indicator called \u201c{same.name}\u201d.", field="name"
@@ -212,7 +208,8 @@ class IndicatorService:
                         field="baseline_date",
                     )
             indicator.focus_area_id = area.id
-            indicator.name, indicator.name_key, indicator.kind, indicator.unit = name, name_key(name), form.kind, unit
+            indicator.name, indicator.name_key = name, queries.name_key(name)
+            indicator.kind, indicator.unit = form.kind, unit
             indicator.direction, indicator.cadence = form.direction, form.cadence
             indicator.baseline_value, indicator.baseline_date = baseline, form.baseline_date
             indicator.target_value, indicator.target_date = target, form.target_date
@@ -237,7 +234,7 @@ class IndicatorService:
         with self._sessions() as session:
             everything = list(queries.indicators_of_team(session, team_id))
             if slash:
-                everything = [i for i in everything if i.clinic.name_key == queries.clinic_name_key(clinic_part)]
+                everything = [i for i in everything if i.clinic.name_key == queries.name_key(clinic_part)]
                 if not everything:
                     raise NotFound(f"There is no clinic called \u201c{clinic_part[:100]}\u201d with indicators.")
                 words = rest

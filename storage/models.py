@@ -74,7 +74,7 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
-    name_key: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(300))  # case folding can triple a name's length
     lead_id: Mapped[str] = mapped_column(String(32))
     sponsor_id: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[str | None] = mapped_column(String(32))
@@ -336,7 +336,7 @@ class Indicator(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"))
     focus_area_id: Mapped[int] = mapped_column(ForeignKey("focus_areas.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(80))
-    name_key: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(240))  # case folding can triple a name's length
     kind: Mapped[str] = mapped_column(String(8))  # lead | lag
     unit: Mapped[str] = mapped_column(String(20), default="")
     direction: Mapped[str] = mapped_column(String(4))  # up | down: which way is good

@@ -72,7 +72,8 @@ def save_user(session: Session, user: SlackUser) -> None:
 # --- clinics ----------------------------------------------------------------------------------
 
 
-def clinic_name_key(name: str) -> str:
+def name_key(name: str) -> str:
+    """How a clinic or indicator name is compared: case and spacing ignored."""
     return " ".join(name.casefold().split())
 
 
@@ -82,7 +83,7 @@ def get_clinic(session: Session, team_id: str, clinic_id: int) -> Clinic | None:
 
 
 def find_clinic_by_name(session: Session, team_id: str, name: str) -> Clinic | None:
-    return session.scalar(select(Clinic).where(Clinic.team_id == team_id, Clinic.name_key == clinic_name_key(name)))
+    return session.scalar(select(Clinic).where(Clinic.team_id == team_id, Clinic.name_key == name_key(name)))
 
 
 def clinics_in_channel(session: Session, team_id: str, channel_id: str) -> Sequence[Clinic]:

@@ -83,6 +83,24 @@ def test_a_clinic_without_a_name_gets_a_field_error(user, db):
     assert db.scalar(select(Clinic)) is None
 
 
+def test_a_name_that_identifies_a_patient_is_refused(user, db):
+    """A clinic's name is shown to everyone in the workspace (an unknown name lists them all)."""
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("Review 943 476 5919", LEAD))
+
+    assert "looks like an NHS number" in answer.body["errors"][ids.CLINIC_NAME]
+    assert db.scalar(select(Clinic)) is None
+
+
+def test_a_name_that_grows_when_case_folded_is_registered_and_still_unique(user, slack, db):
+    """ "ß" folds to "ss": a 100-character name may have a longer key than the name itself."""
+    name = "Straße " + "ß" * 93
+
+    assert register_clinic(user, slack, db, name=name)
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form(name.replace("Straße", "STRAßE"), LEAD))
+
+    assert "already a clinic" in answer.body["errors"][ids.CLINIC_NAME]
+
+
 @pytest.mark.parametrize(
     ("lead", "sponsor", "block", "message"),
     [

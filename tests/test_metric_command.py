@@ -258,6 +258,17 @@ def test_indicator_names_are_unique_in_a_clinic_whatever_the_case(user, db, clin
     assert count(db, Indicator) == 1
 
 
+def test_a_name_that_grows_when_case_folded_is_stored_and_still_unique(user, db, clinic_id):
+    """ "ß" folds to "ss": an 80-character name may have a longer key than the name itself."""
+    name = "Maß " + "ß" * 75
+
+    assert add_indicator(user, db, clinic_id, name=name).body.get("response_action") is None
+    answer = add_indicator(user, db, clinic_id, name=name.replace("Maß", "MAß"))
+
+    assert "already has an indicator called" in answer.body["errors"][ids.INDICATOR_NAME]
+    assert db.scalars(select(Indicator.name)).all() == [name]
+
+
 def test_only_the_lead_or_sponsor_may_add_an_indicator(user, db, clinic_id):
     answer = add_indicator(user, db, clinic_id, actor=OWNER)
 
