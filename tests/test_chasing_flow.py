@@ -103,6 +103,18 @@ def test_several_items_for_one_person_come_as_one_message(user, slack, db, walk)
     assert buttons_of(reminder.call).count("Done") == 2
 
 
+def test_a_reminder_on_friday_for_a_monday_deadline_names_the_day(user, slack, db, walk):
+    add(user, slack, ASSIGNER, OWNER, "Monday thing", "2026-11-30")
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 27, 16, tzinfo=UTC))
+
+    [reminder] = walk.to(OWNER)
+    assert reminder.local("America/New_York") == "Fri 27 Nov 09:00"
+    assert reminder.call.params["text"].startswith(":alarm_clock: Due Mon 30 Nov: #")
+    assert "Due tomorrow" not in text_of(reminder.call) and "is due Mon 30 Nov" in text_of(reminder.call)
+
+
 def test_a_holiday_moves_the_nudge_to_the_next_working_day(user, slack, db, bot, walk):
     bot.services.planner._hours = bot.services.settings.model_copy(update={"holidays": "2026-11-30"}).hours()
     add(user, slack, ASSIGNER, OWNER, "Holiday thing", "2026-11-27")

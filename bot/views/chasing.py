@@ -4,7 +4,7 @@ all items for one person in one message, each with its own buttons."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -36,7 +36,7 @@ WHY = {
 }
 
 OPENERS = {
-    "reminder": ":alarm_clock: Due tomorrow",
+    "reminder": ":alarm_clock: Due {due}",  # the working day before: a Friday's reminder may be for Monday
     "overdue": ":warning: Overdue",
     "stalled": ":wave: Still on track?",
     "lead": ":rotating_light: Needs your help",
@@ -65,7 +65,7 @@ def chase_message(
             blocks += _owner_item(action, step, today, hours, now)
     first = items[0]
     text = (
-        f"{OPENERS[first[1].kind]}: #{first[0].id} {quote(first[0].title, 100)}"
+        f"{_opener(first[0], first[1].kind, today)}: #{first[0].id} {quote(first[0].title, 100)}"
         if len(items) == 1
         else f"{len(items)} clinic actions need a look"
     )
@@ -89,8 +89,12 @@ def _owner_item(action: Action, step: Step, today, hours: WorkingHours, now: dat
     else:
         line = f"*#{action.id} {esc(action.title)}* (due {due}) has had no update from you for a while."
         ask = "Still on track? One click is enough."
-    body = f"{OPENERS[step.kind]}\n{line}" + (f"\n_{where}_" if where else "")
+    body = f"{_opener(action, step.kind, today)}\n{line}" + (f"\n_{where}_" if where else "")
     return [SectionBlock(text=md(body)), ContextBlock(elements=[md(ask)]), action_buttons(action)]
+
+
+def _opener(action: Action, kind: str, today: date) -> str:
+    return OPENERS[kind].format(due=describe_date(action.due_date, today))
 
 
 def _escalation(
@@ -110,7 +114,7 @@ def _escalation(
         else "no update from the owner yet"
     )
     facts = [
-        f"{OPENERS[step.kind]}",
+        OPENERS[step.kind],
         f"*#{action.id} {esc(action.title)}*",
         f"Owner {mention(action.owner_id)} · due {describe_date(action.due_date, today)} · "
         f"*{days} working day{'s' if days != 1 else ''} overdue* · {last}",
