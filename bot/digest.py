@@ -3,6 +3,7 @@ what is coming, and an eight-week chart. Built from the database when it is sent
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -242,13 +243,22 @@ def read_preference(text: str, current: Preference) -> Preference:
         elif word in ("separate", "each", "per-clinic"):
             combined = False
         else:
-            try:
-                at = time.fromisoformat(word if len(word) > 2 else f"{int(word):02d}:00")
-            except ValueError:
-                raise UserError(
-                    f"I don't understand \u201c{word[:20]}\u201d. For example {SETTINGS_EXAMPLE}."
-                ) from None
-    return Preference(weekday, at.replace(second=0, microsecond=0), combined)
+            at = _time_of_day(word)
+    return Preference(weekday, at, combined)
+
+
+_TIME = re.compile(r"(\d{1,2})(?::?(\d\d))?(am|pm)?")
+
+
+def _time_of_day(word: str) -> time:
+    """`16:00`, `9:30`, `0930`, `9`, `4pm`, `4:30pm`."""
+    match = _TIME.fullmatch(word)
+    hour, minute = (int(match[1]), int(match[2] or 0)) if match else (-1, 0)
+    if match and match[3]:
+        hour = hour % 12 + (12 if match[3] == "pm" else 0) if 1 <= hour <= 12 else -1
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise UserError(f"I don't understand \u201c{word[:20]}\u201d. For example {SETTINGS_EXAMPLE}.")
+    return time(hour, minute)
 
 
 class DigestPlanner:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.demo.walk import Walk
@@ -46,6 +47,21 @@ def test_leads_and_sponsors_get_it_at_nine_on_monday_in_their_own_time_zone_once
     assert "Audit weekend discharges" in first  # overdue since Thursday
     assert f"<@{OTHER}>: Pharmacy TTO cut-off" in first  # a win to thank them for
     assert "Discharge lounge rota" in first.split("Due in the coming week")[1]
+
+
+def test_days_and_updates_are_counted_on_each_readers_calendar(user, slack, db, bot, clock):
+    """Due Thursday, read on Monday: four days overdue wherever the reader is. The owner's update at 19:00
+    UTC on Friday is Friday in London and already Saturday in Kolkata."""
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.until(datetime(2026, 11, 27, 19, tzinfo=UTC))
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(actions_in(db)[0].id))
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 30, 10, tzinfo=UTC))
+
+    line = "*Audit weekend discharges* · 4 days overdue · last update "
+    assert line + "Fri 27 Nov" in text_of(digests_to(walk, LEAD)[0].call)
+    assert line + "Sat 28 Nov" in text_of(digests_to(walk, SPONSOR)[0].call)
 
 
 def test_the_chart_is_uploaded_under_the_digest(user, slack, db, bot, clock):
@@ -114,6 +130,26 @@ def test_each_person_chooses_their_day_and_time(user, slack, db, bot, clock):
     assert "Friday at 16:00" in answer.text
     assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Fri 27 Nov 16:00"]
     assert [t.local("Asia/Kolkata") for t in digests_to(walk, SPONSOR)] == ["Mon 30 Nov 09:00"]
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [
+        ("tue 7:00", "Tuesday at 07:00"),
+        ("wednesday 4:30pm", "Wednesday at 16:30"),
+        ("thursday 0930", "Thursday at 09:30"),
+    ],
+)
+def test_a_time_may_be_written_the_ways_people_write_it(user, db, said, shown):
+    assert shown in user.command(LEAD, f"digest settings {said}").text
+
+
+@pytest.mark.parametrize("said", ["friday 24:00", "friday 13pm", "friday 9:75", "friday noonish"])
+def test_a_time_that_is_not_one_is_refused_and_nothing_changes(user, db, said):
+    answer = user.command(LEAD, f"digest settings {said}")
+
+    assert "I don't understand" in answer.text
+    assert "Monday at 09:00" in user.command(LEAD, "digest settings").text
 
 
 def test_digest_preview_now_and_for_someone_who_leads_nothing(user, slack, db, bot, clock):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
@@ -39,6 +39,18 @@ def test_status_lists_my_open_actions_overdue_first(user, slack, db, clock):
     assert "overdue" in text.split("Soon thing")[1].split("Middle thing")[0]
     buttons = [e["action_id"] for b in answer.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons.count(ids.ACTION_DONE) == 3
+
+
+def test_how_late_is_counted_on_the_readers_calendar(user, slack, db, clock):
+    """Due Thursday in New York (Friday 04:59 in London), read in London on Friday: a day late. Due Tuesday
+    in Kolkata (13:29 in New York), read in New York that afternoon: overdue since 13:29 there."""
+    add(user, slack, LEAD, OWNER, "New York thing", "2026-11-26")
+    add(user, slack, OWNER, SPONSOR, "Kolkata thing", "2026-12-01")
+
+    clock.set(datetime(2026, 11, 27, 10, tzinfo=UTC))
+    assert "was due Thu 26 Nov, 1 day ago" in user.command(LEAD, f"status <@{OWNER}>").text
+    clock.set(datetime(2026, 12, 1, 20, tzinfo=UTC))
+    assert "was due today, ended 13:29 your time" in user.command(OWNER, f"status <@{SPONSOR}>").text
 
 
 def test_status_shows_nothing_of_other_peoples_actions(user, slack, db):

@@ -64,8 +64,11 @@ def due_phrase(action: Action, reader: Person, now: datetime) -> str:
     """When it is due, said in the reader's time zone."""
     today = reader.local(now).date()
     if action.closed_at is None and action.due_at < now:
-        days = (today - reader.local(action.due_at).date()).days
-        late = "today" if days <= 0 else f"{days} day{'s' if days != 1 else ''} ago"
+        # Days as the reader's calendar counts them from the due date; on the day itself (a reader west of
+        # the owner), when the deadline ended on the reader's clock.
+        days = (today - action.due_date).days
+        ended = reader.local(action.due_at)
+        late = f"{days} day{'s' if days != 1 else ''} ago" if days > 0 else f"ended {ended:%H:%M} your time"
         return f"*overdue* (was due {describe_date(action.due_date, today)}, {late})"
     phrase = f"due {describe_date(action.due_date, today)}"
     local_due = reader.local(action.due_at)

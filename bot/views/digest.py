@@ -4,8 +4,9 @@ and every section stays inside Slack's limits (3000 characters a section, 50 blo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
@@ -48,7 +49,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         "Overdue and blocked",
         digest.slipping,
         digest.slipping_total,
-        lambda a: _slipping(a, digest, today),
+        lambda a: _slipping(a, digest.now, zone(tz)),
         "Nothing overdue or blocked. :tada:",
     )
     listing(
@@ -116,15 +117,17 @@ def _area(area: AreaProgress, name_clinic: bool, today: date) -> str:
     return line
 
 
-def _slipping(action: Action, digest: Digest, today) -> str:  # type: ignore[no-untyped-def]
-    days = (digest.now - action.due_at).days
-    late = (
-        f"{days} day{'s' if days != 1 else ''} overdue"
-        if action.due_at < digest.now
-        else f"due {describe_date(action.due_date, today)}"
-    )
+def _slipping(action: Action, now: datetime, reader: ZoneInfo) -> str:
+    """One overdue or blocked action; days as the reader's calendar counts them (due Thursday, read on
+    Friday: a day overdue, however many hours the deadline's time zone leaves)."""
+    today = now.astimezone(reader).date()
+    days = (today - action.due_date).days
+    if action.due_at >= now:
+        late = f"due {describe_date(action.due_date, today)}"
+    else:
+        late = f"{days} day{'s' if days != 1 else ''} overdue" if days > 0 else "overdue since today"
     updated = action.last_owner_update_at
-    last = f"last update {describe_date(updated.date(), today)}" if updated else "no update yet"
+    last = f"last update {describe_date(updated.astimezone(reader).date(), today)}" if updated else "no update yet"
     line = f"• {mention(action.owner_id)}: *{quote(action.title, 100)}* · {late} · {last}"
     if action.status == "blocked" and action.blocked_reason:
         line += f"\n   blocked: _{quote(action.blocked_reason, 150)}_"
