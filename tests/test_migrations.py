@@ -13,10 +13,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, Table, func, select
 
 from bot.demo.driver import TEAM
-from storage.db import alembic_config, make_engine, upgrade
-from storage.models import Action, Base, SlackUser
+from storage.db import alembic_config, make_engine, make_session_factory, upgrade
+from storage.models import Action, ActionEvent, Base, SlackUser
 from tests.conftest import ASSIGNER, BOT_TOKEN, OWNER, SIGNING_SECRET, START, UNPACED, no_postgres
 from tests.helpers import text_of
 
@@ -49,7 +50,6 @@ def test_an_action_open_before_chasing_existed_is_chased_after_the_upgrade(empty
     from bot.clock import FixedClock
     from bot.demo.walk import Walk
     from bot.settings import Settings
-    from storage.db import make_session_factory
 
     upgrade(empty_database_url, "0011")
     engine = make_engine(empty_database_url)
@@ -93,6 +93,67 @@ def test_an_action_open_before_chasing_existed_is_chased_after_the_upgrade(empty
     assert to_owner, "the owner of an action open before chasing existed is nudged"
     assert "Audit weekend discharges" in text_of(to_owner[0].call)
     assert to_owner[0].local("America/New_York").endswith("09:00")
+
+
+@pytest.mark.parametrize("since", ["0001", "0002", "0012"])
+def test_upgrading_keeps_every_clinic_focus_area_and_link(empty_database_url, since):
+    """SQLite changes a column by rebuilding its table (0003 and 0013 rebuild `clinics`); the rows that
+    refer to it must come through untouched, not be deleted or unlinked by their foreign keys."""
+    upgrade(empty_database_url, since)
+    engine = make_engine(empty_database_url)
+    at = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    rows = {
+        "clinics": {
+            "id": 1,
+            "team_id": TEAM,
+            "name": "Flow",
+            "name_key": "flow",
+            "lead_id": "ULEAD",
+            "created_by": "ULEAD",
+            "created_at": at,
+            "chase_overrides": {},
+        },
+        "focus_areas": {"id": 1, "team_id": TEAM, "clinic_id": 1, "position": 1, "name": "Weekend discharges"},
+        "actions": {
+            "id": 1,
+            "team_id": TEAM,
+            "clinic_id": 1,
+            "focus_area_id": 1,
+            "title": "Audit",
+            "notes": "",
+            "owner_id": OWNER,
+            "assigner_id": ASSIGNER,
+            "status": "open",
+            "due_date": date(2026, 12, 4),
+            "due_at": at,
+            "created_at": at,
+            "updated_at": at,
+            "owner_nudges": 0,
+        },
+        "action_events": {
+            "team_id": TEAM,
+            "action_id": 1,
+            "at": at,
+            "actor_id": ASSIGNER,
+            "kind": "created",
+            "detail": {},
+        },
+    }
+    with engine.begin() as connection:
+        for name, row in rows.items():
+            table = Table(name, MetaData(), autoload_with=connection)
+            connection.execute(table.insert(), {k: v for k, v in row.items() if k in table.c})
+    engine.dispose()
+
+    upgrade(empty_database_url)
+
+    engine = make_engine(empty_database_url)
+    with make_session_factory(engine)() as session:
+        action = session.get(Action, 1)
+        assert (action.clinic_id, action.focus_area_id) == (1, 1)
+        assert [a.name for a in action.clinic.focus_areas] == ["Weekend discharges"]
+        assert session.scalar(select(func.count()).select_from(ActionEvent)) == 1
+    engine.dispose()
 
 
 def _upgrade_together(url: str, start: Any, results: Any) -> None:

@@ -3,7 +3,8 @@
 Every replica applies pending migrations as it starts, so several may try at once. Only one may apply them:
 the others wait for it, then read the revision it reached and find nothing left to do. On PostgreSQL that is
 an advisory lock held by the migrating connection (freed if its process dies); on SQLite, one exclusive
-transaction around all of them (SQLite runs DDL inside a transaction, so none applies half-way either)."""
+transaction around all of them (SQLite runs DDL inside a transaction, so none applies half-way either),
+with foreign keys off while tables are rebuilt and checked once at the end."""
 
 from typing import Any
 
@@ -40,6 +41,8 @@ def run_migrations() -> None:
             )
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:
+                    _check_references(connection)
         finally:
             if postgres:
                 _hold(connection, func.pg_advisory_unlock(MIGRATION_LOCK))
@@ -53,6 +56,13 @@ def _hold(connection: Connection, call: ColumnElement[Any]) -> None:
     connection.commit()
 
 
+def _check_references(connection: Connection) -> None:
+    """Refuse (and so roll back) migrations that left a row referring to one that is not there."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migrations would leave {len(broken)} broken reference(s), first {tuple(broken[0])}")
+
+
 def _exclusive_transactions(engine: Engine) -> None:
     """The sqlite3 driver begins no transaction before DDL and a deferred one before writes; here every
     transaction begins EXCLUSIVE, before the revision is read, so a second process waits for the first."""
@@ -60,6 +70,10 @@ def _exclusive_transactions(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _no_driver_transactions(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None
+        # SQLite changes a table's columns by copying it to a new table and dropping the old one: with
+        # foreign keys enforced, that drop would delete (or unlink) every row that refers to the table.
+        # Alembic's own advice is to turn them off while migrating; `_check_references` checks after.
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
 
     @event.listens_for(engine, "begin")
     def _begin_exclusive(connection: Connection) -> None:
