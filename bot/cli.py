@@ -57,14 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _database_problem(url: str, exc: OperationalError) -> str:
     """One line an operator can act on, with no password in it (the driver's message may quote the URL)."""
-    from sqlalchemy.engine import make_url
-
-    from storage.db import shown
+    from storage.db import secrets_in, shown
 
     reason = next(iter(str(exc.orig or exc).strip().splitlines()), type(exc).__name__)
-    password = make_url(url).password
-    if password:
-        reason = reason.replace(str(password), "***")
+    for secret in secrets_in(url):
+        reason = reason.replace(secret, "***")
     return f"cannot use the database at {shown(url)}: {reason}"
 
 

@@ -41,8 +41,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def shown(url: str) -> str:
-    """The URL as it may be printed or logged: the password masked."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL as it may be printed or logged: the password masked, in its user part or given as a
+    `password=` query parameter (which drivers accept too)."""
+    parsed = make_url(url)
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "MASKED"})
+    return parsed.render_as_string(hide_password=True).replace("password=MASKED", "password=***")
+
+
+def secrets_in(url: str) -> list[str]:
+    """The passwords a URL holds, for masking where a driver's message may quote them."""
+    parsed = make_url(url)
+    given = parsed.query.get("password")
+    return [str(p) for p in (parsed.password, *(given if isinstance(given, tuple) else [given])) if p]
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

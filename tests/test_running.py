@@ -303,8 +303,11 @@ def test_run_starts_when_slack_cannot_say_whether_the_token_is_good(slack, bot_e
     assert '"event": "token_not_checked"' in err
 
 
-def test_an_unreachable_postgresql_stops_start_up_in_one_line_without_its_password(tmp_path):
-    url = f"postgresql+psycopg://clinic:s3cret-pw@127.0.0.1:{free_port()}/clinic"
+@pytest.mark.parametrize(
+    "written", ["clinic:s3cret-pw@127.0.0.1:{port}/clinic", "clinic@127.0.0.1:{port}/clinic?password=s3cret-pw"]
+)
+def test_an_unreachable_postgresql_stops_start_up_in_one_line_without_its_password(tmp_path, written):
+    url = "postgresql+psycopg://" + written.format(port=free_port())
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DATABASE_URL": url}
 
     for command in (["run", "--mode", "http"], ["db", "upgrade"]):
