@@ -25,14 +25,34 @@ from bot.app import INSTALL_PATH, REDIRECT_PATH
 from bot.health import Health
 
 SLACK_PATH = "/slack/events"
+# Slack's largest request (a modal of a hundred filled inputs) is a few hundred kilobytes; anything bigger
+# is refused before it is read, or one request could exhaust the memory of a server on a public URL.
+MAX_BODY = 1_000_000
 log = logging.getLogger("clinic_bot.web")
+
+
+async def _body_at_most(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is known to be longer than `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_web_app(bolt: App, health: Health, *, threads: int) -> Starlette:
     workers = anyio.CapacityLimiter(threads)
 
     async def slack_events(request: Request) -> Response:
-        body = (await request.body()).decode("utf-8", errors="replace")
+        raw = await _body_at_most(request, MAX_BODY)
+        if raw is None:
+            return Response(status_code=413)
+        body = raw.decode("utf-8", errors="replace")
         try:
             bolt_request = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
         except Exception:  # Bolt could not even read it (not JSON, not an object): nothing Slack sends

@@ -176,6 +176,17 @@ def test_http_mode_answers_a_malformed_payload_without_a_500(http_bot, body):
     assert 400 <= status < 500
 
 
+def test_http_mode_refuses_a_body_far_larger_than_slack_ever_sends_before_reading_it(http_bot):
+    """A public URL gets requests from anyone: a huge body must not be held in memory to find it unsigned."""
+    status, _ = post_signed(http_bot, "payload=" + "a" * 1_500_000, "application/x-www-form-urlencoded")
+
+    assert status == 413
+    status, body = post_signed(
+        http_bot, command_form("help", LEAD, "http://x"), "application/x-www-form-urlencoded"
+    )  # and it goes on serving
+    assert status == 200 and "/clinic status" in body
+
+
 def test_healthz_reports_the_database_and_the_scheduler(http_bot, bot_env, tmp_path):
     def health() -> dict:
         with urlopen(f"http://127.0.0.1:{http_bot}/healthz", timeout=5) as response:
