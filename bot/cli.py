@@ -384,7 +384,7 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.dry_run:
             return _dry_run(bot)
-        return _deliver_all(bot, settings.tick_timeout_seconds)
+        return _deliver_all(bot, settings.tick_timeout_seconds, real_time=not args.now)
     finally:
         bot.close()
 
@@ -405,12 +405,12 @@ def _dry_run(bot) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _deliver_all(bot, timeout: float) -> int:  # type: ignore[no-untyped-def]
+def _deliver_all(bot, timeout: float, *, real_time: bool) -> int:  # type: ignore[no-untyped-def]
     """Plan, then deliver until nothing due is left unsent, waiting out Retry-After, for at most `timeout`."""
     from scheduler import run_pass
 
     deadline = time.monotonic() + timeout
-    report = run_pass(bot.services)
+    report = run_pass(bot.services, real_time=real_time)
     while owed := bot.services.delivery.owed():
         # A message another process leased (and may have died holding) waits for its lease to run out.
         wait = min(max(m.not_before, m.lease_until or m.not_before) for m in owed) - bot.services.clock.now()

@@ -17,10 +17,12 @@ log = logging.getLogger("clinic_bot.scheduler")
 PASS_JOB_ID = "clinic-pass"
 
 
-def run_pass(services: Services) -> DeliveryReport:
+def run_pass(services: Services, *, real_time: bool = True) -> DeliveryReport:
     """One pass: decide what is due now, deliver the outbox, and apply the retention period. A planner that
     fails does not hold back the others nor the delivery of what is queued: its error is raised once they
-    are done, and the pass does not count as finished (`/healthz` shows the scheduler stalled if it goes on)."""
+    are done, and the pass does not count as finished (`/healthz` shows the scheduler stalled if it goes on).
+    A pass run as if at another time (`tick --now`, `real_time=False`) only plans and delivers: what is
+    deleted for age, and the last pass `/healthz` reports, go by the real time."""
     failure: Exception | None = None
     for planner in (services.planner, services.digests, services.one_on_one_schedule, services.reports):
         try:
@@ -29,10 +31,12 @@ def run_pass(services: Services) -> DeliveryReport:
             log.error("planner_failed", extra={"planner": type(planner).__name__, "error": type(exc).__name__})
             failure = failure or exc
     report = services.delivery.deliver_due()
-    services.retention.run_if_due()
+    if real_time:
+        services.retention.run_if_due()
     if failure is not None:
         raise failure
-    services.health.passed()
+    if real_time:
+        services.health.passed()
     return report
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from urllib.request import Request, urlopen
 
 import pytest
+from sqlalchemy import select
 
 from bot.demo.driver import sign
 from tests.conftest import BOT_TOKEN, LEAD, OWNER, SIGNING_SECRET
@@ -370,6 +371,23 @@ def test_tick_delivers_what_is_left_in_the_outbox(bot_env, slack, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "pass done" in result.stdout
+
+
+def test_tick_as_if_later_deletes_nothing_for_age_and_is_not_the_last_pass(user, slack, db, bot_env, tmp_path):
+    """`--now` says when to plan for; what is old enough to delete, and whether the scheduler is alive, go
+    by the real time."""
+    from storage.models import Action, Heartbeat
+
+    user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
+    wait_dms(slack, OWNER)
+    assert "Closed *#1" in user.command(LEAD, "done 1").text
+
+    result = run_once("tick", "--now", "2027-01-04T15:00", env={**bot_env, "RETENTION_DAYS": "30"}, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    db.expire_all()
+    assert [a.title for a in db.scalars(select(Action))] == ["Audit the rota"]
+    assert db.scalars(select(Heartbeat)).all() == []
 
 
 def test_tick_dry_run_says_who_would_hear_what_and_sends_nothing(user, slack, bot_env, tmp_path):
