@@ -323,36 +323,63 @@ def _until_stopped() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    # Python runs a signal's handler in the main thread, and only once that thread wakes: delivered to
+    # another thread, the signal would not end a wait without a timeout.
+    while not stop.wait(0.5):
+        pass
 
 
 def _socket_mode(bot, settings: Settings) -> Callable[[], None]:  # type: ignore[no-untyped-def]
     """Connect now, before the scheduler starts, so that an app token Slack refuses stops start-up with
-    nothing sent; returns what serves until SIGTERM or SIGINT."""
+    nothing sent. When Slack cannot be reached, start anyway (the scheduler's messages wait Slack out) and
+    keep trying to connect in the background. Returns what serves until SIGTERM or SIGINT."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
-    from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.slack import REFUSED_TOKEN_ERRORS
 
     handler = SocketModeHandler(bot.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-    try:
-        handler.connect()
-    except SlackApiError as exc:
-        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+    stopping = threading.Event()
+    connecting = None
+    if (error := _connect(handler)) is not None:
         if error in REFUSED_TOKEN_ERRORS:
             raise SettingsError(
                 f"SLACK_APP_TOKEN: Slack refused it ({error}). Create an app-level token with connections:write "
                 "under Basic Information, App-Level Tokens, at api.slack.com/apps."
-            ) from None
-        raise CannotStart(f"Slack did not open Socket Mode ({error}) for SLACK_APP_TOKEN; try again") from None
-    except (SlackClientError, OSError) as exc:
-        raise CannotStart(f"could not reach Slack to open Socket Mode ({type(exc).__name__}); try again") from None
+            )
+        connecting = threading.Thread(target=_keep_connecting, args=(handler, stopping), daemon=True)
+        connecting.start()
 
     def serve() -> None:
         _until_stopped()
+        stopping.set()
+        if connecting is not None:
+            connecting.join(timeout=10)
         handler.close()
 
     return serve
+
+
+def _connect(handler) -> str | None:  # type: ignore[no-untyped-def]
+    """Open Socket Mode; None once connected, else why not (Slack's error, or what kept us from Slack)."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+    except (SlackClientError, OSError) as exc:
+        error = type(exc).__name__
+    else:
+        log.info("socket_mode_connected")
+        return None
+    log.warning("socket_mode_not_connected", extra={"error": error})
+    return error
+
+
+def _keep_connecting(handler, stopping: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    wait = 2.0
+    while not stopping.wait(wait) and _connect(handler) is not None:
+        wait = min(wait * 2, 60.0)
 
 
 def _scheduler(settings: Settings, _args: argparse.Namespace) -> int:

@@ -342,6 +342,25 @@ def test_a_sqlite_file_that_cannot_be_written_stops_start_up_in_one_line(tmp_pat
     assert line.startswith("clinic-bot: DATABASE_URL") and "unable to open database file" in line, line
 
 
+def test_socket_mode_starts_while_slack_is_down_and_connects_once_it_is_back(slack, bot_env, tmp_path):
+    """The scheduler's messages wait Slack out; the process must not exit and leave them unsent."""
+    server = SocketModeServer().start()
+    slack.socket_mode_url = server.url
+    slack.fail_next("apps.connections.open", status=503, error="service_unavailable", times=2)
+    env = {**bot_env, "SLACK_APP_TOKEN": "xapp-1-test"}
+    env.pop("SLACK_SIGNING_SECRET")
+    process = clinic_bot("run", "--no-scheduler", env=env, cwd=tmp_path)
+    try:
+        server.wait_connected()
+        assert process.poll() is None
+        assert "/clinic status" in json.dumps(server.send("slash_commands", command_payload("help", LEAD, "http://x")))
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=15)
+        server.stop()
+    assert '"event": "socket_mode_not_connected"' in err and '"event": "socket_mode_connected"' in err
+
+
 def test_an_app_token_slack_refuses_stops_socket_mode_start_up_in_one_line_and_sends_nothing(
     user, slack, bot_env, tmp_path
 ):
