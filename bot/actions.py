@@ -105,8 +105,9 @@ def lead_of(action: Action) -> str:
 
 
 def may_lead(action: Action, user_id: str) -> bool:
-    """The lead's tools (extend, reassign, nudge, decide on extensions): assigner, lead and sponsor."""
-    if user_id == action.assigner_id:
+    """The lead's tools (extend, reassign, nudge, decide on extensions): assigner, lead and sponsor. Never
+    its owner as assigner of their own action: they would approve their own request for more time."""
+    if user_id == action.assigner_id != action.owner_id:
         return True
     clinic = action.clinic
     return clinic is not None and user_id in (clinic.lead_id, clinic.sponsor_id)
@@ -314,9 +315,10 @@ class ActionService:
             record(session, action, actor_id, "snoozed", now, until=until.isoformat())
             return action, until
 
-    def get_changeable(self, team_id: str, action_id: int, actor_id: str) -> Action:
+    def get_changeable(self, team_id: str, action_id: int, actor_id: str, *, lead: bool = False) -> Action:
+        """The open action, for a form about to change it (`lead`: one of the lead's tools)."""
         with self._sessions() as session:
-            action = load_changeable(session, team_id, action_id, actor_id)
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead if lead else may_change)
             ensure_open(action)
             return action
 

@@ -46,7 +46,7 @@ def register(app: App, services: Services) -> None:
     def open_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         team_id, user_id = team_of(context, body), body["user"]["id"]
-        action = services.actions.get_changeable(team_id, clicked(body), user_id)
+        action = services.actions.get_changeable(team_id, clicked(body), user_id, lead=True)
         if body["actions"][0]["action_id"] == ids.ESCALATION_EXTEND:
             today = services.people.cached_person(team_id, user_id).local(services.clock.now()).date()
             context[OPEN_VIEW] = views.extend_modal(action, today)

@@ -151,6 +151,27 @@ def test_more_time_during_escalation_waits_for_the_lead(user, slack, db, escalat
     slack.wait_for(lambda _c: any(word in text_of(c) for c in slack.messages_to(OWNER)))
 
 
+def test_an_owner_who_assigned_their_own_action_cannot_approve_their_own_request(user, slack, db, bot, clock):
+    """Once escalated, the owner's request waits for the lead; as its assigner, the owner is not the lead."""
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, OWNER, OWNER, "My own audit", "2026-11-27", clinic_id)
+    walk.settle()
+    walk.until(datetime(2026, 12, 2, 10, tzinfo=UTC))
+    action_id = actions_in(db)[0].id
+    ask_for_more_time(user, slack, action_id, "2026-12-18")
+    [request] = db.scalars(select(ExtensionRequest)).all()
+
+    user.click(OWNER, ids.EXTENSION_APPROVE, str(request.id))
+    user.click(OWNER, ids.ESCALATION_EXTEND, str(action_id))
+
+    assert all("Nothing was changed" in text_of(r) for r in wait_response(slack, 2))
+    assert slack.calls_to("views.open") == []
+    assert actions_in(db)[0].due_date == date(2026, 11, 27)
+    db.expire_all()
+    assert db.scalar(select(ExtensionRequest.state)) == "pending"
+
+
 def test_snooze_silences_reminders_until_the_date(user, slack, db, bot, clock):
     walk = Walk(bot, slack, clock)
     add(user, slack, ASSIGNER, OWNER, "Snooze me", "2026-11-27")
