@@ -64,7 +64,7 @@ class InstalledWorkspaces:
         self._lock = threading.Lock()
 
     def gateway(self, team_id: str) -> SlackGateway:
-        bot = self._store.find_bot(enterprise_id=None, team_id=team_id)
+        bot = self._store.find_bot(enterprise_id=self._store.enterprises_of(team_id)[0], team_id=team_id)
         if bot is None or not bot.bot_token:
             raise RecipientGone(UNINSTALLED)
         with self._lock:
@@ -85,8 +85,9 @@ class InstalledWorkspaces:
             log.warning("tokens_unreadable", extra={"stored": stored, "readable": readable})
 
     def forget(self, team_id: str) -> None:
-        self._store.delete_installation(enterprise_id=None, team_id=team_id)
-        self._store.delete_bot(enterprise_id=None, team_id=team_id)
+        for enterprise_id in self._store.enterprises_of(team_id):
+            self._store.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+            self._store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         with self._lock:
             self._gateways.clear()
 

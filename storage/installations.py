@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, desc, select
 
 from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS
 
@@ -64,6 +64,19 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                     )
                     setattr(entity, name, None)
         return entity
+
+    def enterprises_of(self, team_id: str) -> list[str | None]:
+        """The Enterprise Grid org(s) the workspace installed the app in, latest first; [None] when not in
+        one. A workspace of a Grid org is stored under its org's id, and found only with it."""
+        c = self.bots.c
+        query = (
+            select(c.enterprise_id)
+            .where(c.client_id == self.client_id, c.team_id == team_id)
+            .order_by(desc(c.installed_at))
+        )
+        with self.engine.connect() as connection:
+            found = list(dict.fromkeys(row[0] for row in connection.execute(query)))
+        return found or [None]
 
     def readable_bots(self) -> tuple[int, int]:
         """How many workspaces have a bot token stored, and how many of those this key opens."""

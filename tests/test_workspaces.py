@@ -149,6 +149,21 @@ def test_a_workspace_that_removes_the_app_hears_nothing_more(multi, slack, clock
     assert count == 0 and pending == []
 
 
+def test_a_workspace_of_an_enterprise_grid_org_is_reached_and_forgotten(multi, slack, clock):
+    """Slack stores a Grid org's workspace under the org's id and names the org in every payload."""
+    slack.enterprise_id = "E0GRID"
+    assert install(multi, "T0001") == 200
+    driver = SlackDriver(multi.bolt, SIGNING_SECRET, slack.response_url(), "T0001", enterprise_id="E0GRID")
+
+    add(driver, slack, ASSIGNER, OWNER, "Audit the Grid rota", "2026-11-27")
+    Walk(multi, slack, clock).settle()
+
+    assert "Audit the Grid rota" in "".join(text_of(c) for c in slack.messages_to(OWNER))
+    assert driver.event({"type": "app_uninstalled"}).status == 200
+    with multi.services.sessions() as session:
+        assert session.execute(text("SELECT count(*) FROM slack_bots")).scalar() == 0
+
+
 def multi_env(slack, database_url: str, key: str) -> dict[str, str]:
     return {
         "SLACK_CLIENT_ID": "1111.2222",

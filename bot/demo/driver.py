@@ -39,11 +39,15 @@ class Answer:
 
 
 class SlackDriver:
-    def __init__(self, app: App, signing_secret: str, response_url: str, team_id: str = TEAM) -> None:
+    def __init__(
+        self, app: App, signing_secret: str, response_url: str, team_id: str = TEAM, enterprise_id: str | None = None
+    ) -> None:
+        """`enterprise_id`: the Enterprise Grid org the workspace belongs to; Slack names it in every payload."""
         self.app = app
         self.secret = signing_secret
         self.response_url = response_url
         self.team_id = team_id
+        self.enterprise_id = enterprise_id
 
     def _dispatch(self, body: str, content_type: str, extra_headers: dict[str, str] | None = None) -> Answer:
         headers = {"content-type": content_type, **sign(self.secret, body), **(extra_headers or {})}
@@ -55,6 +59,8 @@ class SlackDriver:
         return Answer(response.status, parsed)
 
     def _interaction(self, payload: dict[str, Any]) -> Answer:
+        if self.enterprise_id:
+            payload["enterprise"] = {"id": self.enterprise_id, "name": "Grid org"}
         return self._dispatch(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def command(self, user: str, text: str, *, channel: str = "C0CLINIC") -> Answer:
@@ -74,6 +80,8 @@ class SlackDriver:
             "response_url": f"{self.response_url}-cmd{n}",
             "trigger_id": f"trigger-{n}",
         }
+        if self.enterprise_id:
+            form |= {"enterprise_id": self.enterprise_id, "enterprise_name": "Grid org"}
         return self._dispatch(urlencode(form), "application/x-www-form-urlencoded")
 
     def click(
@@ -231,8 +239,12 @@ class SlackDriver:
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(_counter):08d}",
             "event_time": int(time.time()),  # ok: stamped by Slack when it sends
-            "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
+            "authorizations": [
+                {"enterprise_id": self.enterprise_id, "team_id": self.team_id, "user_id": "UBOT", "is_bot": True}
+            ],
         }
+        if self.enterprise_id:
+            body["enterprise_id"] = self.enterprise_id
         headers = {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"} if retry else None
         return self._dispatch(json.dumps(body), "application/json", headers)
 

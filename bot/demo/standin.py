@@ -134,6 +134,7 @@ class SlackStandIn:
         self._chaos: tuple[float, float, random.Random] | None = None
         self._limits: _Limits | None = None
         self.installed: dict[str, str] = {}  # bot token -> team, for workspaces installed by OAuth
+        self.enterprise_id: str | None = None  # the Enterprise Grid org workspaces install in, if any
         self._state = _State()
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -395,7 +396,7 @@ class SlackStandIn:
             "access_token": token,
             "bot_user_id": "UBOT",
             "team": {"id": team_id, "name": f"Workspace {team_id}"},
-            "enterprise": None,
+            "enterprise": {"id": self.enterprise_id, "name": "Grid org"} if self.enterprise_id else None,
             "is_enterprise_install": False,
         }
 
