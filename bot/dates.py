@@ -66,10 +66,11 @@ def parse_due_date(text: str, today: date) -> date:
 
     Numeric slashed dates are day first, as written in UK hospitals: 04/12/2026 is 4 December.
     A two-digit year is this century's (4 Dec 26 is 4 December 2026); a year of one or three digits is refused.
-    A day and month without a year mean this year's, or next year's when this year's passed more than
-    60 days ago; within those 60 days it is a mistake and refused. 29 Feb without a year follows the same
-    rule, and when that year has no 29 February it is refused with the next real one to write instead:
-    a deadline years away should be typed, never guessed, and the day typed is never moved to the 28th."""
+    A day and month without a year mean the first such day from 60 days ago on: a day within those 60
+    days (last December's, typed in January) is a mistake and refused; an earlier one means next year's.
+    29 Feb without a year follows the same rule, and when that year has no 29 February it is refused with
+    the next real one to write instead: a deadline years away should be typed, never guessed, and the day
+    typed is never moved to the 28th."""
     if len(text) > 100:
         raise _unreadable(text)
     cleaned = " ".join(text.lower().strip().rstrip(".").split())
@@ -80,10 +81,10 @@ def parse_due_date(text: str, today: date) -> date:
     if day is None:
         year, month, day_of_month = _calendar(cleaned, text)
         if year is None:
-            # this year's, unless it fell before the 60 days in which an earlier day is taken for a mistake
+            # the first such day from 60 days ago: one in those 60 days is taken for a mistake (and refused
+            # as past), not for next year's, in January as in November
             cutoff = today - timedelta(days=PAST_GRACE_DAYS)
-            passed = cutoff.year == today.year and (month, day_of_month) < (cutoff.month, cutoff.day)
-            year = today.year + 1 if passed else today.year
+            year = cutoff.year + ((month, day_of_month) < (cutoff.month, cutoff.day))
         day = _real_day(year, month, day_of_month, _next_leap_day(today))
     if day < today:
         raise DueDateError(f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}")

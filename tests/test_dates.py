@@ -91,10 +91,18 @@ def test_refuses_what_it_cannot_use_and_says_how_to_write_it(text, says):
         (date(2027, 1, 31), "end of month", date(2027, 1, 31)),
         (date(2028, 2, 3), "end of month", date(2028, 2, 29)),  # leap year
         (date(2026, 12, 30), "2 Jan", date(2027, 1, 2)),
+        (date(2027, 1, 15), "1 Nov", date(2027, 11, 1)),  # more than 60 days ago: next year's
     ],
 )
 def test_calendar_edges(today, text, expected):
     assert parse_due_date(text, today) == expected
+
+
+@pytest.mark.parametrize(("today", "text"), [(date(2027, 1, 15), "20 Dec"), (date(2027, 1, 3), "1 Dec")])
+def test_a_day_just_past_across_new_year_is_a_mistake_as_in_any_month(today, text):
+    """Typed in January, last December's day is refused as past, not taken for a deadline eleven months off."""
+    with pytest.raises(DueDateError, match="in the past"):
+        parse_due_date(text, today)
 
 
 @pytest.mark.parametrize(
