@@ -211,13 +211,11 @@ def _build(settings: Settings, clock=None, *, check_tokens: bool = False, dry_ru
     return bot
 
 
-def _schema_current(settings: Settings) -> None:
+def _schema_current(settings: Settings, doing: str = "a dry run changes nothing") -> None:
     from storage.db import schema_is_current
 
     if not schema_is_current(settings.database_url):
-        raise CannotStart(
-            "the database schema is not up to date, and a dry run changes nothing: run `clinic-bot db upgrade` first"
-        )
+        raise CannotStart(f"the database schema is not up to date, and {doing}: run `clinic-bot db upgrade` first")
 
 
 def _config(_settings: Settings, _args: argparse.Namespace) -> int:
@@ -255,6 +253,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     if args.format == "csv" and args.out is None:
         print("clinic-bot: --out FOLDER is needed for CSV (one file per table)", file=sys.stderr)
         return 2
+    _schema_current(settings, "an export only reads")
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
@@ -264,13 +263,16 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"clinic-bot: {exc}", file=sys.stderr)
                 return 2
             export = ClinicExport(session, team_id, [c.id for c in clinics])
-            if args.format == "csv":
-                write_csv(export, args.out)
-            elif args.out is None:
-                write_json(export, sys.stdout, SystemClock().now())
-            else:
-                with args.out.open("w", encoding="utf-8") as file:
-                    write_json(export, file, SystemClock().now())
+            try:
+                if args.format == "csv":
+                    write_csv(export, args.out)
+                elif args.out is None:
+                    write_json(export, sys.stdout, SystemClock().now())
+                else:
+                    with args.out.open("w", encoding="utf-8") as file:
+                        write_json(export, file, SystemClock().now())
+            except OSError as exc:
+                raise CannotStart(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}") from None
     finally:
         engine.dispose()
     print(f"clinic-bot: exported {export.exported.describe()}", file=sys.stderr)

@@ -185,6 +185,27 @@ def test_an_unknown_clinic_or_missing_folder_is_refused_and_writes_nothing(user,
     assert not (tmp_path / "x.json").exists()
 
 
+def test_an_output_that_cannot_be_written_or_a_database_not_there_gets_one_line(
+    user, slack, db, database_url, tmp_path
+):
+    register_clinic(user, slack, db)
+    (tmp_path / "a-file").write_text("kept")
+    missing = tmp_path / "missing.db"
+
+    results = [
+        export(database_url, "--format", "csv", "--out", str(tmp_path / "a-file")),
+        export(database_url, "--format", "json", "--out", str(tmp_path / "no-folder" / "x.json")),
+        export(f"sqlite:///{missing}", "--format", "json"),
+    ]
+
+    for result, says in zip(results, ["cannot write", "cannot write", "clinic-bot db upgrade"], strict=True):
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert says in line, line
+    assert (tmp_path / "a-file").read_text() == "kept"
+    assert not missing.exists()  # an export only reads: it creates no database
+
+
 def uploaded(slack) -> list[bytes]:  # type: ignore[no-untyped-def]
     """The content of every file uploaded, once Slack was told where to share them."""
     slack.wait_for(lambda calls: any(c.method == "files.completeUploadExternal" for c in calls), timeout=10)
