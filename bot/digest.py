@@ -139,15 +139,15 @@ def build(
         measures[indicator.focus_area_id].append(
             IndicatorProgress(indicator, readings, indicator_trend(indicator, rows))
         )
+    done = queries.done_per_area(session, team_id, clinic_ids)  # the slots hold only the weeks charted
     for clinic in clinics:
         for area in clinic.focus_areas:
-            linked = [(a, n) for a, n in slots if a.focus_area_id == area.id]
             digest.areas.append(
                 AreaProgress(
                     clinic.name,
                     area.name,
-                    sum(n for a, n in linked if _open_at(a, now)),
-                    sum(n for a, n in linked if a.status == "done"),
+                    sum(n for a, n in slots if a.focus_area_id == area.id and _open_at(a, now)),
+                    done.get(area.id, 0),
                     area.outcome,
                     measures[area.id],
                 )

@@ -383,6 +383,24 @@ class Slot(NamedTuple):
     focus_area_id: int | None
 
 
+def done_per_area(session: Session, team_id: str, clinic_ids: Sequence[int]) -> dict[int, int]:
+    """How many of the clinics' actions are done, per focus area, however long ago (the covering index
+    serves it)."""
+    if not clinic_ids:
+        return {}
+    rows = session.execute(
+        select(Action.focus_area_id, func.count())
+        .where(
+            Action.team_id == team_id,
+            Action.clinic_id.in_(clinic_ids),
+            Action.status == "done",
+            Action.focus_area_id.is_not(None),
+        )
+        .group_by(Action.focus_area_id)
+    )
+    return {area_id: count for area_id, count in rows}
+
+
 def count_in_slots(
     session: Session, team_id: str, clinic_ids: Sequence[int], since: datetime, instants: dict[str, list[datetime]]
 ) -> list[tuple[Slot, int]]:

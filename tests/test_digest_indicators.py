@@ -92,6 +92,18 @@ def test_each_area_shows_its_outcome_actions_and_indicators_with_a_verdict(user,
     assert "too few readings to say" in area_lines(text, "TTOs")
 
 
+def test_an_area_counts_its_actions_done_long_before_the_weeks_charted(user, slack, db, bot, clock):
+    """Three months on, the chart's eight weeks no longer reach the day "Length of stay"'s one action was
+    done: it still counts, and its worsening indicator still asks whether these were the right actions."""
+    clinic_with_indicators(user, slack, db, bot, clock)
+    clock.set(MONDAY + timedelta(weeks=12))
+
+    stay = area_lines(user.command(LEAD, "digest").text, "Length of stay")
+
+    assert "actions: 0 open, 1 done" in stay
+    assert ":warning: _worsening although every linked action is done" in stay
+
+
 def test_the_digest_chart_has_a_panel_per_indicator(user, slack, db, bot, clock):
     walk = clinic_with_indicators(user, slack, db, bot, clock)
 
