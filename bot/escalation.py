@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.actions import (
     check_owner,
@@ -90,6 +90,12 @@ class EscalationService:
             touch(action, actor_id, now)
             action.last_owner_update_at = now  # a new owner starts a fresh chase
             record(session, action, actor_id, "reassigned", now, **{"from": before, "to": new_owner.user_id})
+            # Put on a one-to-one, it is now to be discussed with whoever owns it.
+            session.execute(
+                update(AgendaItem)
+                .where(AgendaItem.action_id == action.id, AgendaItem.discussed_at.is_(None))
+                .values(person_id=new_owner.user_id)
+            )
             tell(
                 session,
                 action,

@@ -107,6 +107,23 @@ def test_add_to_next_one_to_one_once(user, slack, db, escalated):
     assert (item.lead_id, item.person_id, item.action_id) == (LEAD, OWNER, action_id)
 
 
+def test_an_action_on_the_next_one_to_one_moves_to_the_new_owners_when_reassigned(user, slack, db, escalated):
+    _, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_AGENDA, str(action_id))
+    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
+    user.submit(
+        LEAD,
+        ids.REASSIGN_MODAL,
+        {ids.NEW_OWNER: {"type": "users_select", "selected_user": OTHER}},
+        private_metadata=opened_view(slack)["private_metadata"],
+    )
+
+    assert "You put these on the agenda" in user.command(LEAD, f"1on1 <@{OTHER}>").text
+    assert "You put these on the agenda" not in user.command(LEAD, f"1on1 <@{OWNER}>").text
+    [item] = db.scalars(select(AgendaItem)).all()
+    assert (item.person_id, item.action_id) == (OTHER, action_id)
+
+
 def test_a_closed_action_is_not_put_on_the_next_one_to_one(user, slack, db, escalated):
     """Its escalation still shows the button, but an agenda lists open actions only: it would never come up."""
     _, action_id = escalated
