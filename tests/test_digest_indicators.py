@@ -127,6 +127,22 @@ def test_a_one_to_one_brings_the_indicators_they_report_or_their_actions_serve(u
     assert "Length of stay" not in indicators  # their one action there is done: nothing to discuss
 
 
+def test_a_one_to_one_lists_every_indicator_they_report_the_worsening_first(user, slack, db, clock):
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, areas=("Flow",))
+    [area] = db.scalars(select(FocusArea)).all()
+    for name in "ABCDEF":
+        indicator(db, area, f"Ind {name}", "%", "up", 18, 50, [21.5, 24, 27], reporter=OWNER)
+    indicator(db, area, "Ind Z", "days", "down", 5.0, 4.0, [5.1, 5.4, 5.9], reporter=OWNER)
+    db.commit()
+    clock.set(MONDAY)
+
+    text = user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+    indicators = text[text.index("How will we know? Their indicators") :]
+    assert all(f"*Ind {name}*" in indicators for name in "ABCDEFZ")
+    assert indicators.index("*Ind Z*") < indicators.index("*Ind A*")
+
+
 def test_a_one_to_one_with_long_names_keeps_its_indicators_within_slacks_limits(user, slack, db, clock):
     """Names as long as the forms allow, full of characters Slack escapes, on five indicators."""
     from bot.clinics import NAME_LIMIT, OUTCOME_LIMIT

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, HeaderBlock, SectionBlock
 
+from bot.indicators import WORSENING
 from bot.one_on_one import Agenda
 from bot.people import Person
 from bot.views import ids
@@ -97,7 +98,8 @@ def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, A
             f"• *{quote(i.name, 60)}* ({where(i)})"
             + (f", reported by {mention(i.reporter_id)}" if i.reporter_id == agenda.person_id else "")
             + f"\n   {standing(i, t, today)}"
-            for i, t in agenda.indicators[:5]
+            # The worsening first: when they do not all fit, "…and N more" ends the list, never one of those.
+            for i, t in sorted(agenda.indicators, key=lambda it: it[1].verdict != WORSENING)
         ]
         blocks.append(listing("*:bar_chart: How will we know? Their indicators*", lines, "")[0])
     if agenda.wins:
