@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.actions import lead_of, tell
@@ -265,6 +266,13 @@ class Delivery:
                     rendered = render(session, message)
                 except SlackFailure as exc:  # the renderer waits on something still to be delivered
                     return self._retry(message_id, attempts, exc.error, _backoff(attempts), settled=False)
+                except SQLAlchemyError:
+                    raise  # the database is unwell: the pass stops, and every message waits for the next
+                except Exception as exc:
+                    # A message that cannot be written will not be written on the next try either; left
+                    # pending, it would be claimed first on every pass and hold back all the others.
+                    log.exception("render_failed", extra={"outbox_id": message_id, "kind": message.kind})
+                    return self._give_up(message_id, attempts, f"could not be written ({type(exc).__name__})")
                 if rendered is None:
                     return self._drop(message_id, attempts)
                 if isinstance(rendered, Upload):

@@ -39,7 +39,7 @@ def queue_win(session: Session, action: Action, now: datetime) -> None:
 def render_wins(session: Session, message: OutboxMessage) -> tuple[str, list[dict[str, Any]]] | None:
     payload = message.payload or {}
     clinic = queries.get_clinic(session, message.team_id, payload["clinic_id"])
-    if clinic is None:
+    if clinic is None or not clinic.celebrate_wins:  # turned off since it was queued
         return None
     done = queries.done_in_clinic(
         session,

@@ -60,6 +60,31 @@ def test_a_nudge_left_with_nothing_to_say_is_counted_as_dropped_not_sent(user, s
     assert len(slack.messages_to(OWNER)) == 1  # only the message that told them of it
 
 
+def test_a_message_that_cannot_be_written_is_given_up_and_holds_back_no_other(bot, slack, db, clock):
+    """A fault in writing one message (a bug, a limit Slack's blocks enforce) must not leave it pending:
+    the oldest message is claimed first on every pass, and it would hold back every other."""
+    from bot.delivery import Delivery
+
+    def broken(_session, _message):  # type: ignore[no-untyped-def]
+        raise ValueError("text attribute cannot exceed 3000 characters")
+
+    with bot.services.sessions.begin() as session:
+        for n, kind in enumerate(["broken", "notice"]):  # the broken one the older
+            at = clock.now() - timedelta(minutes=2 - n)
+            queries.enqueue(
+                session, team_id="T0001", dedupe_key=f"k{n}", kind=kind, recipient=OWNER, action_id=None,
+                text=f"message {n}", blocks=[], created_at=at, not_before=at,
+            )  # fmt: skip
+    delivery = Delivery(bot.services.sessions, clock, bot.services.workspaces.tokens.gateway, {"broken": broken})
+
+    report = delivery.deliver_due()
+
+    assert (report.sent, report.failed) == (1, 1)
+    assert [text_of(c) for c in slack.messages_to(OWNER)] == ["message 1"]
+    broken_message = next(m for m in queued(db) if m.kind == "broken")
+    assert (broken_message.state, broken_message.last_error) == ("failed", "could not be written (ValueError)")
+
+
 def test_a_rate_limit_waits_for_retry_after(user, slack, db, bot, clock):
     slack.fail_next("chat.postMessage", status=429, retry_after=120)
 

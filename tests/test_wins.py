@@ -50,6 +50,39 @@ def test_a_clinic_can_turn_its_celebrations_off(user, slack, db, bot, clock):
     assert slack.messages_in("C0CLINIC") == []
 
 
+def test_turning_celebrations_off_stops_one_already_queued_this_hour(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Quiet win", "2026-12-04", clinic_id)
+    walk.settle()
+    user.command(OWNER, f"done {actions_in(db)[0].id}")  # 10:00: its post waits for 11:00
+
+    clock.advance(timedelta(minutes=5))
+    assert "will not be celebrated" in user.command(LEAD, "wins Discharge flow off").text
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC))
+
+    assert slack.messages_in("C0CLINIC") == []
+
+
+def test_many_long_wins_in_one_hour_fit_one_post(user, slack, db, bot, clock):
+    """Slack refuses a section of more than 3000 characters; twenty wins of long titles would pass it."""
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    for n in range(21):
+        add(
+            user, slack, ASSIGNER, OWNER, f"{n:02d} " + "Weekend discharge audit & review " * 5, "2026-12-04", clinic_id
+        )
+    walk.settle()
+    for action in actions_in(db):
+        user.command(OWNER, f"done {action.id}")
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
+
+    [post] = slack.messages_in("C0CLINIC")
+    [section] = [b for b in post.params["blocks"] if b["type"] == "section"]
+    assert len(section["text"]["text"]) <= 3000
+    assert "21 clinic actions done" in text_of(post) and "more. `/clinic status Discharge flow`" in text_of(post)
+
+
 def test_a_channel_that_refuses_the_celebrations_is_reported_to_the_lead_once(user, slack, db, bot, clock):
     walk = Walk(bot, slack, clock)
     clinic_id = register_clinic(user, slack, db)

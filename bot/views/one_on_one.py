@@ -14,30 +14,8 @@ from bot.people import Person
 from bot.views import ids
 from bot.views.actions import due_phrase, render
 from bot.views.indicators import standing, where
-from bot.views.text import md, mention, plain, quote
+from bot.views.text import listing, md, mention, plain, quote
 from storage.models import Action
-
-SHOWN = 10  # lines of a list on an agenda; the rest are counted
-SECTION_LIMIT = 2900  # Slack refuses a section of more than 3000 characters; this leaves room for "and N more"
-
-
-def listing(title: str, lines: Sequence[str], more: str) -> tuple[SectionBlock, int]:
-    """A titled list cut at whole lines (`fitting`), ending with how many more and where; and how many of
-    the lines it shows."""
-    shown = fitting(title, lines)
-    rest = [f"…and {len(lines) - shown} more{more}"] if shown < len(lines) else []
-    return SectionBlock(text=md("\n".join([title, *lines[:shown], *rest]))), shown
-
-
-def fitting(title: str, lines: Sequence[str]) -> int:
-    """How many of the lines a list shows: at most `SHOWN`, and never beyond a section's limit (escaped
-    titles and topics can be several times their typed length)."""
-    size = len(title)
-    for count, line in enumerate(lines[:SHOWN]):
-        size += 1 + len(line)
-        if size > SECTION_LIMIT:
-            return count
-    return min(len(lines), SHOWN)
 
 
 def agenda_message(agenda: Agenda, reader: Person, now: datetime) -> dict[str, Any]:

@@ -5,8 +5,9 @@ text Slack sends becomes what the person typed again."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject
+from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject, SectionBlock
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
@@ -67,3 +68,21 @@ def mention(user_id: str) -> str:
 
 def is_channel_id(value: str) -> bool:
     return bool(_CHANNEL_ID.match(value))
+
+
+SHOWN = 10  # lines of a list in a message; the rest are counted
+SECTION_LIMIT = 2900  # Slack refuses a section of more than 3000 characters; this leaves room for "and N more"
+
+
+def listing(title: str, lines: Sequence[str], more: str, *, at_most: int = SHOWN) -> tuple[SectionBlock, int]:
+    """A titled list in one section, cut at whole lines (at most `at_most`, and never past a section's
+    limit: escaped titles can be several times their typed length), ending with how many more and
+    `more`; and how many of the lines it shows."""
+    size, shown = len(title), min(len(lines), at_most)
+    for count, line in enumerate(lines[:at_most]):
+        size += 1 + len(line)
+        if size > SECTION_LIMIT:
+            shown = count
+            break
+    rest = [f"…and {len(lines) - shown} more{more}"] if shown < len(lines) else []
+    return SectionBlock(text=md("\n".join([title, *lines[:shown], *rest]))), shown

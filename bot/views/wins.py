@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import ContextBlock, SectionBlock
 
 from bot.views.actions import render, undeliverable_because
-from bot.views.text import esc, md, mention, quote
+from bot.views.text import esc, listing, md, mention, quote
 from storage.models import Action, Clinic
 
 SHOWN = 20
@@ -20,10 +20,9 @@ def wins_message(clinic: Clinic, done: Sequence[Action]) -> tuple[str, list[dict
         if len(done) == 1
         else f":tada: *{len(done)} clinic actions done* for *{esc(clinic.name)}*:"
     )
-    lines = [] if len(done) == 1 else [f"• {mention(a.owner_id)}: {quote(a.title, 150)}" for a in done[:SHOWN]]
-    if len(done) > SHOWN:
-        lines.append(f"…and {len(done) - SHOWN} more. `/clinic status {esc(clinic.name)}` shows what is left.")
-    blocks = [SectionBlock(text=md("\n".join([head, *lines])))]
+    lines = [] if len(done) == 1 else [f"• {mention(a.owner_id)}: {quote(a.title, 150)}" for a in done]
+    more = f". `/clinic status {esc(clinic.name)}` shows what is left."
+    blocks = [listing(head, lines, more, at_most=SHOWN)[0]]
     blocks.append(ContextBlock(elements=[md(f"{esc(clinic.name)} · one step closer. Thank you!")]))
     return f"Wins for {esc(clinic.name)}", render(blocks)
 
