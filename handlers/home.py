@@ -38,5 +38,6 @@ def register(app: App, services: Services) -> None:
         context[OPEN_VIEW] = action_views.status_modal(report, reader, services.clock.now())
 
     app.event("app_home_opened")(ack=opened, lazy=[show])
-    app.action(ids.HOME_PAGE)(ack=turn_page, lazy=[show_page])
+    for turn in (ids.HOME_PAGE, ids.HOME_BACK):
+        app.action(turn)(ack=turn_page, lazy=[show_page])
     app.action(ids.HOME_CLINIC_STATUS)(ack=clinic_status, lazy=[make_follow_up(services)])

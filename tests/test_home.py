@@ -106,6 +106,14 @@ def test_three_hundred_actions_page_within_the_block_limit(user, slack, db, bot)
     user.click(OWNER, ids.HOME_PAGE, more["value"])
     second = home_showing(slack, OWNER, "Page 2 of 12")
     assert "Page 2 of 12" in text(second) and len(second["blocks"]) <= 100
+    # Back and Show more side by side: Slack refuses a block whose buttons share an action_id.
+    [paging] = [b for b in second["blocks"] if b.get("block_id") == "home_paging"]
+    back, forward = paging["elements"]
+    assert back["action_id"] != forward["action_id"] and (back["value"], forward["value"]) == ("0", "2")
+    published = len(slack.calls_to("views.publish"))
+    user.click(OWNER, back["action_id"], back["value"])
+    slack.wait_for(lambda _c: len(slack.calls_to("views.publish")) > published)
+    assert "Page 1 of 12" in text(slack.calls_to("views.publish")[-1].params["view"])
 
 
 def test_a_change_by_someone_else_refreshes_the_owners_home(user, slack, db):

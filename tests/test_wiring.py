@@ -62,6 +62,7 @@ def interactive_probes() -> list[BoltRequest]:
         )
         for action_id in (
             ids.HOME_PAGE,
+            ids.HOME_BACK,
             ids.HOME_CLINIC_STATUS,
             *ids.ACTION_BUTTONS,
             *ids.ESCALATION_BUTTONS,

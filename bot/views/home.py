@@ -20,7 +20,7 @@ from bot.home import Home
 from bot.people import Person
 from bot.views import ids
 from bot.views.actions import action_buttons, action_line
-from bot.views.text import esc, md, mention, plain
+from bot.views.text import esc, listing, md, mention, plain
 
 
 def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
@@ -45,14 +45,14 @@ def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
     if home.pages > 1:
         buttons = []
         if home.page > 0:
-            buttons.append(ButtonElement(text=plain("Back"), action_id=ids.HOME_PAGE, value=str(home.page - 1)))
+            buttons.append(ButtonElement(text=plain("Back"), action_id=ids.HOME_BACK, value=str(home.page - 1)))
         if home.page + 1 < home.pages:
             buttons.append(ButtonElement(text=plain("Show more"), action_id=ids.HOME_PAGE, value=str(home.page + 1)))
         blocks.append(ContextBlock(elements=[md(f"Page {home.page + 1} of {home.pages}")]))
         blocks.append(ActionsBlock(block_id="home_paging", elements=buttons))
     if home.done:
         lines = [f":white_check_mark: #{a.id} {esc(a.title)}" for a in home.done]
-        blocks.append(SectionBlock(text=md("*Done in the last week*\n" + "\n".join(lines))))
+        blocks.append(listing("*Done in the last week*", lines, "")[0])
     for clinic, open_count, overdue, blocked in home.clinics[:8]:
         blocks.append(DividerBlock())
         role = "lead" if reader.user_id == clinic.lead_id else "sponsor"

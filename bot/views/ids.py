@@ -26,6 +26,7 @@ EXTENSION_REFUSE = "extension_refuse"
 
 # The Home tab.
 HOME_PAGE = "home_page"  # value: the page to show
+HOME_BACK = "home_back"  # the same, one page back (action ids in a block must differ)
 HOME_CLINIC_STATUS = "home_clinic_status"  # value: the clinic id
 
 # Modals (callback ids) and their inputs (block id == action id, so errors name the block).
