@@ -195,7 +195,8 @@ class SlackGateway:
 
     def permalink(self, channel: str, ts: str) -> str | None:
         try:
-            return self._call("chat.getPermalink", channel=channel, message_ts=ts).get("permalink")
+            with _translated():  # chat.getPermalink takes form parameters, not JSON
+                return self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
         except SlackFailure:
             return None
 

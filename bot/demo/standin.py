@@ -34,6 +34,8 @@ SCOPES_NEEDED = {
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
 }
+# Methods Slack reads only as form fields: a JSON body reaches them as no arguments at all.
+FORM_ONLY = frozenset({"chat.getPermalink", "conversations.history", "users.info"})
 
 
 @dataclass(frozen=True)
@@ -318,6 +320,9 @@ class SlackStandIn:
             _reply(request, 200, b"ok", "text/plain")
             return
         method = parsed.path.removeprefix("/api/").strip("/")
+        if method in FORM_ONLY and "json" in request.headers.get("Content-Type", ""):
+            _reply(request, 200, json.dumps({"ok": False, "error": "invalid_arguments"}).encode(), "application/json")
+            return
         call = Call(method, params, token, time.monotonic())
         params = {**params, "_token": token}
         with self._lock:
