@@ -222,6 +222,13 @@ class ActionService:
             action = load_changeable(session, team_id, action_id, actor_id)
             ensure_open(action)
             owner = self._people.cached(session, team_id, action.owner_id)
+            waiting = queries.pending_extension(session, action.id, asked_by=actor_id)
+            if waiting is not None:  # asking again must not move it past the lead's answer
+                who = self._people.cached(session, team_id, waiting.decider_id).name or "The lead"
+                raise UserError(
+                    f"You asked for more time already, and {who} has not answered yet. Nothing was changed.",
+                    field="due",
+                )
             if action.lead_escalated_at is not None and actor_id == action.owner_id:
                 decider = lead_of(action)
                 check_due_date(new_date, owner, now)

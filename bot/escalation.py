@@ -176,12 +176,13 @@ class EscalationService:
             request.state = "approved" if approve else "refused"
             request.decided_by = actor_id
             request.decided_at = now
+            asker = self._people.cached(session, team_id, request.requested_by)  # the owner then, maybe not now
             tell(
                 session,
                 action,
                 "extension_decided",
-                owner.user_id,
-                views.extension_decided(action, approve, actor_id, owner, now),
+                asker.user_id,
+                views.extension_decided(action, approve, actor_id, asker, now),
                 now,
                 unique=str(request.id),
             )

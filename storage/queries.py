@@ -43,6 +43,7 @@ from storage.models import (
     ChaseStep,
     Clinic,
     DigestPreference,
+    ExtensionRequest,
     FocusArea,
     Heartbeat,
     Indicator,
@@ -381,6 +382,17 @@ class Slot(NamedTuple):
     touched_at: datetime
     status: str
     focus_area_id: int | None
+
+
+def pending_extension(session: Session, action_id: int, *, asked_by: str) -> ExtensionRequest | None:
+    """A request for more time on the action that its decider has not answered yet."""
+    return session.scalar(
+        select(ExtensionRequest).where(
+            ExtensionRequest.action_id == action_id,
+            ExtensionRequest.requested_by == asked_by,
+            ExtensionRequest.state == "pending",
+        )
+    )
 
 
 def done_per_area(session: Session, team_id: str, clinic_ids: Sequence[int]) -> dict[int, int]:

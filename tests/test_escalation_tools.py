@@ -189,6 +189,38 @@ def test_an_owner_who_assigned_their_own_action_cannot_approve_their_own_request
     assert db.scalar(select(ExtensionRequest.state)) == "pending"
 
 
+def test_asking_again_for_more_time_waits_for_the_leads_answer_too(user, slack, db, escalated):
+    """The first request counts as the owner's update, so the next pass starts a new chase cycle: the
+    second request must still not move the deadline past the lead."""
+    walk, action_id = escalated
+    ask_for_more_time(user, slack, action_id, "2026-12-18")
+    walk.until(datetime(2026, 12, 2, 10, 30, tzinfo=UTC))
+
+    answer = ask_for_more_time(user, slack, action_id, "2026-12-31")
+
+    assert "has not answered yet" in answer.body["errors"][ids.NEW_DUE]
+    assert actions_in(db)[0].due_date == date(2026, 11, 27)
+    assert len(db.scalars(select(ExtensionRequest)).all()) == 1
+
+
+def test_the_answer_to_a_request_goes_to_who_asked_even_after_a_reassignment(user, slack, db, escalated):
+    _, action_id = escalated
+    ask_for_more_time(user, slack, action_id, "2026-12-18")
+    [request] = db.scalars(select(ExtensionRequest)).all()
+    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
+    user.submit(
+        LEAD,
+        ids.REASSIGN_MODAL,
+        {ids.NEW_OWNER: {"type": "users_select", "selected_user": OTHER}},
+        private_metadata=opened_view(slack)["private_metadata"],
+    )
+
+    user.click(LEAD, ids.EXTENSION_APPROVE, str(request.id))
+
+    slack.wait_for(lambda _c: any("approved" in text_of(c) for c in slack.messages_to(OWNER)))
+    assert not any("approved" in text_of(c) for c in slack.messages_to(OTHER))
+
+
 def test_snooze_silences_reminders_until_the_date(user, slack, db, bot, clock):
     walk = Walk(bot, slack, clock)
     add(user, slack, ASSIGNER, OWNER, "Snooze me", "2026-11-27")
