@@ -171,6 +171,9 @@ class NudgePlanner:
                 items.append((action, step))
         if not items:
             return None
+        # What a reply in its thread can be about: the items it shows, not those it was decided with.
+        # Stored with the message, which delivery commits with the outcome of the post.
+        message.payload = {**payload, "shown": [action.id for action, _ in items]}
         lead_events = {
             action.id: queries.events_since(
                 session, message.team_id, action.id, _lead_id(action), action.lead_escalated_at

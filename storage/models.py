@@ -205,11 +205,12 @@ class OutboxMessage(Base):
 
     @property
     def action_ids(self) -> list[int]:
-        """The actions it is about: its own, or the items of a message about several, each item starting
-        with an action's id (none for a digest)."""
+        """The actions it is about: its own, or the items of a message about several as it showed them
+        when sent (each item starting with an action's id; none for a digest)."""
         if self.action_id is not None:
             return [self.action_id]
-        return [item[0] for item in (self.payload or {}).get("items", [])]
+        payload = self.payload or {}
+        return payload.get("shown") or [item[0] for item in payload.get("items", [])]
 
 
 class ChaseStep(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.demo.walk import Walk
 from storage.models import ActionEvent, OutboxMessage
 from tests.conftest import ASSIGNER, OTHER, OWNER
-from tests.helpers import actions_in, history_kinds, wait_dms
+from tests.helpers import actions_in, history_kinds, text_of, wait_dms
 from tests.test_status import add
 
 
@@ -108,6 +108,30 @@ def test_a_reply_to_a_nudge_about_several_actions_is_noted_on_the_one_it_names(u
     assert history_kinds(db, first).count("note") == 0
     assert history_kinds(db, second).count("note") == 1
     assert len(slack.calls_to("chat.postEphemeral")) == 1  # Slack's redelivery brought no second hint
+
+
+def test_a_reply_to_a_nudge_is_about_the_items_it_showed_not_those_it_was_decided_with(user, slack, db, bot, clock):
+    """A nudge about two actions waits for the owner's morning; one is done before it goes out, so it shows
+    only the other, and a plain reply under it is about that one."""
+    walk = Walk(bot, slack, clock)
+    add(user, slack, ASSIGNER, OWNER, "First thing", "2026-11-25")
+    add(user, slack, ASSIGNER, OWNER, "Second thing", "2026-11-25")
+    walk.settle()
+    one, two = actions_in(db)
+    for action in (one, two):
+        user.command(OWNER, f"snooze {action.id} until 7 Dec")
+    walk.until(datetime(2026, 12, 7, 13, tzinfo=UTC))  # decided, waiting for 09:00 in New York
+    user.command(OWNER, f"done {one.id}")
+    walk.until(datetime(2026, 12, 7, 14, 30, tzinfo=UTC))
+    nudge = slack.messages_to(OWNER)[-1]
+    assert "Second thing" in text_of(nudge) and "First thing" not in text_of(nudge)
+
+    db.expire_all()
+    sent = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "chase").order_by(OutboxMessage.id)).all()[-1]
+    user.dm_reply(OWNER, sent.sent_channel, sent.sent_ts, "waiting on pharmacy", event_id="EvSHOWN")
+
+    slack.wait_for(lambda _c: bool(slack.calls_to("reactions.add")))
+    assert history_kinds(db, two.id).count("note") == 1
 
 
 def test_a_reply_is_noted_as_typed_from_what_slack_sends(user, slack, db):
