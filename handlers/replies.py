@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.errors import UserError
@@ -64,7 +65,10 @@ def make_follow_up(services: Services) -> Callable[..., None]:
                 elif reply.get("response_type") == "ephemeral":  # a Home tab press: nothing to answer through
                     client.views_open(trigger_id=body["trigger_id"], view=notice_modal("Clinic Bot", reply["text"]))
             if note := context.get(EPHEMERAL):
-                client.chat_postEphemeral(**note)
+                try:
+                    client.chat_postEphemeral(**note)
+                except SlackApiError:  # a conversation the bot is not in: say it in their DM with the bot
+                    client.chat_postMessage(channel=note["user"], text=note["text"])
             if reaction := context.get(REACT):
                 SlackGateway(client).react(**reaction)
         except Exception:

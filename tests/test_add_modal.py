@@ -97,6 +97,16 @@ def test_picking_an_owner_looks_them_up_so_submit_needs_no_slack_call(user, slac
     assert len(actions_in(db)) == 1
 
 
+def test_the_confirmation_comes_by_dm_when_the_channel_the_form_came_from_refuses_it(user, slack, db):
+    """A private channel or a DM between two people that the bot is not in refuses its ephemeral message."""
+    slack.fail_next("chat.postEphemeral", error="channel_not_found")
+
+    user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, form(), private_metadata=json.dumps({"channel": "G0PRIVATE"}))
+
+    [action] = actions_in(db)
+    slack.wait_for(lambda _c: any(f"Assigned *#{action.id}" in text_of(c) for c in slack.messages_to(ASSIGNER)))
+
+
 def test_message_shortcut_opens_the_form_with_the_message_as_notes_and_a_link_back(user, slack, db):
     user.shortcut(
         LEAD,
