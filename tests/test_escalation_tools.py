@@ -18,17 +18,21 @@ from tests.test_clinics import register_clinic
 from tests.test_status import add
 
 
-@pytest.fixture
-def escalated(user, slack, db, bot, clock):
-    """An action in a clinic, ignored until its lead has been told (Wed 2 Dec)."""
+def escalate(user, slack, db, bot, clock, assigner: str):  # type: ignore[no-untyped-def]
+    """An action in a clinic, assigned by `assigner`, ignored until its lead has been told (Wed 2 Dec)."""
     walk = Walk(bot, slack, clock)
     clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
-    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    add(user, slack, assigner, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
     walk.settle()
     walk.until(datetime(2026, 12, 2, 10, tzinfo=UTC))
     assert walk.to(LEAD), "the lead should have been told"
     walk.settle()
     return walk, actions_in(db)[0].id
+
+
+@pytest.fixture
+def escalated(user, slack, db, bot, clock):
+    return escalate(user, slack, db, bot, clock, ASSIGNER)
 
 
 def test_nudge_again_reaches_the_owner_at_once(user, slack, db, escalated):
@@ -170,12 +174,7 @@ def test_more_time_during_escalation_waits_for_the_lead(user, slack, db, escalat
 
 def test_an_owner_who_assigned_their_own_action_cannot_approve_their_own_request(user, slack, db, bot, clock):
     """Once escalated, the owner's request waits for the lead; as its assigner, the owner is not the lead."""
-    walk = Walk(bot, slack, clock)
-    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
-    add(user, slack, OWNER, OWNER, "My own audit", "2026-11-27", clinic_id)
-    walk.settle()
-    walk.until(datetime(2026, 12, 2, 10, tzinfo=UTC))
-    action_id = actions_in(db)[0].id
+    _, action_id = escalate(user, slack, db, bot, clock, OWNER)
     ask_for_more_time(user, slack, action_id, "2026-12-18")
     [request] = db.scalars(select(ExtensionRequest)).all()
 
