@@ -114,13 +114,7 @@ def test_add_to_next_one_to_one_once(user, slack, db, escalated):
 def test_an_action_on_the_next_one_to_one_moves_to_the_new_owners_when_reassigned(user, slack, db, escalated):
     _, action_id = escalated
     user.click(LEAD, ids.ESCALATION_AGENDA, str(action_id))
-    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
-    user.submit(
-        LEAD,
-        ids.REASSIGN_MODAL,
-        {ids.NEW_OWNER: {"type": "users_select", "selected_user": OTHER}},
-        private_metadata=opened_view(slack)["private_metadata"],
-    )
+    reassign(user, slack, action_id, OTHER)
 
     assert "You put these on the agenda" in user.command(LEAD, f"1on1 <@{OTHER}>").text
     assert "You put these on the agenda" not in user.command(LEAD, f"1on1 <@{OWNER}>").text
@@ -139,6 +133,18 @@ def test_a_closed_action_is_not_put_on_the_next_one_to_one(user, slack, db, esca
     reply = wait_response(slack, answered + 1)[-1]
     assert f"#{action_id} is already done" in text_of(reply)
     assert db.scalars(select(AgendaItem)).all() == []
+
+
+def reassign(user, slack, action_id: int, to: str):  # type: ignore[no-untyped-def]
+    """The lead presses Reassign on the escalation and picks `to`."""
+    opened = len(slack.calls_to("views.open"))
+    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
+    return user.submit(
+        LEAD,
+        ids.REASSIGN_MODAL,
+        {ids.NEW_OWNER: {"type": "users_select", "selected_user": to}},
+        private_metadata=opened_view(slack, opened + 1)["private_metadata"],
+    )
 
 
 def ask_for_more_time(user, slack, action_id: int, day: str):
@@ -206,13 +212,7 @@ def test_the_answer_to_a_request_goes_to_who_asked_even_after_a_reassignment(use
     _, action_id = escalated
     ask_for_more_time(user, slack, action_id, "2026-12-18")
     [request] = db.scalars(select(ExtensionRequest)).all()
-    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
-    user.submit(
-        LEAD,
-        ids.REASSIGN_MODAL,
-        {ids.NEW_OWNER: {"type": "users_select", "selected_user": OTHER}},
-        private_metadata=opened_view(slack)["private_metadata"],
-    )
+    reassign(user, slack, action_id, OTHER)
 
     user.click(LEAD, ids.EXTENSION_APPROVE, str(request.id))
 
