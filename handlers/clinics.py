@@ -35,10 +35,13 @@ def register(app: App, services: Services) -> None:
             whys=[typed(view, block) for block in ids.FOCUS_WHY],
         )
         try:
-            lead = person_in_form(services, client, team_id, new.lead_id, "lead", "press Register again")
+            # Both are usually known by now (the lead is the caller or was looked up when picked, as was the
+            # sponsor); two lookups that are not share the 3 s the ack has.
+            again = "press Register again"
+            lead = person_in_form(services, client, team_id, new.lead_id, "lead", again, timeout=1)
             sponsor = None
             if new.sponsor_id:
-                sponsor = person_in_form(services, client, team_id, new.sponsor_id, "sponsor", "press Register again")
+                sponsor = person_in_form(services, client, team_id, new.sponsor_id, "sponsor", again, timeout=1)
             services.clinics.register(new, lead, sponsor)
         except UserError as exc:
             ack(

@@ -107,11 +107,13 @@ def learn_caller(services: Services) -> Callable[..., None]:
     return learn
 
 
-def person_in_form(services: Services, client: WebClient, team_id: str, user_id: str, field: str, again: str) -> Person:
+def person_in_form(
+    services: Services, client: WebClient, team_id: str, user_id: str, field: str, again: str, timeout: int = 2
+) -> Person:
     """Someone picked in a form, looked up before the ack (from cache, else from Slack with a short
     timeout); a field error saying so when Slack cannot tell who they are. `again`: how to retry."""
     try:
-        return services.people.lookup(SlackGateway(quick_client(client)), team_id, user_id)
+        return services.people.lookup(SlackGateway(quick_client(client, timeout)), team_id, user_id)
     except SlackFailure as exc:
         if exc.error == "user_not_found":
             raise UserError("I can't find that person in this workspace.", field=field) from None
