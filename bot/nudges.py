@@ -181,7 +181,12 @@ class NudgePlanner:
             for action, step in items
             if step.kind == "sponsor" and action.lead_escalated_at is not None
         }
-        return views.chase_message(items, payload["tz"], now, self._hours, lead_events)
+        handovers = {
+            action.id: queries.handed_over_at(session, message.team_id, action.id)
+            for action, step in items
+            if step.kind in ("lead", "sponsor")
+        }
+        return views.chase_message(items, payload["tz"], now, self._hours, lead_events, handovers)
 
 
 def _lead_id(action: Action) -> str:

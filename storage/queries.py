@@ -892,6 +892,15 @@ def events_since(
     ).all()
 
 
+def handed_over_at(session: Session, team_id: str, action_id: int) -> datetime | None:
+    """When the action was last reassigned, if ever."""
+    return session.scalar(
+        select(func.max(ActionEvent.at)).where(
+            ActionEvent.team_id == team_id, ActionEvent.action_id == action_id, ActionEvent.kind == "reassigned"
+        )
+    )
+
+
 # --- retention --------------------------------------------------------------------------------
 
 

@@ -284,3 +284,23 @@ def test_the_sponsor_hears_what_the_lead_did(user, slack, db, escalated):
 
     [to_sponsor] = walk.to(SPONSOR)
     assert "What the lead did: nudged the owner again" in text_of(to_sponsor.call)
+
+
+def test_an_escalation_after_a_reassignment_does_not_call_the_handover_an_update(user, slack, db, escalated):
+    walk, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
+    modal = opened_view(slack)
+    user.submit(
+        LEAD,
+        ids.REASSIGN_MODAL,
+        {ids.NEW_OWNER: {"type": "users_select", "selected_user": OTHER}},
+        private_metadata=modal["private_metadata"],
+    )
+    told_before = len(walk.to(LEAD))
+
+    walk.until(datetime(2026, 12, 12, tzinfo=UTC))
+
+    later = [text_of(t.call) for t in walk.to(LEAD)[told_before:] if f"<@{OTHER}>" in text_of(t.call)]
+    assert later, "the lead should hear that the new owner has not answered either"
+    assert "last update from the owner" not in later[0]
+    assert "reassigned to them Wed 2 Dec, no update from them since" in later[0]

@@ -50,7 +50,10 @@ def chase_message(
     now: datetime,
     hours: WorkingHours,
     lead_actions: dict[int, Sequence[ActionEvent]],
+    handovers: dict[int, datetime | None],
 ) -> tuple[str, list[dict[str, Any]]]:
+    """`lead_actions`: what the lead did since being told, for a sponsor's item; `handovers`: when an
+    escalated item was last reassigned."""
     reader = Person("", "", tz)
     today = reader.local(now).date()
     blocks: list[Block] = []
@@ -60,7 +63,9 @@ def chase_message(
         if index:
             blocks.append(DividerBlock())
         if step.kind in ("lead", "sponsor"):
-            blocks += _escalation(action, step, reader, now, hours, lead_actions.get(action.id))
+            blocks += _escalation(
+                action, step, reader, now, hours, lead_actions.get(action.id), handovers.get(action.id)
+            )
         else:
             blocks += _owner_item(action, step, today, hours, now)
     first = items[0]
@@ -104,15 +109,22 @@ def _escalation(
     now: datetime,
     hours: WorkingHours,
     lead_events: Sequence[ActionEvent] | None,
+    handed_over: datetime | None,
 ) -> list[Block]:
     today = reader.local(now).date()
     days = hours.working_days_between(action.due_at, now, reader.tz)
+
+    def day(instant: datetime) -> str:
+        return describe_date(instant.astimezone(zone(reader.tz)).date(), today)
+
+    # Reassigning restarts the chase from the handover, which is no update from the new owner.
     updated = action.last_owner_update_at
-    last = (
-        f"last update from the owner {describe_date(updated.astimezone(zone(reader.tz)).date(), today)}"
-        if updated
-        else "no update from the owner yet"
-    )
+    if updated and handed_over and updated <= handed_over:
+        last = f"reassigned to them {day(handed_over)}, no update from them since"
+    elif updated:
+        last = f"last update from the owner {day(updated)}"
+    else:
+        last = "no update from the owner yet"
     facts = [
         OPENERS[step.kind],
         f"*#{action.id} {esc(action.title)}*",
