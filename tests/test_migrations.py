@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import traceback
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -162,8 +163,12 @@ def _upgrade_together(url: str, start: Any, results: Any) -> None:
     try:
         upgrade(url)
         results.put("ok")
-    except Exception as error:  # reported to the test, which shows it
-        results.put(f"{type(error).__name__}: {error}".splitlines()[0])
+    except Exception as error:  # reported to the test, which shows it with where and in what statement
+        lines = f"{type(error).__name__}: {error}".splitlines()
+        frames = traceback.extract_tb(error.__traceback__)
+        ours = [f for f in frames if "site-packages" not in f.filename]
+        where = [f"{Path(f.filename).name}:{f.lineno}" for f in [*ours[-2:], frames[-1]]]
+        results.put(" ".join([lines[0], *(line for line in lines if line.startswith("[SQL:")), "at", *where]))
 
 
 def test_replicas_starting_together_on_a_new_database_all_upgrade_it_once(empty_database_url):
