@@ -112,6 +112,7 @@ METRIC_EXAMPLE = "`/clinic metric Discharges before noon 42%`"
 class Export:
     clinic: str
     format: Literal["csv", "json"] = "csv"
+    as_typed: str = ""  # every word after `export`: a clinic may be called "Weekly json"
 
 
 EXPORT_EXAMPLE = "`/clinic export Discharge flow` (CSV files in a zip) or `/clinic export Discharge flow json`"
@@ -216,7 +217,7 @@ def _parse(text: str) -> Command:
     if sub == "export":
         name, _, fmt = rest.rpartition(" ")
         if fmt.lower() in ("csv", "json") and name:
-            return Export(name[:100], fmt.lower())  # type: ignore[arg-type]
+            return Export(name[:100], fmt.lower(), rest[:100])  # type: ignore[arg-type]
         if not rest:
             raise UserError(f"Name the clinic, for example {EXPORT_EXAMPLE}.")
         return Export(rest[:100])

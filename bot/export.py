@@ -21,6 +21,7 @@ from sqlalchemy import Column, select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
+from bot.commands import Export
 from bot.errors import NotAllowed, NotFound
 from storage import queries
 from storage.db import SessionFactory
@@ -65,15 +66,21 @@ class ExportService:
         self._sessions = session_factory
         self._clock = clock
 
-    def allowed(self, team_id: str, clinic_name: str, actor_id: str) -> Clinic:
+    def allowed(self, team_id: str, asked: Export, actor_id: str) -> tuple[Clinic, str]:
+        """The clinic a lead or sponsor asked to export, and in what format. A clinic whose name is every
+        word typed, "json" included, comes first: it is asked for as CSV."""
         with self._sessions() as session:
-            clinic = queries.find_clinic_by_name(session, team_id, clinic_name)
+            clinic, fmt = None, asked.format
+            if asked.as_typed:
+                clinic, fmt = queries.find_clinic_by_name(session, team_id, asked.as_typed), "csv"
+            if clinic is None:
+                clinic, fmt = queries.find_clinic_by_name(session, team_id, asked.clinic), asked.format
             if clinic is None:
                 names = ", ".join(c.name for c in queries.list_clinics(session, team_id)) or "none yet"
-                raise NotFound(f"There is no clinic called \u201c{clinic_name}\u201d. Clinics here: {names}.")
+                raise NotFound(f"There is no clinic called \u201c{asked.clinic}\u201d. Clinics here: {names}.")
             if actor_id not in (clinic.lead_id, clinic.sponsor_id):
                 raise NotAllowed(f"Only the lead and sponsor of {clinic.name} can export it.")
-            return clinic
+            return clinic, fmt
 
     def write(self, team_id: str, clinic_id: int, fmt: str, folder: Path) -> tuple[Path, Exported]:
         """The export as one file in `folder`: a JSON document, or the CSV files in a zip."""

@@ -96,8 +96,8 @@ def register(app: App, services: Services) -> None:
                 else:
                     text, blocks = digest_views.digest_message(digest, reader.tz)
                     ack({**ephemeral(text), "blocks": blocks})
-            case commands.Export(clinic=clinic_name, format=fmt):
-                clinic = services.exports.allowed(team_id, clinic_name, user_id)
+            case commands.Export() as asked:
+                clinic, fmt = services.exports.allowed(team_id, asked, user_id)
                 ack(ephemeral(f"Preparing the export of *{esc(clinic.name)}*: it will be in your DM with me shortly."))
                 context[EXPORT] = {"clinic_id": clinic.id, "format": fmt}
             case commands.Digest(settings=text):

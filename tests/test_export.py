@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Action, ActionEvent, Clinic, FocusArea, Indicator, IndicatorReading
@@ -240,6 +241,26 @@ def test_the_csv_export_is_a_zip_of_one_file_per_table(user, slack, db, bot, clo
         for table in TABLES:
             rows = list(csv.DictReader(io.TextIOWrapper(archive.open(f"{table}.csv"), encoding="utf-8")))
             assert_rows_match(table, rows, db)
+
+
+@pytest.mark.parametrize(
+    ("typed", "clinic", "kind"),
+    [
+        ("Weekly json", "Weekly json", "zip"),
+        ("Weekly json json", "Weekly json", "json"),
+        ("weekly JSON csv", "Weekly json", "zip"),
+    ],
+)
+def test_a_clinic_named_like_a_format_is_exported_by_its_whole_name(user, slack, db, typed, clinic, kind):
+    register_clinic(user, slack, db, name="Weekly")
+    register_clinic(user, slack, db, name="Weekly json")
+    slack.reset()
+
+    answer = user.command(LEAD, f"export {typed}")
+
+    assert f"Preparing the export of *{clinic}*" in answer.text
+    [data] = uploaded(slack)
+    assert data.startswith(b"PK") if kind == "zip" else json.loads(data)["clinics"][0]["name"] == clinic
 
 
 def test_only_the_lead_and_sponsor_may_export_and_others_get_no_file(user, slack, db, bot, clock):
