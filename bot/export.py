@@ -70,11 +70,9 @@ class ExportService:
         """The clinic a lead or sponsor asked to export, and in what format. A clinic whose name is every
         word typed, "json" included, comes first: it is asked for as CSV."""
         with self._sessions() as session:
-            clinic, fmt = None, asked.format
-            if asked.as_typed:
-                clinic, fmt = queries.find_clinic_by_name(session, team_id, asked.as_typed), "csv"
-            if clinic is None:
-                clinic, fmt = queries.find_clinic_by_name(session, team_id, asked.clinic), asked.format
+            clinic = queries.find_clinic_by_name(session, team_id, asked.as_typed) if asked.as_typed else None
+            fmt = "csv" if clinic is not None else asked.format
+            clinic = clinic or queries.find_clinic_by_name(session, team_id, asked.clinic)
             if clinic is None:
                 names = ", ".join(c.name for c in queries.list_clinics(session, team_id)) or "none yet"
                 raise NotFound(f"There is no clinic called \u201c{asked.clinic}\u201d. Clinics here: {names}.")
