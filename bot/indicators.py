@@ -148,8 +148,9 @@ def unit_key(unit: str) -> str:
 
 
 def is_unit_word(token: str, unit: str) -> bool:
-    """Whether a word after a value is its unit (`45 min`) rather than the start of a date (`45 monday`)."""
-    return bool(re.fullmatch(r"[^\d\s]+", token)) and (
+    """Whether words after a value are its unit (`45 min`, `45 per cent`, `600 bed days`) rather than the
+    start of a date (`45 monday`)."""
+    return bool(re.fullmatch(r"[^\d\s]+(?: [^\d\s]+)*", token)) and (
         token.casefold() in UNIT_WORDS or (bool(unit) and unit_key(token) == unit_key(unit))
     )
 

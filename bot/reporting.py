@@ -228,31 +228,32 @@ class IndicatorService:
     def find(self, team_id: str, actor_id: str, text: str) -> tuple[Indicator, str]:
         """The indicator `/clinic metric` names at the start of `text`, and what follows its name. Names are
         matched whole (case and spacing aside), the longest first, else as the start of one name; the same
-        name in two clinics is told apart by `Clinic / indicator`, or by who reports it."""
-        words = " ".join(text.split())
-        clinic_part, slash, rest = words.partition(" / ")
+        name in two clinics is told apart by `Clinic / indicator`, or by who reports it. Names are taken
+        word by word, never by length: a name may change length when case-folded (`Maß`, `mass`)."""
+        words = text.split()
         with self._sessions() as session:
             everything = list(queries.indicators_of_team(session, team_id))
-            if slash:
-                everything = [i for i in everything if i.clinic.name_key == queries.name_key(clinic_part)]
-                if not everything:
-                    raise NotFound(f"There is no clinic called \u201c{clinic_part[:100]}\u201d with indicators.")
-                words = rest
-            key = words.casefold()
-            whole = [i for i in everything if key == i.name_key or key.startswith(i.name_key + " ")]
+            everything, words = _in_clinic_named(everything, words)
+            # Where the value starts, for a name given by its first words only.
+            name_end = next((n for n, word in enumerate(words) if n and re.match(r"[-+£.]?\d", word)), len(words))
+            whole: list[Indicator] = []
+            for taken in range(len(words), 0, -1):  # the longest name first
+                key = queries.name_key(" ".join(words[:taken]))
+                whole = [i for i in everything if i.name_key == key]
+                if whole:
+                    break
             if whole:
-                longest = max(len(i.name_key) for i in whole)
-                matches = [i for i in whole if len(i.name_key) == longest]
+                matches = whole
             else:
-                name_words = re.split(r"\s(?=[-+£.]?\d)", words, maxsplit=1)[0].casefold()
-                matches = [i for i in everything if name_words and i.name_key.startswith(name_words)]
-                longest = len(name_words)
+                taken = name_end
+                start = queries.name_key(" ".join(words[:taken]))
+                matches = [i for i in everything if start and i.name_key.startswith(start)]
             if len(matches) > 1:
                 mine = [i for i in matches if i.reporter_id == actor_id]
                 if len(mine) == 1:
                     matches = mine
             if not matches:
-                shown = re.split(r"\s(?=[-+£.]?\d)", words, maxsplit=1)[0][:80] or "that"
+                shown = " ".join(words[:name_end])[:80] or "that"
                 raise NotFound(
                     f"There is no indicator called \u201c{shown}\u201d. "
                     + _yours(everything, actor_id)
@@ -262,7 +263,7 @@ class IndicatorService:
                 choices = ", ".join(f"`{i.clinic.name} / {i.name}`" for i in matches[:10])
                 raise UserError(f"Which one? Several indicators match: {choices}. Name it as one of these.")
             [indicator] = matches
-            return indicator, words[longest:].strip() if whole else words[len(name_words) :].strip()
+            return indicator, " ".join(words[taken:])
 
     def report(self, team_id: str, actor_id: str, actor_tz: str, text: str) -> Recorded:
         """`/clinic metric <indicator> <value> [unit] [date]`."""
@@ -270,8 +271,16 @@ class IndicatorService:
         if not rest:
             raise UserError(f"Give the value after the name, for example {METRIC_EXAMPLE}.")
         tokens = rest.split()
-        take = 2 if len(tokens) > 1 and is_unit_word(tokens[1], indicator.unit) else 1
-        value_text, day_text = " ".join(tokens[:take]), " ".join(tokens[take:])
+        # The value, then its unit if one follows (the longest that is one: `45 per cent`), then the day.
+        unit_words = next(
+            (
+                n
+                for n in range(min(3, len(tokens) - 1), 0, -1)
+                if is_unit_word(" ".join(tokens[1 : 1 + n]), indicator.unit)
+            ),
+            0,
+        )
+        value_text, day_text = " ".join(tokens[: 1 + unit_words]), " ".join(tokens[1 + unit_words :])
         return self.record(team_id, actor_id, indicator.id, value_text, day_text=day_text, actor_tz=actor_tz)
 
     def record(
@@ -333,6 +342,22 @@ class IndicatorService:
                 indicator.due_on, indicator.report_step, indicator.next_check_at = due, 0, now
             readings = queries.readings_of(session, team_id, indicator.id)
             return Recorded(indicator, value, day, replaced, indicator_trend(indicator, readings), indicator.due_on)
+
+
+def _in_clinic_named(indicators: list[Indicator], words: list[str]) -> tuple[list[Indicator], list[str]]:
+    """`Clinic / indicator ...`: the indicators of the clinic named before a ` / `, and the words after it.
+    An indicator's name never holds ` / `, but a clinic's may: every split is tried, the longest clinic name
+    found wins."""
+    splits = [n for n, word in enumerate(words) if word == "/"]
+    for split in reversed(splits):
+        key = queries.name_key(" ".join(words[:split]))
+        found = [i for i in indicators if i.clinic.name_key == key]
+        if found:
+            return found, words[split + 1 :]
+    if splits:
+        clinic = " ".join(words[: splits[0]])
+        raise NotFound(f"There is no clinic called \u201c{clinic[:100]}\u201d with indicators.")
+    return indicators, words
 
 
 def _yours(indicators: Sequence[Indicator], actor_id: str) -> str:

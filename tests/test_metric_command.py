@@ -336,6 +336,27 @@ def test_numbers_with_thousands_and_units_in_words(user, db, clinic_id, indicato
     assert "= 45 minutes for Mon 23 Nov" in second.text
 
 
+def test_units_of_two_words_after_the_value_are_read_as_the_unit(user, db, clinic_id, indicator):
+    add_indicator(
+        user, db, clinic_id, name="Bed days lost", unit="bed days", direction="down", baseline="900", target="300"
+    )
+
+    percent = user.command(OWNER, "metric Discharges before noon 45 per cent")
+    bed_days = user.command(OWNER, "metric Bed days lost 600 bed days monday")
+
+    assert "Stored *Discharges before noon* = 45% for today" in percent.text, percent.text
+    assert "Stored *Bed days lost* = 600 bed days for Mon 23 Nov" in bed_days.text, bed_days.text
+
+
+def test_a_name_with_letters_that_grow_when_case_folded_reads_the_whole_value(user, db, clinic_id):
+    add_indicator(user, db, clinic_id, name="Große Maßnahmen", unit="")
+
+    answer = user.command(OWNER, "metric Große Maßnahmen 45")
+
+    assert "Stored *Große Maßnahmen* = 45 for today" in answer.text, answer.text
+    assert [value for _, value, _ in readings(db)] == [45]
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
@@ -389,3 +410,21 @@ def test_a_reporter_of_one_of_two_same_named_indicators_reports_their_own(user, 
 
     assert "Discharge flow › Weekend discharges" in answer.text
     assert len(readings(db)) == 1
+
+
+def test_a_clinic_named_with_a_slash_is_found_by_its_whole_name(user, slack, db):
+    slashed = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Medicine / Surgery")
+    other = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Front door", areas=("Triage",))
+    add_indicator(user, db, slashed, reporter=SPONSOR)
+    add_indicator(user, db, other, reporter=SPONSOR)
+
+    ambiguous = user.command(LEAD, "metric Discharges before noon 45")
+    chosen = user.command(LEAD, "metric Medicine / Surgery / Discharges before noon 45")
+    unknown = user.command(LEAD, "metric Elsewhere / Discharges before noon 45")
+
+    assert "`Medicine / Surgery / Discharges before noon`" in ambiguous.text
+    assert "Stored *Discharges before noon*" in chosen.text and "Medicine / Surgery" in chosen.text, chosen.text
+    assert "There is no clinic called \u201cElsewhere\u201d with indicators" in unknown.text
+    db.expire_all()
+    stored = {(db.get(Indicator, r.indicator_id).clinic_id, r.value) for r in db.scalars(select(IndicatorReading))}
+    assert stored == {(slashed, 45)}
