@@ -87,9 +87,9 @@ class OneOnOneService:
 
         payload = message.payload or {}
         schedule = session.get(OneOnOneSchedule, payload.get("schedule_id"))
-        if schedule is None:
-            return None
         meeting = date.fromisoformat(payload["meeting"])
+        if schedule is None or meeting not in meetings(schedule, meeting, meeting):
+            return None  # stopped, or moved to another day since it was queued
         reader = Person(message.recipient, "", payload["tz"])
         agenda = self.agenda(message.team_id, schedule.lead_id, schedule.person_id)
         return person_side(agenda, schedule, meeting, reader, self._clock.now(), side=payload["side"])

@@ -96,6 +96,24 @@ def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user,
     assert to_lead[0].call.params["text"].startswith(f"Your one-to-one with <@{OWNER}> is on")  # the notification
 
 
+def test_a_one_to_one_moved_to_another_day_is_not_announced_for_the_old_one(user, slack, db, bot, clock):
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    # Wed 25 Nov: the lead's agenda went out at 09:00 London; the person's waits for 09:00 in New York.
+    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))
+    moved = user.command(LEAD, f"1on1 <@{OWNER}> every week on friday")
+
+    walk.until(datetime(2026, 11, 28, tzinfo=UTC), step=timedelta(hours=1))
+
+    assert "from Friday 27 November" in moved.text
+    to_owner = [text_of(t.call) for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert len(to_owner) == 1 and "Friday 27 November" in to_owner[0], to_owner
+
+
 def day_before_message_to_the_person(user, slack, db, bot, clock):
     """Weekly one-to-ones on Thursday: the person's side of the agenda, sent on Wednesday."""
     from bot.demo.walk import Walk
