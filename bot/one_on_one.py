@@ -222,6 +222,15 @@ class OneOnOneScheduler:
             session.add(row)
             return row, first
 
+    def stop(self, team_id: str, lead_id: str, person_id: str) -> bool:
+        """End the caller's recurring one-to-ones with a person; False when there were none. An agenda
+        already queued for the next one is not sent."""
+        with self._sessions.begin() as session:
+            row = queries.one_on_one_schedule(session, team_id, lead_id, person_id)
+            if row is not None:
+                session.delete(row)
+            return row is not None
+
     def plan(self) -> int:
         """Queue the day-before agendas that are due (once per meeting and side: the outbox key says so).
         "The day before" is the working day before: a Monday one-to-one's agenda comes on the Friday, and

@@ -103,6 +103,11 @@ def register(app: App, services: Services) -> None:
             case commands.Digest(settings=text):
                 pref = services.digests.change_preference(team_id, user_id, text or "")
                 ack(ephemeral(digest_views.preference_message(pref, changed=bool(text))))
+            case commands.OneOnOne(person_id=person_id, schedule=schedule) if schedule.lower() == "stop":
+                if services.one_on_one_schedule.stop(team_id, user_id, person_id):
+                    ack(ephemeral(f"Recurring one-to-ones with {mention(person_id)} stopped: no more agendas."))
+                else:
+                    ack(ephemeral(f"You have no recurring one-to-ones with {mention(person_id)}. Nothing was changed."))
             case commands.OneOnOne(person_id=person_id, schedule=schedule) if schedule:
                 row, first = services.one_on_one_schedule.schedule(team_id, user_id, person_id, schedule)
                 every = "week" if row.every_weeks == 1 else f"{row.every_weeks} weeks"

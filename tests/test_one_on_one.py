@@ -114,6 +114,26 @@ def test_a_one_to_one_moved_to_another_day_is_not_announced_for_the_old_one(user
     assert len(to_owner) == 1 and "Friday 27 November" in to_owner[0], to_owner
 
 
+def test_stopping_recurring_one_to_ones_ends_the_agendas_even_one_already_queued(user, slack, db, bot, clock):
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))  # the person's is queued
+
+    stopped = user.command(LEAD, f"1on1 <@{OWNER}> stop")
+    again = user.command(LEAD, f"1on1 <@{OWNER}> stop")
+    walk.until(datetime(2026, 12, 12, tzinfo=UTC), step=timedelta(hours=1))
+
+    assert f"Recurring one-to-ones with <@{OWNER}> stopped" in stopped.text
+    assert "You have no recurring one-to-ones" in again.text and "Nothing was changed" in again.text
+    assert [t for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)] == []
+    assert len([t for t in walk.to(LEAD) if "one-to-one with" in text_of(t.call)]) == 1  # before the stop
+    assert db.scalars(select(OneOnOneSchedule)).all() == []
+
+
 def day_before_message_to_the_person(user, slack, db, bot, clock):
     """Weekly one-to-ones on Thursday: the person's side of the agenda, sent on Wednesday."""
     from bot.demo.walk import Walk

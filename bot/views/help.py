@@ -37,6 +37,7 @@ COMMANDS = [
     ),
     ("`/clinic 1on1 @person`", "a one-to-one agenda from the state of their actions"),
     ("`/clinic 1on1 @person every 2 weeks on thursday`", "recurring one-to-ones; both get their agenda the day before"),
+    ("`/clinic 1on1 @person stop`", "no more recurring one-to-ones with them"),
     ("`/clinic digest`", "your weekly digest, now (for leads and sponsors)"),
     ("`/clinic wins Discharge flow off`", "stop (or start) celebrating done actions in the clinic's channel"),
     (
