@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.demo.walk import Walk
 from bot.views import ids
 from storage import queries
-from storage.models import FocusArea, Indicator, IndicatorReading
+from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
 from tests.helpers import actions_in
 from tests.test_clinics import register_clinic
@@ -177,3 +177,54 @@ def test_each_indicator_brings_its_own_latest_readings_oldest_first(user, slack,
     latest = queries.latest_readings(db, "T0001", [discharges, stay_length], limit=12)
     assert [r.value for r in latest[discharges]] == [float(n) for n in range(8, 20)]
     assert [r.value for r in latest[stay_length]] == [5.1, 5.4]
+
+
+def full_clinic(user, slack, db, name: str, indicator_name: str = "Discharges before noon", each: int = 4) -> None:  # type: ignore[no-untyped-def]
+    """A clinic with as many focus areas as it may have, each with `each` indicators."""
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name=name,
+                    areas=("Noon discharges", "Length of stay", "Pharmacy TTOs", "Weekend flow"))  # fmt: skip
+    clinic_id = db.scalar(select(Clinic.id).where(Clinic.name == name))
+    areas = db.scalars(select(FocusArea).where(FocusArea.clinic_id == clinic_id).order_by(FocusArea.position)).all()
+    for area in areas:
+        for n in range(each):
+            indicator(db, area, f"{indicator_name} {area.position}.{n}", "minutes", "down", 50, 18, [45, 40, 35])
+    db.commit()
+
+
+def test_a_clinic_with_four_areas_of_four_indicators_shows_every_one_in_the_digest(user, slack, db, clock):
+    full_clinic(user, slack, db, "Discharge flow")
+    clock.set(MONDAY)
+
+    answer = user.command(LEAD, "digest")
+
+    for area in ("Noon discharges", "Length of stay", "Pharmacy TTOs", "Weekend flow"):
+        assert "latest 35 minutes" in area_lines(answer.text, area)
+    assert all(f"*Discharges before noon {a}.{n}*" in answer.text for a in range(1, 5) for n in range(4))
+    assert "more:" not in answer.text[answer.text.index("Focus areas") :]
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in answer.body["blocks"])
+
+
+def test_a_combined_digest_shows_every_area_until_the_message_is_full_then_counts_the_rest(user, slack, db, clock):
+    """Twelve clinics of four areas, each with as many indicators as it may have, named as long as the form
+    allows: more than one message can carry, so the last section says how many areas are left out and
+    where to see them."""
+    from bot.indicators import NAME_LIMIT
+    from bot.reporting import MAX_PER_AREA
+
+    for n in range(12):
+        long_name = ("Beds & <chairs> " * 10)[: NAME_LIMIT - 4]
+        full_clinic(user, slack, db, f"Clinic {n:02d}", indicator_name=long_name, each=MAX_PER_AREA)
+    clock.set(MONDAY)
+
+    answer = user.command(LEAD, "digest")
+
+    blocks = answer.body["blocks"]
+    assert len(blocks) <= 50
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+    lines = answer.text[answer.text.index("Focus areas") :].splitlines()
+    shown = sum(line.startswith("• *") for line in lines)
+    assert sum(line.startswith("   ◦ ") for line in lines) == MAX_PER_AREA * shown  # no area cut short
+    [more] = [b["text"]["text"] for b in blocks if "more focus areas" in b.get("text", {}).get("text", "")]
+    left_out = int(more.rsplit("…and ", 1)[1].split()[0])
+    assert left_out > 0 and shown + left_out == 48
+    assert "`/clinic digest settings separate`" in more

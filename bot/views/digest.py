@@ -1,5 +1,6 @@
-"""Block Kit for the weekly digest. Long lists end with "and N more" and a pointer to `/clinic status`,
-and every section stays inside Slack's limits (3000 characters a section, 50 blocks a message)."""
+"""Block Kit for the weekly digest. Long lists end with "and N more" and a pointer to `/clinic status`;
+focus areas take as many sections as they need; every section stays inside Slack's limits (3000
+characters a section, 50 blocks a message)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from storage.models import Action
 
 LIST_LINES = 8
 SECTION_LIMIT = 2900
+MESSAGE_BLOCKS = 50  # Slack refuses a message with more
+SEPARATE = "one digest per clinic shows them all: `/clinic digest settings separate`"
 
 
 def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
@@ -67,8 +70,8 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         "Nothing falls due in the coming week.",
     )
     if digest.areas:
-        lines = [_area(area, len(digest.clinics) > 1, today) for area in digest.areas]
-        blocks.append(SectionBlock(text=md(_lines("*Focus areas: how will we know?*", lines, "", pointer, len(lines)))))
+        room = MESSAGE_BLOCKS - len(blocks) - 1  # the closing note
+        blocks.extend(_area_sections(digest.areas, len(digest.clinics) > 1, today, room))
     blocks.append(
         ContextBlock(
             elements=[
@@ -104,17 +107,42 @@ def _numbers(now: Headline, before: Headline) -> list[str]:
     ]
 
 
-def _area(area: AreaProgress, name_clinic: bool, today: date) -> str:
+def _area_sections(areas: Sequence[AreaProgress], name_clinic: bool, today: date, room: int) -> list[SectionBlock]:
+    """Every area with every indicator, in at most `room` sections. An area that fits in one section is
+    not split between two; one that does not (ten indicators with long names) is split between its
+    lines. Only a combined digest of many clinics can need more sections than a message may carry: the
+    last one then ends with how many areas are left out, never with part of one."""
+    sections: list[list[tuple[int, str]]] = [[(-1, "*Focus areas: how will we know?*")]]
+    for number, area in enumerate(areas):
+        lines = [(number, line) for line in _area(area, name_clinic, today)]
+        if _size([*sections[-1], *lines]) > SECTION_LIMIT and _size(lines) <= SECTION_LIMIT:
+            sections.append([])
+        for line in lines:
+            if _size([*sections[-1], line]) > SECTION_LIMIT:
+                sections.append([])
+            sections[-1].append(line)
+    if len(sections) > room:
+        shown = sections[room][0][0]  # the first area left out, which may begin in the last section kept
+        sections = [[(n, line) for n, line in section if n < shown] for section in sections[:room]]
+        left = len(areas) - shown
+        sections[-1].append((-1, f"…and {left} more focus area{'s' if left != 1 else ''}: {SEPARATE}"))
+    return [SectionBlock(text=md("\n".join(line for _, line in section))) for section in sections]
+
+
+def _size(lines: Sequence[tuple[int, str]]) -> int:
+    return len("\n".join(line for _, line in lines))
+
+
+def _area(area: AreaProgress, name_clinic: bool, today: date) -> list[str]:
     """The area, the outcome it serves, its actions, and each indicator against baseline and target."""
-    line = f"• *{esc(area.area)}*" + (f" ({esc(area.clinic)})" if name_clinic else "")
+    head = f"• *{esc(area.area)}*" + (f" ({esc(area.clinic)})" if name_clinic else "")
     if area.outcome:
-        line += f" → _{quote(area.outcome, 150)}_"
-    line += f"\n   actions: {area.open} open, {area.done} done"
-    for progress in area.indicators:
-        line += f"\n   ◦ *{quote(progress.indicator.name, 60)}*: {standing(progress.indicator, progress.trend, today)}"
+        head += f" → _{quote(area.outcome, 150)}_"
+    lines = [head, f"   actions: {area.open} open, {area.done} done"]
+    lines += [f"   ◦ *{quote(p.indicator.name, 60)}*: {standing(p.indicator, p.trend, today)}" for p in area.indicators]
     if area.rethink:
-        line += "\n   :warning: _worsening although every linked action is done: are these the right actions?_"
-    return line
+        lines.append("   :warning: _worsening although every linked action is done: are these the right actions?_")
+    return lines
 
 
 def _slipping(action: Action, now: datetime, reader: ZoneInfo) -> str:
