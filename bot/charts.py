@@ -29,13 +29,12 @@ class Series:
 
 
 PANELS_PER_ROW = 2
-MAX_PANELS = 8
 
 
 def weekly_chart(title: str, weeks: Sequence[tuple[date, int, int, int]], indicators: Sequence[Series] = ()) -> bytes:
     """Open, overdue and done per week (`weeks` holds (week start, open, overdue, done), oldest first), and
-    under it a small panel per indicator: its readings, the baseline and the target line."""
-    shown = list(indicators)[:MAX_PANELS]
+    under it a small panel per indicator given: its readings, the baseline and the target line."""
+    shown = list(indicators)
     rows = (len(shown) + PANELS_PER_ROW - 1) // PANELS_PER_ROW
     figure = Figure(figsize=(7, 3.2 + 2.3 * rows), dpi=110)
     grid = figure.add_gridspec(1 + rows, PANELS_PER_ROW, height_ratios=[3.2] + [2.3] * rows)

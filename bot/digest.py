@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
+from bot.clinics import MAX_FOCUS_AREAS
 from bot.errors import UserError
 from bot.indicators import WORSENING, Reading, Trend
 from bot.people import zone
-from bot.reporting import indicator_trend
+from bot.reporting import MAX_PER_AREA, indicator_trend
 from storage import queries
 from storage.models import Action, Clinic, DigestPreference, Indicator
 
@@ -84,6 +85,9 @@ class Digest:
 
 SHOWN = 10  # more than a digest's list ever shows
 READINGS = 12  # an indicator's latest readings, for its trend and its chart
+# Every indicator one clinic may have gets a panel (20 rows of two, 770 by 5,412 pixels); only a combined
+# digest of clinics with more between them leaves some out, and says which.
+CHART_PANELS = MAX_FOCUS_AREAS * MAX_PER_AREA
 
 
 def week_start(now: datetime, tz: str) -> date:
@@ -201,6 +205,12 @@ def _headline(slots: list[tuple[queries.Slot, int]], at: datetime) -> Headline:
     )
 
 
+def charted(digest: Digest) -> tuple[list[IndicatorProgress], list[IndicatorProgress]]:
+    """The indicators the chart has a panel for, in the digest's order, and those it has none for."""
+    every = [p for area in digest.areas for p in area.indicators]
+    return every[:CHART_PANELS], every[CHART_PANELS:]
+
+
 def chart_series(digest: Digest) -> list[Series]:
     from bot.charts import Series  # matplotlib loads only where charts are drawn
 
@@ -213,8 +223,7 @@ def chart_series(digest: Digest) -> list[Series]:
             (p.indicator.target_date, p.indicator.target_value),
             p.trend.verdict,
         )
-        for area in digest.areas
-        for p in area.indicators
+        for p in charted(digest)[0]
     ]
 
 

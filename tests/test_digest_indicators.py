@@ -14,7 +14,7 @@ from bot.views import ids
 from storage import queries
 from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
-from tests.helpers import actions_in
+from tests.helpers import actions_in, text_of
 from tests.test_clinics import register_clinic
 
 MONDAY = datetime(2026, 11, 30, 10, tzinfo=UTC)
@@ -228,3 +228,43 @@ def test_a_combined_digest_shows_every_area_until_the_message_is_full_then_count
     left_out = int(more.rsplit("…and ", 1)[1].split()[0])
     assert left_out > 0 and shown + left_out == 48
     assert "`/clinic digest settings separate`" in more
+
+
+def test_the_digest_chart_has_a_panel_for_each_of_ten_indicators(user, slack, db, bot, clock):
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, areas=("Noon discharges", "Length of stay"))
+    for area in db.scalars(select(FocusArea).order_by(FocusArea.position)).all():
+        for n in range(5):
+            indicator(db, area, f"Indicator {area.position}.{n}", "", "up", 18, 50, [21.5, 24, 27])
+    db.commit()
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+
+    walk.until(MONDAY)
+
+    [upload] = [c for c in slack.calls_to("upload")][-1:]
+    width, height = struct.unpack(">II", upload.params["data"][16:24])
+    assert (width, height) == (770, 352 + 5 * 253)  # the weekly chart and five rows of two panels
+    [digest] = [t for t in walk.to(LEAD, digests=True) if "Weekly digest" in text_of(t.call)]
+    assert "without a panel" not in text_of(digest.call)
+
+
+def test_a_combined_digest_names_the_indicators_its_chart_has_no_panel_for(user, slack, db, bot, clock):
+    """Two clinics of four areas with six indicators each: 48 indicators, panels for the first 40 (every
+    indicator one clinic may have); the digest names the other eight."""
+    full_clinic(user, slack, db, "Discharge flow", indicator_name="Flow", each=6)
+    full_clinic(user, slack, db, "Theatre utilisation", indicator_name="Theatre", each=6)
+    user.command(LEAD, "digest settings combined")
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+
+    walk.until(MONDAY)
+
+    sizes = sorted(struct.unpack(">II", c.params["data"][16:24]) for c in slack.calls_to("upload"))
+    # The sponsor's two digests, one per clinic: 24 panels each. The lead's combined one: 40 in 20 rows.
+    assert sizes == [(770, 352 + 12 * 253)] * 2 + [(770, 352 + 20 * 253)]
+    [digest] = [t for t in walk.to(LEAD, digests=True) if "Weekly digest" in text_of(t.call)]
+    note = text_of(digest.call)[text_of(digest.call).index("The chart has a panel for") :]
+    assert note.startswith("The chart has a panel for 40 of 48 indicators; without a panel:")
+    left_out = ["Theatre 3.4", "Theatre 3.5", *(f"Theatre 4.{n}" for n in range(6))]
+    assert note.index(", ".join(f"*{name}*" for name in left_out)) > 0, note
+    assert "*Theatre 3.3*" not in note and "*Flow" not in note

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
 from bot.dates import describe_date
-from bot.digest import DAYS, SETTINGS_EXAMPLE, AreaProgress, Digest, Headline, Preference
+from bot.digest import DAYS, SETTINGS_EXAMPLE, AreaProgress, Digest, Headline, Preference, charted
 from bot.people import zone
 from bot.views.actions import render
 from bot.views.indicators import standing
@@ -23,6 +23,7 @@ LIST_LINES = 8
 SECTION_LIMIT = 2900
 MESSAGE_BLOCKS = 50  # Slack refuses a message with more
 SEPARATE = "one digest per clinic shows them all: `/clinic digest settings separate`"
+NOTE_NAMES = 2000  # a context's text may hold 3000 characters
 
 
 def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
@@ -72,16 +73,28 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
     if digest.areas:
         room = MESSAGE_BLOCKS - len(blocks) - 1  # the closing note
         blocks.extend(_area_sections(digest.areas, len(digest.clinics) > 1, today, room))
-    blocks.append(
-        ContextBlock(
-            elements=[
-                md("The weekly message carries a chart of the last eight weeks. `/clinic digest` shows this any time.")
-            ]
-        )
-    )
+    blocks.append(ContextBlock(elements=[md(_chart_note(digest))]))
     h = digest.headline
     text = f"Weekly digest for {esc(digest.title)}: {h.open} open, {h.overdue} overdue, {h.done} done this week"
     return text, render(blocks)
+
+
+def _chart_note(digest: Digest) -> str:
+    """Where the chart is, and which indicators it has no panel for, cut at whole names within a
+    context's limit."""
+    note = "The weekly message carries a chart of the last eight weeks. `/clinic digest` shows this any time."
+    panels, without = charted(digest)
+    if not without:
+        return note
+    names = [f"*{quote(p.indicator.name, 60)}*" for p in without]
+    shown = names
+    while len(", ".join(shown)) > NOTE_NAMES:
+        shown = shown[:-1]
+    rest = f" and {len(names) - len(shown)} more" if len(shown) < len(names) else ""
+    return (
+        f"{note}\nThe chart has a panel for {len(panels)} of {len(panels) + len(without)} indicators; "
+        f"without a panel: {', '.join(shown)}{rest} ({SEPARATE})."
+    )
 
 
 def _numbers(now: Headline, before: Headline) -> list[str]:
