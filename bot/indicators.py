@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from dateutil.relativedelta import relativedelta
@@ -206,6 +207,13 @@ def show_value(value: float, unit: str) -> str:
     if not unit:
         return text
     return f"{text}{unit}" if unit in ("%",) else f"{text} {unit}"
+
+
+def typed_value(value: float) -> str:
+    """A stored value as it goes back into a form: every digit kept, no thousands separator, no
+    exponent, so that `read_number` reads exactly the same value back (4.375, 0.004, 1234567.5)."""
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # --- when readings are due ------------------------------------------------------------------------

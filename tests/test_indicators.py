@@ -16,9 +16,11 @@ from bot.indicators import (
     ReportState,
     decide_reports,
     first_due,
+    read_number,
     read_value,
     show_value,
     trend,
+    typed_value,
     verdict,
 )
 from bot.working_time import WorkingHours
@@ -150,6 +152,19 @@ def test_values_are_shown_with_their_unit():
     assert show_value(12.5, "%") == "12.5%"
     assert show_value(3400, "") == "3,400"
     assert show_value(45, "minutes") == "45 minutes"
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, exclude_max=True, exclude_min=True, allow_subnormal=False))
+def test_a_value_written_back_into_a_form_reads_as_the_same_value(value):
+    text = typed_value(value)
+    assert read_number(text, "value") == value
+    assert "," not in text and "e" not in text
+
+
+def test_a_value_is_written_back_as_stored_not_rounded():
+    assert [typed_value(v) for v in (4.375, 0.004, 1234567.5, 40.0, -2.0, 1e-7)] == [
+        "4.375", "0.004", "1234567.5", "40", "-2", "0.0000001"
+    ]  # fmt: skip
 
 
 # --- when readings are due and chased ---------------------------------------------------------------

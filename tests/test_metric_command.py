@@ -224,6 +224,35 @@ def test_saving_an_indicator_stores_it_and_shows_the_edit_form_again(user, slack
     assert "Discharges before noon" in json.dumps(update["view"])
 
 
+def edit_form(user, slack, indicator_id: int) -> dict:  # type: ignore[no-untyped-def]
+    user.click(LEAD, ids.EDIT_INDICATOR, str(indicator_id))
+    slack.wait_for(lambda _calls: slack.calls_to("views.push"))
+    view = slack.calls_to("views.push")[-1].params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+@pytest.mark.parametrize(("baseline", "target"), [("4.375", "2.125"), ("0.004", "0.0015"), ("1,234,567.5", "0.5")])
+def test_an_edit_that_only_changes_the_cadence_keeps_the_baseline_and_target_as_typed(
+    user, slack, db, clinic_id, baseline, target
+):
+    answer = add_indicator(user, db, clinic_id, unit="", direction="down", baseline=baseline, target=target)
+    assert answer.body.get("response_action") is None, answer.body
+    stored = db.scalar(select(Indicator))
+    typed = (stored.baseline_value, stored.target_value)
+
+    form = edit_form(user, slack, stored.id)
+    shown = {b["block_id"]: b["element"].get("initial_value") for b in form["blocks"] if "element" in b}
+    values = indicator_form(unit="", direction="down", cadence="monthly",
+                            baseline=shown[ids.INDICATOR_BASELINE], target=shown[ids.INDICATOR_TARGET])  # fmt: skip
+    answer = user.submit(LEAD, ids.INDICATOR_MODAL, values, private_metadata=form["private_metadata"])
+
+    assert answer.body.get("response_action") is None, answer.body
+    assert (shown[ids.INDICATOR_BASELINE], shown[ids.INDICATOR_TARGET]) == (baseline.replace(",", ""), target)
+    db.expire_all()
+    edited = db.scalar(select(Indicator))
+    assert (edited.cadence, edited.baseline_value, edited.target_value) == ("monthly", *typed)
+
+
 @pytest.mark.parametrize(
     ("fields", "block", "said"),
     [

@@ -26,7 +26,7 @@ from slack_sdk.models.views import View
 
 from bot.clinics import MAX_FOCUS_AREAS, TOO_MANY_AREAS
 from bot.dates import describe_date
-from bot.indicators import CADENCES, DIRECTIONS, KINDS, NAME_LIMIT, UNIT_LIMIT, Trend, show_value
+from bot.indicators import CADENCES, DIRECTIONS, KINDS, NAME_LIMIT, UNIT_LIMIT, Trend, show_value, typed_value
 from bot.people import Person
 from bot.reporting import MAX_PER_AREA, Recorded, indicator_trend
 from bot.views import ids
@@ -161,7 +161,9 @@ def indicator_modal(
             block_id=ids.INDICATOR_BASELINE,
             label=plain("Baseline: where it stands"),
             element=PlainTextInputElement(
-                action_id=ids.INDICATOR_BASELINE, max_length=30, initial_value=_number(i.baseline_value) if i else None
+                action_id=ids.INDICATOR_BASELINE,
+                max_length=30,
+                initial_value=typed_value(i.baseline_value) if i else None,
             ),
         ),
         InputBlock(
@@ -176,7 +178,7 @@ def indicator_modal(
             block_id=ids.INDICATOR_TARGET,
             label=plain("Target"),
             element=PlainTextInputElement(
-                action_id=ids.INDICATOR_TARGET, max_length=30, initial_value=_number(i.target_value) if i else None
+                action_id=ids.INDICATOR_TARGET, max_length=30, initial_value=typed_value(i.target_value) if i else None
             ),
         ),
         InputBlock(
@@ -212,10 +214,6 @@ def indicator_modal(
         blocks=blocks,
     )
     return view.to_dict()
-
-
-def _number(value: float) -> str:
-    return show_value(value, "").replace(",", "")
 
 
 # --- reporting ------------------------------------------------------------------------------------
