@@ -231,7 +231,9 @@ class ActionService:
                 )
             if action.lead_escalated_at is not None and actor_id == action.owner_id:
                 decider = lead_of(action)
-                check_due_date(new_date, owner, now)
+                # Checked now, as the lead's approval would: a date they could never approve would leave
+                # the owner waiting on a request that blocks asking again.
+                check_new_deadline(action, new_date, owner, now)
                 request = ExtensionRequest(
                     team_id=team_id,
                     action_id=action.id,
@@ -448,6 +450,16 @@ def tell(
     )
 
 
+def check_new_deadline(action: Action, new_date: date, owner: Person, now: datetime) -> None:
+    check_due_date(new_date, owner, now)
+    if new_date <= action.due_date:
+        raise UserError(
+            f"The new date must be after the current deadline "
+            f"({describe_date(action.due_date, owner.local(now).date())}).",
+            field="due",
+        )
+
+
 def move_deadline(
     session: Session,
     action: Action,
@@ -457,13 +469,7 @@ def move_deadline(
     now: datetime,
     **detail: Any,
 ) -> None:
-    check_due_date(new_date, owner, now)
-    if new_date <= action.due_date:
-        raise UserError(
-            f"The new date must be after the current deadline "
-            f"({describe_date(action.due_date, owner.local(now).date())}).",
-            field="due",
-        )
+    check_new_deadline(action, new_date, owner, now)
     before = action.due_date
     action.due_date = new_date
     action.due_at = end_of_day(new_date, owner.tz)

@@ -178,6 +178,28 @@ def test_more_time_during_escalation_waits_for_the_lead(user, slack, db, escalat
     slack.wait_for(lambda _c: any(word in text_of(c) for c in slack.messages_to(OWNER)))
 
 
+@pytest.mark.parametrize("day", ["2026-12-11", "2026-12-18"])
+def test_more_time_during_escalation_must_be_after_the_current_deadline(user, slack, db, escalated, day):
+    """The lead has moved the deadline to 18 Dec: a request for that day or earlier could never be approved,
+    so the form refuses it as it does before an escalation, and the lead is not asked."""
+    _, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
+    user.submit(
+        LEAD,
+        ids.EXTEND_MODAL,
+        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"}},
+        private_metadata=opened_view(slack)["private_metadata"],
+    )
+    slack.reset()
+
+    answer = ask_for_more_time(user, slack, action_id, day)
+
+    assert "must be after the current deadline" in answer.body["errors"][ids.NEW_DUE]
+    assert actions_in(db)[0].due_date == date(2026, 12, 18)
+    assert db.scalars(select(ExtensionRequest)).all() == []
+    assert not any("asks for more time" in text_of(c) for c in slack.messages_to(LEAD))
+
+
 def test_an_owner_who_assigned_their_own_action_cannot_approve_their_own_request(user, slack, db, bot, clock):
     """Once escalated, the owner's request waits for the lead; as its assigner, the owner is not the lead."""
     _, action_id = escalate(user, slack, db, bot, clock, OWNER)
