@@ -33,6 +33,15 @@ _WEEKDAYS = {
     )
     for name in names
 }
+
+
+def weekday_number(word: str) -> int | None:
+    """Monday 0 to Sunday 6 for a day's full name or its usual short forms (`tue`, `tues`, `thurs`), in any
+    case; None for anything else. Not a prefix match: `month` is not Monday, nor `sunrise` Sunday."""
+    day = _WEEKDAYS.get(word.lower())
+    return None if day is None else day.weekday
+
+
 _NUMBER_WORDS = {
     "a": 1,
     "an": 1,

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from bot.clinics import MAX_FOCUS_AREAS
+from bot.dates import weekday_number
 from bot.errors import UserError
 from bot.indicators import WORSENING, Reading, Trend
 from bot.people import zone
@@ -245,8 +246,8 @@ def read_preference(text: str, current: Preference) -> Preference:
     """`friday`, `16:00`, `combined` or `separate`, in any order; what is not said stays as it was."""
     weekday, at, combined = current.weekday, current.at, current.combined
     for word in text.lower().replace(",", " ").split():
-        if word[:3] in [d[:3] for d in DAYS]:
-            weekday = [d[:3] for d in DAYS].index(word[:3])
+        if (day := weekday_number(word)) is not None:
+            weekday = day
         elif word in ("combined", "together", "one"):
             combined = True
         elif word in ("separate", "each", "per-clinic"):

@@ -12,6 +12,7 @@ from dateutil.rrule import WEEKLY, rrule, weekday
 from sqlalchemy import select
 
 from bot.clock import Clock
+from bot.dates import weekday_number
 from bot.errors import UserError
 from bot.indicators import WINDOW, Trend
 from bot.people import zone
@@ -156,7 +157,6 @@ class OneOnOneService:
 
 # --- recurring one-to-ones ------------------------------------------------------------------------
 
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 # How far ahead to look for a meeting whose agenda is due: its working day before may be days earlier
 # (a weekend, holidays).
 LOOK_AHEAD = timedelta(days=14)
@@ -168,7 +168,7 @@ def read_schedule(text: str) -> tuple[int, int]:
     """`every 2 weeks on thursday`, `every week on monday`, `every other week on friday`, `every tuesday`:
     (every how many weeks, weekday)."""
     match = _EVERY.match(" ".join(text.split()))
-    day = match and next((i for i, d in enumerate(WEEKDAYS) if d.startswith(match.group(2).lower()[:3])), None)
+    day = weekday_number(match.group(2)) if match else None
     if not match or day is None:
         raise UserError(f"I couldn't read that schedule. For example {SCHEDULE_EXAMPLE}.")
     count = match.group(1)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.demo.walk import Walk
 from bot.digest import DigestPlanner
 from bot.views import ids
-from storage.models import OutboxMessage
+from storage.models import DigestPreference, OutboxMessage
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, opened_view, text_of
 from tests.test_clinics import register_clinic
@@ -138,6 +138,7 @@ def test_each_person_chooses_their_day_and_time(user, slack, db, bot, clock):
         ("tue 7:00", "Tuesday at 07:00"),
         ("wednesday 4:30pm", "Wednesday at 16:30"),
         ("thursday 0930", "Thursday at 09:30"),
+        ("THURS 9", "Thursday at 09:00"),
     ],
 )
 def test_a_time_may_be_written_the_ways_people_write_it(user, db, said, shown):
@@ -149,6 +150,15 @@ def test_a_time_that_is_not_one_is_refused_and_nothing_changes(user, db, said):
     answer = user.command(LEAD, f"digest settings {said}")
 
     assert "I don't understand" in answer.text
+    assert "Monday at 09:00" in user.command(LEAD, "digest settings").text
+
+
+@pytest.mark.parametrize("said", ["monthly", "sunrise 9:00", "wedding"])
+def test_a_word_that_only_starts_like_a_day_is_refused_and_nothing_is_saved(user, db, said):
+    answer = user.command(LEAD, f"digest settings {said}")
+
+    assert "I don't understand" in answer.text
+    assert db.scalars(select(DigestPreference)).all() == []
     assert "Monday at 09:00" in user.command(LEAD, "digest settings").text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.demo.driver import TEAM
@@ -166,6 +167,29 @@ def test_a_schedule_that_cannot_be_read_says_how_to_write_it(user):
     answer = user.command(LEAD, f"1on1 <@{OWNER}> whenever we feel like it")
 
     assert "every 2 weeks on thursday" in answer.text
+
+
+@pytest.mark.parametrize("said", ["every month", "every 2 weeks on thunder", "every week on fr", "every satellite"])
+def test_a_word_that_only_starts_like_a_day_is_refused_and_nothing_is_scheduled(user, slack, db, said):
+    add(user, slack, LEAD, OWNER, "Audit weekend discharges", "2026-12-04")
+
+    answer = user.command(LEAD, f"1on1 <@{OWNER}> {said}")
+
+    assert "I couldn't read that schedule" in answer.text
+    assert db.scalars(select(OneOnOneSchedule)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [("every tues", "Tuesday"), ("every 2 weeks on THURS", "Thursday"), ("every week on Sun", "Sunday")],
+)
+def test_a_day_may_be_written_in_full_or_in_its_usual_short_form(user, slack, db, said, shown):
+    add(user, slack, LEAD, OWNER, "Audit weekend discharges", "2026-12-04")
+
+    answer = user.command(LEAD, f"1on1 <@{OWNER}> {said}")
+
+    assert f"from {shown}" in answer.text
+    assert len(db.scalars(select(OneOnOneSchedule)).all()) == 1
 
 
 def test_many_long_topics_fit_slacks_limits_on_the_agenda_and_in_the_day_before_message(user, slack, db, bot, clock):
