@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.dates import DueDateError, describe_date, end_of_day, parse_due_date
 from bot.errors import NotAllowed, NotFound, UserError
+from bot.names import clean_name
 from bot.patient_data import PatientData
 from bot.people import People, Person, check_active
 from bot.views import actions as views
@@ -57,7 +58,7 @@ class NewAction:
 
 
 def clean_title(title: str) -> str:
-    title = " ".join(title.split())
+    title = clean_name(title)
     if not title:
         raise UserError("The action needs a title: what will be done?", field="title")
     if len(title) > TITLE_LIMIT:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.chasing import ChasePolicy
 from bot.clock import Clock
 from bot.errors import NotAllowed, NotFound, UserError
+from bot.names import clean_name
 from bot.patient_data import PatientData
 from bot.people import Person, check_active
 from bot.views import clinics as views
@@ -62,7 +63,7 @@ def clean_areas(slots: Sequence[Area], patient_data: PatientData | None) -> list
     outcome and why only on a named area, nothing that identifies a patient."""
     filled: list[tuple[int, Area]] = []
     for slot, area in enumerate(slots, start=1):
-        name, outcome, why = " ".join(area.name.split()), area.outcome.strip(), area.why.strip()
+        name, outcome, why = clean_name(area.name), area.outcome.strip(), area.why.strip()
         if not name:
             if outcome or why:
                 raise UserError(f"Give focus area {slot} a name, or clear its outcome and why.", field=f"focus:{slot}")
@@ -99,7 +100,7 @@ class ClinicService:
 
     def register(self, new: NewClinic, lead: Person, sponsor: Person | None = None) -> Clinic:
         """`lead` and `sponsor`: the people `new` names, as Slack last described them."""
-        name = " ".join(new.name.split())
+        name = clean_name(new.name)
         if not name:
             raise UserError("The clinic needs a name.", field="name")
         if len(name) > NAME_LIMIT:

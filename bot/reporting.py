@@ -36,6 +36,7 @@ from bot.indicators import (
     trend,
 )
 from bot.indicators import Reading as Point
+from bot.names import clean_name
 from bot.patient_data import PatientData
 from bot.people import Person, check_active, zone
 from bot.working_time import WorkingHours
@@ -133,7 +134,7 @@ class IndicatorService:
     ) -> Indicator:
         """Add an indicator to a focus area, or change one; every field checked, nothing stored on a mistake.
         `today` is the lead's own day (a baseline cannot be measured in the future)."""
-        name = " ".join(form.name.split())
+        name = clean_name(form.name)
         if not name:
             raise UserError("Name the indicator, for example \u201cDischarges before noon\u201d.", field="name")
         if len(name) > NAME_LIMIT:

@@ -86,6 +86,23 @@ def test_a_bad_form_gets_inline_field_errors_and_creates_nothing(user, slack, db
     assert slack.messages_to(OWNER) == []
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", " \u200b\u200d\u2060 ", "\ufeff", "\u200f\u200e", "\u00ad"])
+def test_a_title_of_only_invisible_characters_is_refused_like_an_empty_one(user, slack, db, invisible):
+    answer = user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, form(title=invisible))
+
+    assert "needs a title" in answer.body["errors"][ids.ACTION_TITLE]
+    assert actions_in(db) == []
+    assert slack.messages_to(OWNER) == []
+
+
+def test_a_title_keeps_the_joiner_inside_an_emoji(user, slack, db):
+    title = "Thank the \U0001f469\u200d\u2695\ufe0f team"  # one emoji: woman, joiner, health worker
+
+    user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, form(title=title))
+
+    assert actions_in(db)[0].title == title
+
+
 def test_picking_an_owner_looks_them_up_so_submit_needs_no_slack_call(user, slack, db):
     user.select_user(ASSIGNER, ids.ACTION_OWNER, OWNER)
     looked_up = len(slack.calls_to("users.info"))

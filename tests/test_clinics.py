@@ -83,6 +83,14 @@ def test_a_clinic_without_a_name_gets_a_field_error(user, db):
     assert db.scalar(select(Clinic)) is None
 
 
+@pytest.mark.parametrize("invisible", ["\u200b\u200b", "\ufeff \u2060"])
+def test_a_clinic_named_only_with_invisible_characters_gets_the_field_error_of_an_empty_name(user, db, invisible):
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form(invisible, LEAD))
+
+    assert "needs a name" in answer.body["errors"][ids.CLINIC_NAME]
+    assert db.scalar(select(Clinic)) is None
+
+
 def test_a_name_that_identifies_a_patient_is_refused(user, db):
     """A clinic's name is shown to everyone in the workspace (an unknown name lists them all)."""
     answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("Review 943 476 5919", LEAD))
