@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import DBAPIError
 
 from bot.actions import NewAction, Status
 from bot.errors import UserError
@@ -19,8 +20,11 @@ from handlers.replies import (
     EPHEMERAL,
     OPEN_VIEW,
     REPLY,
+    TRY_AGAIN,
     changed,
+    ephemeral,
     learn_caller,
+    log,
     look_up_picked,
     make_follow_up,
     person_in_form,
@@ -110,20 +114,27 @@ def register(app: App, services: Services) -> None:
             "text": unescape(message.get("text", "")),  # the form's notes show it as typed
         }
 
-    def open_add_modal_with_source(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:
-        source = context.get("clinic_source")
-        if not source:
-            return
-        link = (
-            SlackGateway(client).permalink(source["channel"], source["ts"])
-            if source["channel"] and source["ts"]
-            else None
-        )
-        clinics = services.clinics.list(team_of(context, body))
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=views.add_action_modal(clinics, notes=source["text"], source_link=link, channel=source["channel"]),
-        )
+    def open_add_modal_with_source(
+        context: BoltContext, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """After the ack, as the link back needs Slack: build the form, then the follow-up opens it or, when
+        the database or Slack fails, tells the person so, as `/clinic add` does."""
+        if source := context.get("clinic_source"):
+            link = (
+                SlackGateway(client).permalink(source["channel"], source["ts"])
+                if source["channel"] and source["ts"]
+                else None
+            )
+            try:
+                clinics = services.clinics.list(team_of(context, body))
+            except DBAPIError as exc:  # after the ack, so Bolt's error handler cannot answer: say it here
+                log.error("database_unavailable", extra={"error": type(exc).__name__})
+                context[REPLY] = ephemeral(TRY_AGAIN)
+            else:
+                context[OPEN_VIEW] = views.add_action_modal(
+                    clinics, notes=source["text"], source_link=link, channel=source["channel"]
+                )
+        follow_up(context, body, respond, client)
 
     def submit_add(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
@@ -159,7 +170,7 @@ def register(app: App, services: Services) -> None:
     app.view(ids.BLOCKED_MODAL)(ack=submit_blocked, lazy=[follow_up])
     app.view(ids.MORE_TIME_MODAL)(ack=submit_more_time, lazy=[follow_up])
     app.view(ids.ADD_ACTION_MODAL)(ack=submit_add, lazy=[follow_up])
-    app.shortcut(ids.MAKE_ACTION_SHORTCUT)(ack=open_add_from_message, lazy=[open_add_modal_with_source, follow_up])
+    app.shortcut(ids.MAKE_ACTION_SHORTCUT)(ack=open_add_from_message, lazy=[open_add_modal_with_source])
 
 
 def _read_add_form(

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from bot.demo.standin import Call, SlackStandIn, blocks_text
@@ -39,6 +39,18 @@ def wait_response(slack: SlackStandIn, count: int = 1) -> list[Call]:
 def opened_view(slack: SlackStandIn, count: int = 1) -> dict[str, Any]:
     slack.wait_for(lambda _calls: len(slack.calls_to("views.open")) >= count)
     return slack.calls_to("views.open")[count - 1].params["view"]
+
+
+def database_down(engine: Engine) -> None:
+    """From now on the database refuses every connection, as when it is unreachable (on either backend).
+    Close any session the test holds first: the pool is emptied so nothing already connected gets through."""
+    refused = engine.dialect.loaded_dbapi.OperationalError
+
+    def refuse(*_args: Any) -> None:
+        raise refused("connection refused")
+
+    event.listen(engine, "do_connect", refuse)
+    engine.dispose()
 
 
 def actions_in(db: Session) -> list[Action]:

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from bot.views import ids
+from handlers.replies import TRY_AGAIN
 from tests.conftest import ASSIGNER, GONE, LEAD, OWNER
-from tests.helpers import actions_in, opened_view, text_of, wait_dms
+from tests.helpers import actions_in, database_down, opened_view, text_of, wait_dms, wait_response
 from tests.test_clinics import register_clinic
 
 
@@ -197,3 +198,26 @@ def test_form_values_are_stored_as_typed_even_when_they_look_encoded(user, slack
 
     [action] = actions_in(db)
     assert action.title == "Explain &amp; in the A&E rota"
+
+
+def test_the_shortcut_says_try_again_as_add_does_when_the_database_is_unreachable(user, slack, db, engine):
+    db.close()
+    database_down(engine)
+    added = user.command(LEAD, "add")
+
+    user.shortcut(LEAD, ids.MAKE_ACTION_SHORTCUT, channel="C0CLINIC", message_ts="1764000000.000100", text="Chase TTOs")
+
+    [reply] = wait_response(slack)
+    assert text_of(reply) == added.text == TRY_AGAIN
+    assert slack.calls_to("views.open") == []
+
+
+def test_the_shortcut_says_so_as_add_does_when_slack_does_not_open_the_form(user, slack):
+    """The trigger lasts 3 seconds: a slow answer from Slack can make it expire before the form opens."""
+    slack.fail_next("views.open", error="expired_trigger_id", times=2)
+    user.command(LEAD, "add")
+
+    user.shortcut(LEAD, ids.MAKE_ACTION_SHORTCUT, channel="C0CLINIC", message_ts="1764000000.000100", text="Chase TTOs")
+
+    said = [text_of(c) for c in wait_response(slack, 2)]  # one answer to /clinic add, one to the shortcut
+    assert all(s.startswith("Something went wrong talking to Slack (ref ") for s in said), said
