@@ -17,7 +17,7 @@ from bot.views import actions as action_views
 from bot.views import ids
 from bot.views import indicators as views
 from handlers.payloads import MAX_ID, clicked, metadata, picked_option, picked_user, state_value, typed
-from handlers.replies import OPEN_VIEW, learn_caller, make_follow_up, person_in_form, team_of
+from handlers.replies import OPEN_VIEW, REPLY, learn_caller, make_follow_up, person_in_form, team_of
 
 PUSH_VIEW = "clinic_push_view"  # a form to open on top of the modal whose button was pressed
 REFRESH = "clinic_refresh_edit"  # {"view_id", "clinic_id"}: show the edit form again with what changed
@@ -138,9 +138,14 @@ def register(app: App, services: Services) -> None:
         ack(response_action="update", view=views.recorded_modal(recorded, reader.local(services.clock.now()).date()))
 
     def push_or_refresh(context: BoltContext, body: dict[str, Any], client: WebClient) -> None:
-        """After the ack: open the pushed form, or show the edit form again with the indicator saved."""
+        """After the ack: open the pushed form, or show the edit form again with the indicator saved. A press
+        that failed (the database unreachable) left Bolt's error reply instead: it goes on top of the form."""
         if form := context.get(PUSH_VIEW):
             client.views_push(trigger_id=body["trigger_id"], view=form)
+        elif reply := context.get(REPLY):
+            client.views_push(
+                trigger_id=body["trigger_id"], view=action_views.notice_modal("Clinic Bot", reply["text"])
+            )
         if refresh := context.get(REFRESH):
             team_id = team_of(context, body)
             clinic = services.clinics.by_id(team_id, refresh["clinic_id"])

@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.clinics import Area
+from bot.demo.standin import text_in
 from bot.errors import UserError
 from bot.views import ids
+from handlers.replies import TRY_AGAIN
 from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, ROBOT, SPONSOR
-from tests.helpers import count, opened_view, wait_dms
+from tests.helpers import count, database_down, opened_view, wait_dms
 from tests.test_clinics import clinic_form, register_clinic
 
 
@@ -202,6 +204,22 @@ def test_add_indicator_button_opens_the_indicator_form_on_top(user, slack, db, c
     assert view["callback_id"] == ids.INDICATOR_MODAL
     assert json.loads(view["private_metadata"])["area_id"] == area_id
     assert len(view["blocks"]) == 11
+
+
+@pytest.mark.parametrize("button", [ids.ADD_INDICATOR, ids.EDIT_INDICATOR])
+def test_add_or_edit_in_the_edit_form_says_try_again_when_the_database_is_unreachable(
+    user, slack, db, engine, indicator, button
+):
+    """A button in a modal has no response_url: the answer is a small form on top of the edit form."""
+    value = indicator.id if button == ids.EDIT_INDICATOR else indicator.focus_area_id
+    db.close()
+    database_down(engine)
+
+    user.click(LEAD, button, str(value), modal=ids.EDIT_CLINIC_MODAL)
+
+    slack.wait_for(lambda _calls: slack.calls_to("views.push"))
+    [pushed] = [c.params["view"] for c in slack.calls_to("views.push")]
+    assert TRY_AGAIN in text_in(pushed)
 
 
 def test_saving_an_indicator_stores_it_and_shows_the_edit_form_again(user, slack, db, clinic_id):

@@ -95,14 +95,21 @@ class SlackDriver:
         blocks: list[dict[str, Any]] | None = None,
         ephemeral: bool = False,
         home: bool = False,
+        modal: str | None = None,
     ) -> Answer:
-        """A button pressed on a message holding `blocks`, or on the person's Home tab. Slack sends an
-        ephemeral message's blocks back to no one (its payload has no `message`), and a press on the Home
-        tab has neither a message nor a `response_url` to answer through."""
+        """A button pressed on a message holding `blocks`, on the person's Home tab, or in an open modal whose
+        callback id is `modal`. Slack sends an ephemeral message's blocks back to no one (its payload has no
+        `message`), and a press on the Home tab or in a modal has neither a message nor a `response_url` to
+        answer through."""
         n = next(_counter)
         channel = channel or "D" + user
         where: dict[str, Any]
-        if home:
+        if modal:
+            where = {
+                "container": {"type": "view", "view_id": "VMODAL"},
+                "view": {"id": "VMODAL", "type": "modal", "callback_id": modal, "state": {"values": {}}},
+            }
+        elif home:
             where = {
                 "container": {"type": "view", "view_id": "VHOME"},
                 "view": {"id": "VHOME", "type": "home", "blocks": blocks or [], "state": {"values": {}}},
