@@ -30,6 +30,15 @@ def page_clicked(body: dict[str, Any]) -> int:
         return 0
 
 
+def home_page(body: dict[str, Any]) -> int:
+    """The page of the Home tab a button was pressed on (the first when the press came from elsewhere)."""
+    view = body.get("view")
+    if not isinstance(view, dict) or view.get("type") != "home":
+        return 0
+    page = metadata(view).get("page", 0)
+    return page if isinstance(page, int) and not isinstance(page, bool) and 0 <= page <= 1000 else 0
+
+
 def metadata_action_id(view: dict[str, Any]) -> int:
     """The action a modal is about, from its private metadata (0 when it carries none: not found)."""
     value = metadata(view).get("action_id", 0)

@@ -24,6 +24,7 @@ from bot.services import Services
 from bot.slack import SlackFailure, SlackGateway, quick_client
 from bot.views.actions import notice_modal
 from bot.views.text import esc
+from handlers.payloads import home_page
 
 log = logging.getLogger("clinic_bot.handlers")
 
@@ -79,10 +80,12 @@ def make_follow_up(services: Services) -> Callable[..., None]:
             if context.get(DELIVER):
                 services.delivery.kick()
             # The change shows at once on the Home tab of whoever acted and whoever it affects; a press on a
-            # Home tab that changed nothing (an action closed meanwhile) refreshes it too.
+            # Home tab that changed nothing (an action closed meanwhile) refreshes it too, on the page it was
+            # pressed on (or the last page left, when the change leaves fewer).
             if context.get(DELIVER) or (body.get("view") or {}).get("type") == "home":
                 for user_id in {context.user_id, *context.get(HOME_FOR, [])} - {None}:
-                    _try(lambda u=user_id: publish_home(services, client, team_of(context, body), u))
+                    page = home_page(body) if user_id == context.user_id else 0
+                    _try(lambda u=user_id, p=page: publish_home(services, client, team_of(context, body), u, p))
 
     return follow_up
 

@@ -77,10 +77,11 @@ def test_a_refused_press_on_the_home_tab_is_explained_in_a_modal_and_the_tab_ref
     assert slack.calls_to("response_url") == []
 
 
-def test_three_hundred_actions_page_within_the_block_limit(user, slack, db, bot):
+def owe(bot, how_many: int) -> None:
+    """`how_many` open actions for the owner, due on the days of December in turn."""
     owner = Person(OWNER, "Olu", "America/New_York")
     bot.services.people.remember("T0001", owner)
-    for n in range(300):
+    for n in range(how_many):
         bot.services.actions.create(
             NewAction(
                 team_id="T0001",
@@ -91,6 +92,10 @@ def test_three_hundred_actions_page_within_the_block_limit(user, slack, db, bot)
             ),
             owner,
         )
+
+
+def test_three_hundred_actions_page_within_the_block_limit(user, slack, db, bot):
+    owe(bot, 300)
 
     home_event(user, OWNER)
     first = home_showing(slack, OWNER, "Page 1 of 12")
@@ -114,6 +119,65 @@ def test_three_hundred_actions_page_within_the_block_limit(user, slack, db, bot)
     user.click(OWNER, back["action_id"], back["value"])
     slack.wait_for(lambda _c: len(slack.calls_to("views.publish")) > published)
     assert "Page 1 of 12" in text(slack.calls_to("views.publish")[-1].params["view"])
+
+
+def page_of_home(user, slack, who: str, page: int) -> dict:
+    """Open the Home tab and press Show more until it shows page `page` (counted from 1)."""
+    home_event(user, who)
+    shown = home_showing(slack, who, "Page 1 of")
+    for n in range(2, page + 1):
+        [more] = [
+            e
+            for b in shown["blocks"]
+            if b.get("block_id") == "home_paging"
+            for e in b["elements"]
+            if e["action_id"] == ids.HOME_PAGE
+        ]
+        user.click(who, ids.HOME_PAGE, more["value"], home_view=shown)
+        shown = home_showing(slack, who, f"Page {n} of")
+    return shown
+
+
+def first_done_button(view: dict) -> str:
+    """The value of the first Done button on a view: the id of the action it closes."""
+    return next(
+        e["value"]
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.ACTION_DONE
+    )
+
+
+def home_after_press(user, slack, who: str, shown: dict, action_id: str, value: str) -> dict:
+    """The Home tab `who` sees once a press on it (`shown`) has been answered."""
+
+    def views() -> list[dict]:
+        return [c.params["view"] for c in slack.calls_to("views.publish") if c.params["user_id"] == who]
+
+    published = len(views())
+    user.click(who, action_id, value, home_view=shown)
+    slack.wait_for(lambda _c: len(views()) > published)
+    return views()[-1]
+
+
+def test_a_press_on_page_two_of_the_home_tab_leaves_it_on_page_two(user, slack, bot):
+    owe(bot, 60)
+    second = page_of_home(user, slack, OWNER, 2)
+
+    after = home_after_press(user, slack, OWNER, second, ids.ACTION_DONE, first_done_button(second))
+
+    assert "Page 2 of 3" in text(after)
+
+
+def test_closing_the_last_action_of_the_last_page_shows_the_page_before(user, slack, bot):
+    owe(bot, 26)
+    last = page_of_home(user, slack, OWNER, 2)
+    assert text(last).count("Item ") == 1
+
+    after = home_after_press(user, slack, OWNER, last, ids.ACTION_DONE, first_done_button(last))
+
+    assert "Page " not in text(after) and text(after).count("Item ") == 25 + 1  # 25 open and the one done
 
 
 def test_a_change_by_someone_else_refreshes_the_owners_home(user, slack, db):

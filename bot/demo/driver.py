@@ -95,12 +95,13 @@ class SlackDriver:
         blocks: list[dict[str, Any]] | None = None,
         ephemeral: bool = False,
         home: bool = False,
+        home_view: dict[str, Any] | None = None,
         modal: str | None = None,
     ) -> Answer:
-        """A button pressed on a message holding `blocks`, on the person's Home tab, or in an open modal whose
-        callback id is `modal`. Slack sends an ephemeral message's blocks back to no one (its payload has no
-        `message`), and a press on the Home tab or in a modal has neither a message nor a `response_url` to
-        answer through."""
+        """A button pressed on a message holding `blocks`, on the person's Home tab (`home_view`: the tab as
+        published, which Slack sends back with the press), or in an open modal whose callback id is `modal`.
+        Slack sends an ephemeral message's blocks back to no one (its payload has no `message`), and a press on
+        the Home tab or in a modal has neither a message nor a `response_url` to answer through."""
         n = next(_counter)
         channel = channel or "D" + user
         where: dict[str, Any]
@@ -109,10 +110,11 @@ class SlackDriver:
                 "container": {"type": "view", "view_id": "VMODAL"},
                 "view": {"id": "VMODAL", "type": "modal", "callback_id": modal, "state": {"values": {}}},
             }
-        elif home:
+        elif home or home_view is not None:
+            shown = home_view or {"blocks": blocks or []}
             where = {
                 "container": {"type": "view", "view_id": "VHOME"},
-                "view": {"id": "VHOME", "type": "home", "blocks": blocks or [], "state": {"values": {}}},
+                "view": {**shown, "id": "VHOME", "type": "home", "state": {"values": {}}},
             }
         else:
             where = {

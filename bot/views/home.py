@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -67,4 +68,5 @@ def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
                 ),
             )
         )
-    return View(type="home", blocks=blocks[:100]).to_dict()
+    # The page travels with every press on the tab, so that the tab refreshed after it stays on that page.
+    return View(type="home", blocks=blocks[:100], private_metadata=json.dumps({"page": home.page})).to_dict()
