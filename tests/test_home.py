@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+import pytest
 from slack_sdk.models.views import View
 
 from bot.actions import NewAction
+from bot.clinics import NewClinic
+from bot.home import PAGE
 from bot.people import Person
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OWNER
 from tests.helpers import actions_in, wait_dms
 from tests.test_clinics import register_clinic
 from tests.test_status import add
+
+OLU, LEE = Person(OWNER, "Olu", "America/New_York"), Person(LEAD, "Lee", "Europe/London")
 
 
 def home_showing(slack, who: str, showing: str) -> dict:
@@ -49,6 +55,42 @@ def test_home_shows_my_actions_by_when_they_are_due_and_my_clinics(user, slack, 
     assert "Discharge flow" in lead and "2 open · 0 overdue · 0 blocked" in lead
 
 
+def lead_clinics(bot, how_many: int) -> list[str]:
+    """`how_many` clinics that LEAD leads, by name."""
+    names = [f"Clinic {n:02d}" for n in range(1, how_many + 1)]
+    for name in names:
+        bot.services.clinics.register(NewClinic(team_id="T0001", name=name, lead_id=LEAD, created_by=LEAD), LEE)
+    return names
+
+
+def cards(view: dict) -> list[str]:
+    """The clinics with a card on a Home tab, by name."""
+    return re.findall(r"^\*(Clinic \d+)\* \(you are its lead", text(view), re.MULTILINE)
+
+
+def test_a_lead_of_nine_clinics_sees_a_card_for_each(user, slack, bot):
+    names = lead_clinics(bot, 9)
+
+    home_event(user, LEAD)
+
+    view = home_showing(slack, LEAD, "Clinic 09")
+    assert cards(view) == names and "more:" not in text(view)
+
+
+@pytest.mark.parametrize("actions", [0, 2 * PAGE], ids=["no actions", "a full page of actions"])
+def test_clinics_beyond_the_home_tabs_block_limit_are_counted_with_where_to_see_them(user, slack, bot, actions):
+    names = lead_clinics(bot, 60)
+    owe(bot, actions, LEE)
+
+    home_event(user, LEAD)
+
+    view = home_showing(slack, LEAD, "Clinic 01")
+    View(**view).validate_json()
+    shown = cards(view)
+    assert shown == names[: len(shown)] and len(view["blocks"]) > 100 - 2  # as many as fit, in order
+    assert f"…and {60 - len(shown)} more: `/clinic status &lt;name&gt;`" in text(view)
+
+
 def test_home_refreshes_after_a_change(user, slack, db):
     add(user, slack, ASSIGNER, OWNER, "Finish me", "2026-12-20")
     wait_dms(slack, OWNER)
@@ -77,16 +119,15 @@ def test_a_refused_press_on_the_home_tab_is_explained_in_a_modal_and_the_tab_ref
     assert slack.calls_to("response_url") == []
 
 
-def owe(bot, how_many: int) -> None:
-    """`how_many` open actions for the owner, due on the days of December in turn."""
-    owner = Person(OWNER, "Olu", "America/New_York")
+def owe(bot, how_many: int, owner: Person = OLU) -> None:
+    """`how_many` open actions for `owner`, due on the days of December in turn."""
     bot.services.people.remember("T0001", owner)
     for n in range(how_many):
         bot.services.actions.create(
             NewAction(
                 team_id="T0001",
                 title=f"Item {n:03d}",
-                owner_id=OWNER,
+                owner_id=owner.user_id,
                 assigner_id=ASSIGNER,
                 due_date=date(2026, 12, 1 + n % 28),
             ),

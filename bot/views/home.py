@@ -23,6 +23,8 @@ from bot.views import ids
 from bot.views.actions import action_buttons, action_line
 from bot.views.text import esc, listing, md, mention, plain
 
+HOME_BLOCKS = 100  # Slack's limit for a Home tab: a page of actions takes at most 57, the clinic cards the rest
+
 
 def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
     blocks: list[Block] = [HeaderBlock(text=plain("Your clinic actions", 150))]
@@ -54,7 +56,10 @@ def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
     if home.done:
         lines = [f":white_check_mark: #{a.id} {esc(a.title)}" for a in home.done]
         blocks.append(listing("*Done in the last week*", lines, "")[0])
-    for clinic, open_count, overdue, blocked in home.clinics[:8]:
+    # A card is two blocks. Every card when they all fit; else as many as fit with a line for the rest.
+    room = HOME_BLOCKS - len(blocks)
+    shown = home.clinics if 2 * len(home.clinics) <= room else home.clinics[: (room - 1) // 2]
+    for clinic, open_count, overdue, blocked in shown:
         blocks.append(DividerBlock())
         role = "lead" if reader.user_id == clinic.lead_id else "sponsor"
         blocks.append(
@@ -68,5 +73,7 @@ def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
                 ),
             )
         )
+    if hidden := len(home.clinics) - len(shown):
+        blocks.append(ContextBlock(elements=[md(f"…and {hidden} more: `/clinic status &lt;name&gt;`")]))
     # The page travels with every press on the tab, so that the tab refreshed after it stays on that page.
-    return View(type="home", blocks=blocks[:100], private_metadata=json.dumps({"page": home.page})).to_dict()
+    return View(type="home", blocks=blocks, private_metadata=json.dumps({"page": home.page})).to_dict()
