@@ -475,6 +475,9 @@ def move_deadline(
     action.due_date = new_date
     action.due_at = end_of_day(new_date, owner.tz)
     touch(action, actor_id, now)
+    # A request waiting for the lead that this deadline already grants could never be approved (its date
+    # is no longer after the deadline), and would stop the owner from asking again.
+    queries.settle_extensions(session, action.id, new_date, actor_id, now)
     record(
         session,
         action,

@@ -395,6 +395,19 @@ def pending_extension(session: Session, action_id: int, *, asked_by: str) -> Ext
     )
 
 
+def settle_extensions(session: Session, action_id: int, deadline: date, decided_by: str, now: datetime) -> None:
+    """Mark as approved the pending requests for more time on the action that `deadline` already grants."""
+    session.execute(
+        update(ExtensionRequest)
+        .where(
+            ExtensionRequest.action_id == action_id,
+            ExtensionRequest.state == "pending",
+            ExtensionRequest.new_date <= deadline,
+        )
+        .values(state="approved", decided_by=decided_by, decided_at=now)
+    )
+
+
 def done_per_area(session: Session, team_id: str, clinic_ids: Sequence[int]) -> dict[int, int]:
     """How many of the clinics' actions are done, per focus area, however long ago (the covering index
     serves it)."""

@@ -200,6 +200,34 @@ def test_more_time_during_escalation_must_be_after_the_current_deadline(user, sl
     assert not any("asks for more time" in text_of(c) for c in slack.messages_to(LEAD))
 
 
+def test_a_request_the_leads_new_deadline_already_grants_is_settled_and_the_owner_may_ask_again(
+    user, slack, db, escalated
+):
+    _, action_id = escalated
+    ask_for_more_time(user, slack, action_id, "2026-12-11")
+    [request] = db.scalars(select(ExtensionRequest)).all()
+    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
+    user.submit(
+        LEAD,
+        ids.EXTEND_MODAL,
+        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"}},
+        private_metadata=opened_view(slack)["private_metadata"],
+    )
+    slack.reset()
+
+    user.click(LEAD, ids.EXTENSION_APPROVE, str(request.id))
+    again = ask_for_more_time(user, slack, action_id, "2026-12-24")
+
+    assert "already approved" in text_of(wait_response(slack)[0])
+    assert "asked" in json.dumps(again.body.get("view")), again.body
+    db.expire_all()
+    assert sorted((r.new_date, r.state) for r in db.scalars(select(ExtensionRequest))) == [
+        (date(2026, 12, 11), "approved"),
+        (date(2026, 12, 24), "pending"),
+    ]
+    assert actions_in(db)[0].due_date == date(2026, 12, 18)
+
+
 def test_an_owner_who_assigned_their_own_action_cannot_approve_their_own_request(user, slack, db, bot, clock):
     """Once escalated, the owner's request waits for the lead; as its assigner, the owner is not the lead."""
     _, action_id = escalate(user, slack, db, bot, clock, OWNER)
