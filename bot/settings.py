@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.chasing import ChasePolicy
+from bot.dates import weekday_number
 from bot.working_time import WorkingHours
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -180,17 +181,18 @@ class Settings(BaseSettings):
     @field_validator("working_days")
     @classmethod
     def _days_shape(cls, value: str) -> str:
-        days = [d.strip().lower()[:3] for d in value.split(",") if d.strip()]
-        if not days or any(d not in WEEKDAYS for d in days):
+        days = [weekday_number(d.strip()) for d in value.split(",") if d.strip()]
+        if not days or None in days:
             raise ValueError("must be day names like mon,tue,wed,thu,fri")
         return value
 
     @field_validator("digest_day")
     @classmethod
     def _digest_day_shape(cls, value: str) -> str:
-        if value.strip().lower()[:3] not in WEEKDAYS:
+        day = weekday_number(value.strip())
+        if day is None:
             raise ValueError("must be a day name like mon")
-        return value.strip().lower()[:3]
+        return WEEKDAYS[day]
 
     @field_validator("digest_time")
     @classmethod
@@ -238,7 +240,7 @@ class Settings(BaseSettings):
         return WorkingHours(
             start=time.fromisoformat(start.strip()),
             end=time.fromisoformat(end.strip()),
-            days=frozenset(WEEKDAYS.index(d.strip().lower()[:3]) for d in self.working_days.split(",") if d.strip()),
+            days=frozenset(weekday_number(d.strip()) for d in self.working_days.split(",") if d.strip()),  # type: ignore[misc]
             holidays=frozenset(date.fromisoformat(d.strip()) for d in self.holidays.split(",") if d.strip()),
         )
 

@@ -275,6 +275,8 @@ def test_socket_mode_answers_commands_and_interactions(slack, bot_env, tmp_path)
             "SLACK_SIGNING_SECRET_PREVIOUS: is set but empty",
         ),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN: is set but empty"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "DIGEST_DAY": "monthly"}, "DIGEST_DAY"),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "WORKING_DAYS": "mon,thunder"}, "WORKING_DAYS"),
         (
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "PATIENT_ID_PATTERNS": r'["\bMRN[0-9]{8}\b"]'},
             "PATIENT_ID_PATTERNS",
