@@ -114,12 +114,17 @@ def may_lead(action: Action, user_id: str) -> bool:
     return clinic is not None and user_id in (clinic.lead_id, clinic.sponsor_id)
 
 
+def may_cancel(action: Action, user_id: str) -> bool:
+    """Whoever assigned it (an owner who assigned themselves an action may drop it), its lead and sponsor."""
+    return user_id == action.assigner_id or may_lead(action, user_id)
+
+
 def may_see(action: Action, user_id: str) -> bool:
     return may_change(action, user_id)
 
 
 def _refuse(action: Action, allowed) -> NotAllowed:  # type: ignore[no-untyped-def]
-    if allowed is may_lead:
+    if allowed in (may_lead, may_cancel):
         return NotAllowed(
             f"Only whoever assigned action #{action.id} and its clinic's lead and sponsor can do that. "
             "Nothing was changed."
@@ -350,7 +355,7 @@ class ActionService:
         reason = self._patient_data.refuse(clean_text(reason, "reason", required=False), "reason")
         now = self._clock.now()
         with self._sessions.begin() as session:
-            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_cancel)
             ensure_open(action)
             before = action.status
             action.status = Status.CANCELLED

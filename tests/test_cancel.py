@@ -38,3 +38,15 @@ def test_a_cancelled_action_cannot_be_cancelled_or_closed_again(user, slack, db)
 
     assert "already cancelled" in user.command(ASSIGNER, f"cancel {action.id}").text
     assert "already cancelled" in user.command(OWNER, f"done {action.id}").text
+
+
+def test_someone_who_gave_themselves_an_action_may_cancel_it_and_no_one_else_of_the_team_may(user, slack, db):
+    add(user, slack, OWNER, OWNER, "My own follow-up", "2026-12-04")
+    [action] = actions_in(db)
+
+    refused = user.command(ASSIGNER, f"cancel {action.id}")
+    answer = user.command(OWNER, f"cancel {action.id} no longer needed")
+
+    assert "Nothing was changed" in refused.text
+    assert answer.text == ":heavy_minus_sign: Cancelled *#1 My own follow-up*."
+    assert actions_in(db)[0].status == "cancelled"
