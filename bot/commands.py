@@ -11,7 +11,7 @@ from typing import Literal
 
 from bot.errors import UserError
 from bot.status import StatusKind
-from bot.views.text import unescape
+from bot.views.text import readable, unescape
 
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -266,7 +266,7 @@ def _add(rest: str) -> QuickAdd:
     pieces = _BY.split(" " + remainder)
     if len(pieces) < 2:
         raise UserError(f"Add a deadline after \u201cby\u201d. For example: {QUICK_ADD_EXAMPLE}")
-    title, due_text = " by ".join(pieces[:-1]).strip(), pieces[-1].strip()
+    title, due_text = readable(" by ".join(pieces[:-1]).strip()), pieces[-1].strip()
     if not title:
         raise UserError(f"Say what will be done before \u201cby\u201d. For example: {QUICK_ADD_EXAMPLE}")
     return QuickAdd(owner_id=owner.group(1), title=title, due_text=due_text)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from storage.models import Action, OutboxMessage
-from tests.conftest import GONE, LEAD, OWNER, ROBOT
+from tests.conftest import GONE, LEAD, OTHER, OWNER, ROBOT
 from tests.helpers import actions_in, buttons_of, count, text_of, wait_dms, wait_response
 
 
@@ -79,6 +79,19 @@ def test_quick_add_stores_the_title_as_typed_from_what_slack_sends(user, slack, 
     [action] = actions_in(db)
     assert action.owner_id == OWNER and action.title == "Fix A&E triage <4h"
     assert "Fix A&amp;E triage &lt;4h" in text_of(dm) and "&amp;amp;" not in text_of(dm)
+
+
+def test_mentions_and_links_in_a_quick_add_title_read_as_words_not_slack_markup(user, slack, db):
+    user.command(
+        LEAD,
+        f"add <@{OWNER}|olu> Call <@{OTHER}|otto> and <!here> in <#C0CLINIC|rota> about <https://x.nhs.uk/a|the audit>"
+        " &lt;@U9&gt; by friday",
+    )
+
+    [dm] = wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+    assert action.title == "Call @otto and @here in #rota about the audit <@U9>"
+    assert "Call @otto and @here in #rota about the audit &lt;@U9&gt;" in text_of(dm)
 
 
 def test_a_typed_mention_names_nobody(user, slack, db):

@@ -26,6 +26,24 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+_MARKUP = re.compile(r"<([@#!])([^|>]*)(?:\|([^>]*))?>|<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+
+
+def readable(text: str) -> str:
+    """Slack's own markup in a slash command's text as a person reads it, for text the bot keeps and shows
+    again, escaped, as plain words (an action's title): `<@U1|olu>` as @olu, `<#C1|rota>` as #rota,
+    `<!here>` as @here, a link as its label, else its address. Typed `&lt;` stays for `unescape`."""
+
+    def one(match: re.Match[str]) -> str:
+        sigil, ref, label, link, link_label = match.groups()
+        if link is not None:
+            return link_label or link.removeprefix("mailto:")
+        name = (label or ref.split("^")[0]).lstrip("@#")
+        return ("#" if sigil == "#" else "@") + name
+
+    return _MARKUP.sub(one, text)
+
+
 def clip(text: str, limit: int) -> str:
     """Plain text cut to `limit` characters, for places that show it as it is (never escaped after)."""
     text = _tidy(text)
