@@ -251,16 +251,17 @@ def read_chase_settings(pairs: dict[str, str]) -> dict[str, object]:
         field = CHASE_KEYS.get(key.lower())
         if field is None:
             raise UserError(
-                f"I don't know the setting `{key}`. Settings: {', '.join(CHASE_KEYS)}. For example {CHASE_EXAMPLE}."
+                f"I don't know the setting `{key}`. Settings: {', '.join(CHASE_KEYS)}. For example {CHASE_EXAMPLE}. "
+                "Nothing was changed."
             )
         if field == "reminder":
             if raw.lower() not in ("on", "off", "yes", "no", "true", "false"):
-                raise UserError("`reminder` is on or off.")
+                raise UserError("`reminder` is on or off. Nothing was changed.")
             fields[field] = raw.lower() in ("on", "yes", "true")
         elif re.fullmatch(r"[0-9]{1,4}", raw):  # not str.isdigit(): "²" is a digit int() cannot read
             fields[field] = int(raw)
         else:
-            raise UserError(f"`{key}` takes a whole number of days, for example {key}=3.")
+            raise UserError(f"`{key}` takes a whole number of days, for example {key}=3. Nothing was changed.")
     return fields
 
 
@@ -288,9 +289,12 @@ class ClinicChasing:
             merged = {**clinic.chase_overrides, **fields}
             try:
                 policy = ChasePolicy(**{**self._defaults.model_dump(), **merged})
-            except ValidationError as exc:
+            except ValidationError as exc:  # named as the lead writes it, with the range it must be in
                 problem = exc.errors()[0]
-                raise UserError(f"`{problem['loc'][0]}` {problem['msg'].lower()}.") from None
+                field = ChasePolicy.model_fields[str(problem["loc"][0])]
+                low, high = (next(getattr(m, b) for m in field.metadata if hasattr(m, b)) for b in ("ge", "le"))
+                key = next(k for k, f in CHASE_KEYS.items() if f == problem["loc"][0])
+                raise UserError(f"`{key}` is {low} to {high} ({field.description}). Nothing was changed.") from None
             if policy.sponsor_after_days <= policy.lead_after_days:
                 raise UserError(
                     f"`sponsor_after` ({policy.sponsor_after_days}) should be more than `lead_after` "

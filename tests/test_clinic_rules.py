@@ -47,6 +47,7 @@ def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
     superscript = user.command(LEAD, "chase Discharge flow nudges=\u00b2")  # a digit to str.isdigit(), not to int()
     inverted = user.command(LEAD, "chase Discharge flow sponsor_after=4")  # before the lead (after 5)
     unknown = user.command(LEAD, "chase Discharge flow volume=11")
+    too_many = user.command(LEAD, "chase Discharge flow nudges=11")
 
     assert "up to 3" in shown.text and "after 3 working days" in shown.text
     assert "up to 2" in changed.text and "after 5 working days" in changed.text and "off" in changed.text
@@ -55,6 +56,10 @@ def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
     assert "whole number" in superscript.text
     assert "should be more than `lead_after` (5)" in inverted.text
     assert "don't know the setting" in unknown.text
+    assert too_many.text == (
+        "`nudges` is 0 to 10 (overdue nudges to the owner, at most, per cycle). Nothing was changed."
+    )
+    assert all("Nothing was changed" in a.text for a in (bad, superscript, inverted, unknown))
     assert "up to 2" in user.command(LEAD, "chase discharge flow").text
 
 
