@@ -14,10 +14,24 @@ from bot.services import Services
 from bot.views.text import unescape
 from handlers.replies import EPHEMERAL, REACT, make_follow_up, team_of
 
+# A reply with a file attached, or also sent to the conversation, is still the person's reply in the thread;
+# edits, deletions, bot messages and the rest are not.
+REPLY_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+def reply_text(event: dict[str, Any]) -> str:
+    """What the person typed; for files sent without words, their names, so the note says what came."""
+    if text := unescape(event.get("text") or "").strip():
+        return text
+    names = [f.get("name") or f.get("title") for f in event.get("files") or []]
+    if not names:
+        return ""
+    return "Attached " + ", ".join(name or "a file" for name in names)
+
 
 def register(app: App, services: Services) -> None:
     def note_from_thread(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
+        if event.get("subtype") not in REPLY_SUBTYPES or event.get("bot_id") or not event.get("thread_ts"):
             return
         if event.get("channel_type") != "im":
             return
@@ -25,7 +39,7 @@ def register(app: App, services: Services) -> None:
             "channel": event["channel"],
             "thread_ts": event["thread_ts"],
             "actor_id": event.get("user", ""),
-            "text": unescape(event.get("text", "")),
+            "text": reply_text(event),
             "event_id": body.get("event_id", ""),
         }
         hint = {"channel": event["channel"], "user": reply["actor_id"], "thread_ts": event["thread_ts"]}

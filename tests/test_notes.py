@@ -143,3 +143,76 @@ def test_a_reply_is_noted_as_typed_from_what_slack_sends(user, slack, db):
     assert note.detail == {"text": "A&E said <4h is fine, see <@ULEAD>"}
     shown = user.command(OWNER, f"show {action_id}").text
     assert "noted: _A&amp;E said &lt;4h is fine" in shown and "&amp;amp;" not in shown
+
+
+def reply_event(channel: str, thread_ts: str, ts: str, subtype: str, text: str, **fields: object) -> dict:
+    """A reply in the owner's DM thread as Slack sends it with a subtype: a file attached (`file_share`), or
+    also sent to the conversation (`thread_broadcast`)."""
+    return {
+        "type": "message",
+        "subtype": subtype,
+        "text": text,
+        "user": OWNER,
+        "channel": channel,
+        "channel_type": "im",
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "event_ts": ts,
+        **fields,
+    }
+
+
+def test_a_thread_reply_with_a_file_attached_is_noted_as_typed(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+    files = [{"id": "F0001", "name": "rota.pdf", "title": "rota.pdf", "mimetype": "application/pdf"}]
+
+    answer = user.event(
+        reply_event(channel, ts, "1700099999.000100", "file_share", "Signed-off rota attached", files=files)
+        | {"upload": False, "display_as_bot": False},
+        event_id="EvFILE1",
+    )
+
+    assert answer.status == 200
+    assert history_kinds(db, action_id) == ["created", "note"]
+    note = db.scalar(select(ActionEvent).where(ActionEvent.kind == "note"))
+    assert note.detail == {"text": "Signed-off rota attached"} and note.actor_id == OWNER
+    slack.wait_for(lambda calls: any(c.method == "reactions.add" for c in calls))
+
+
+def test_a_thread_reply_of_files_alone_is_noted_by_their_names(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+    files = [{"id": "F0001", "name": "rota.pdf"}, {"id": "F0002", "name": "minutes.docx", "title": "Minutes"}]
+
+    user.event(reply_event(channel, ts, "1700099999.000200", "file_share", "", files=files), event_id="EvFILE2")
+
+    assert history_kinds(db, action_id) == ["created", "note"]
+    note = db.scalar(select(ActionEvent).where(ActionEvent.kind == "note"))
+    assert note.detail == {"text": "Attached rota.pdf, minutes.docx"}
+    assert "noted: _Attached rota.pdf, minutes.docx" in user.command(OWNER, f"show {action_id}").text
+
+
+def test_a_thread_reply_also_sent_to_the_conversation_is_noted(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+    root = {"type": "message", "user": "UBOT", "bot_id": "B0001", "text": "", "ts": ts, "thread_ts": ts}
+
+    user.event(
+        reply_event(channel, ts, "1700099998.000100", "thread_broadcast", "Pharmacy agreed the new rota", root=root),
+        event_id="EvBCAST1",
+    )
+
+    assert history_kinds(db, action_id) == ["created", "note"]
+    note = db.scalar(select(ActionEvent).where(ActionEvent.kind == "note"))
+    assert note.detail == {"text": "Pharmacy agreed the new rota"}
+
+
+def test_edits_deletions_and_bot_messages_in_the_thread_are_not_noted(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+    edited = {"type": "message", "user": OWNER, "text": "Edited words", "ts": "1700099990.000100", "thread_ts": ts}
+
+    user.event(reply_event(channel, ts, "1700099991.000100", "message_changed", "", message=edited))
+    user.event(reply_event(channel, ts, "1700099992.000100", "message_deleted", "", deleted_ts="1700099990.000100"))
+    user.event(reply_event(channel, ts, "1700099993.000100", "bot_message", "From a bot", bot_id="B0002"))
+    user.event(reply_event(channel, ts, "1700099994.000100", "file_share", "A bot's file", bot_id="B0002"))
+    user.event(reply_event(channel, ts, "1700099995.000100", "thread_broadcast", "A bot's echo", bot_id="B0002"))
+
+    assert history_kinds(db, action_id) == ["created"]
