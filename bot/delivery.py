@@ -356,8 +356,7 @@ class Delivery:
             told: dict[str, list[Action]] = defaultdict(list)
             about = message.action_ids if message.kind != "delivery_failed" else []
             for action in filter(None, (queries.get_action(session, message.team_id, i) for i in about)):
-                person = next((p for p in (lead_of(action), action.assigner_id) if p != message.recipient), None)
-                if person is not None:
+                if (person := _answers_for(action, message.recipient)) is not None:
                     told[person].append(action)
             for person, actions in told.items():
                 notice = views.delivery_failed(actions, message.recipient, error)
@@ -426,3 +425,10 @@ class Delivery:
 def _backoff(attempts: int) -> timedelta:
     base = min(MAX_BACKOFF.total_seconds(), 5 * 2**attempts)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def _answers_for(action: Action, unreachable: str) -> str | None:
+    """Whom to tell that a message about an action went nowhere: its lead, else whoever assigned it, else
+    the clinic's sponsor (when the lead, who may also have assigned it, is the one who cannot be reached)."""
+    sponsor = action.clinic.sponsor_id if action.clinic is not None else None
+    return next((p for p in (lead_of(action), action.assigner_id, sponsor) if p and p != unreachable), None)

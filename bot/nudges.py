@@ -181,12 +181,19 @@ class NudgePlanner:
             for action, step in items
             if step.kind == "sponsor" and action.lead_escalated_at is not None
         }
+        unreached = {
+            action.id: queries.lead_escalation_failure(
+                session, message.team_id, _lead_id(action), action.id, step.cycle.isoformat()
+            )
+            for action, step in items
+            if step.kind == "sponsor"
+        }
         handovers = {
             action.id: queries.handed_over_at(session, message.team_id, action.id)
             for action, step in items
             if step.kind in ("lead", "sponsor")
         }
-        return views.chase_message(items, payload["tz"], now, self._hours, lead_events, handovers)
+        return views.chase_message(items, payload["tz"], now, self._hours, lead_events, handovers, unreached)
 
 
 def _lead_id(action: Action) -> str:

@@ -905,6 +905,24 @@ def events_since(
     ).all()
 
 
+def lead_escalation_failure(session: Session, team_id: str, lead_id: str, action_id: int, cycle: str) -> str | None:
+    """Why the lead's escalation about an action in this chasing cycle could not be delivered, if it was not.
+    Given-up messages are few, so reading the lead's is cheap."""
+    failed = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.state == "failed",
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.kind == "chase",
+            OutboxMessage.recipient == lead_id,
+        )
+    )
+    for message in failed:
+        items = (message.payload or {}).get("items", [])
+        if any(item[0] == action_id and item[1] == "lead" and item[3] == cycle for item in items):
+            return message.last_error
+    return None
+
+
 def handed_over_at(session: Session, team_id: str, action_id: int) -> datetime | None:
     """When the action was last reassigned, if ever."""
     return session.scalar(

@@ -324,6 +324,38 @@ def test_an_undeliverable_nudge_about_several_actions_tells_the_lead_about_them_
     assert history_kinds(db, 2).count("note") == 1
 
 
+def test_an_escalation_the_departed_lead_cannot_receive_is_told_to_the_sponsor_once(user, slack, db, bot, clock):
+    """The lead assigned the action themselves, then left: neither lead nor assigner can hear of it."""
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, LEAD, OWNER, "Chase the pharmacy", "2026-11-27", clinic_id)
+    walk.settle()
+    slack.add_user(LEAD, name="Lee Lead", tz="Europe/London", deleted=True)  # deactivated since
+
+    walk.until(datetime(2026, 12, 5, tzinfo=UTC))  # the owner stays silent; the lead's escalation is due
+
+    failed = db.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed", OutboxMessage.kind == "chase"))
+    assert [(m.recipient, m.last_error) for m in failed] == [(LEAD, "account_inactive")]
+    notices = [text_of(c) for c in slack.messages_to(SPONSOR) if "couldn't reach" in text_of(c)]
+    assert len(notices) == 1
+    assert f"<@{LEAD}>" in notices[0] and "Chase the pharmacy" in notices[0] and "deactivated" in notices[0]
+
+
+def test_the_sponsor_hears_when_the_lead_was_never_reached_not_that_they_did_nothing(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Chase the pharmacy", "2026-11-27", clinic_id)
+    walk.settle()
+    slack.add_user(LEAD, name="Lee Lead", tz="Europe/London", deleted=True)
+
+    walk.until(datetime(2026, 12, 9, tzinfo=UTC))
+
+    [escalation] = [t for t in walk.to(SPONSOR) if "Escalated to you" in text_of(t.call)]
+    shown = text_of(escalation.call)
+    assert "didn't reach the lead" in shown and "deactivated" in shown
+    assert "has not acted" not in shown
+
+
 def test_the_sponsor_hears_what_the_lead_did(user, slack, db, escalated):
     walk, action_id = escalated
     user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))

@@ -20,7 +20,7 @@ from bot.chasing import Step
 from bot.dates import describe_date
 from bot.people import Person, zone
 from bot.views import ids
-from bot.views.actions import action_buttons, clinic_phrase, event_phrase, render
+from bot.views.actions import action_buttons, clinic_phrase, event_phrase, render, undeliverable_because
 from bot.views.text import esc, md, mention, plain, quote
 from bot.working_time import WorkingHours
 from storage.models import Action, ActionEvent
@@ -51,9 +51,11 @@ def chase_message(
     hours: WorkingHours,
     lead_actions: dict[int, Sequence[ActionEvent]],
     handovers: dict[int, datetime | None],
+    lead_unreached: dict[int, str | None],
 ) -> tuple[str, list[dict[str, Any]]]:
     """`lead_actions`: what the lead did since being told, for a sponsor's item; `handovers`: when an
-    escalated item was last reassigned."""
+    escalated item was last reassigned; `lead_unreached`: why the lead's escalation about a sponsor's item
+    could not be delivered, if it was not."""
     reader = Person("", "", tz)
     today = reader.local(now).date()
     blocks: list[Block] = []
@@ -64,7 +66,14 @@ def chase_message(
             blocks.append(DividerBlock())
         if step.kind in ("lead", "sponsor"):
             blocks += _escalation(
-                action, step, reader, now, hours, lead_actions.get(action.id), handovers.get(action.id)
+                action,
+                step,
+                reader,
+                now,
+                hours,
+                lead_actions.get(action.id),
+                handovers.get(action.id),
+                lead_unreached.get(action.id),
             )
         else:
             blocks += _owner_item(action, step, today, hours, now)
@@ -110,6 +119,7 @@ def _escalation(
     hours: WorkingHours,
     lead_events: Sequence[ActionEvent] | None,
     handed_over: datetime | None,
+    lead_unreached: str | None,
 ) -> list[Block]:
     today = reader.local(now).date()
     days = hours.working_days_between(action.due_at, now, reader.tz)
@@ -139,7 +149,12 @@ def _escalation(
     blocks: list[Block] = [SectionBlock(text=md("\n".join(facts)))]
     if step.kind == "sponsor":
         done = [event_phrase(e) for e in lead_events or []]
-        lead_line = "What the lead did: " + "; ".join(done[-3:]) if done else "The lead has not acted on it yet."
+        if done:
+            lead_line = "What the lead did: " + "; ".join(done[-3:])
+        elif lead_unreached:
+            lead_line = f"My message didn't reach the lead: {undeliverable_because(lead_unreached)}."
+        else:
+            lead_line = "The lead has not acted on it yet."
         # Each phrase quotes at most 500 characters, so three stay within the 3000 a context allows; cutting
         # the assembled line could split a mention or an escape.
         blocks.append(ContextBlock(elements=[md(lead_line)]))
