@@ -13,8 +13,7 @@ from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, Clinic
 
-SHOWN = 15  # each action is two blocks; Slack allows 50 a message
-FETCH = 200  # enough to say how many more there are, bounded so a huge clinic costs the same
+SHOWN = 15  # each action is two blocks; Slack allows 50 a message; the rest are counted, not loaded
 
 StatusKind = Literal["mine", "person", "channel", "clinic", "clinic_id", "overdue"]
 
@@ -55,14 +54,16 @@ class StatusService:
         with self._sessions() as session:
             if query.kind == "mine":
                 found = queries.open_actions_owned_by(
-                    session, query.team_id, query.viewer_id, limit=FETCH, loading=queries.FOR_LINES
+                    session, query.team_id, query.viewer_id, limit=SHOWN, loading=queries.FOR_LINES
                 )
-                return _cut("Your open actions", found)
+                total = queries.count_open_owned_by(session, query.team_id, query.viewer_id)
+                return _cut("Your open actions", found, total)
             if query.kind == "overdue":
                 found = queries.open_actions_visible_to(
-                    session, query.team_id, query.viewer_id, overdue_at=now, limit=FETCH, loading=queries.FOR_LINES
+                    session, query.team_id, query.viewer_id, overdue_at=now, limit=SHOWN, loading=queries.FOR_LINES
                 )
-                return _cut("Overdue actions you can see", found)
+                total = queries.count_open_visible_to(session, query.team_id, query.viewer_id, overdue_at=now)
+                return _cut("Overdue actions you can see", found, total)
             if query.kind == "person":
                 assert query.target
                 found = queries.open_actions_visible_to(
@@ -70,12 +71,13 @@ class StatusService:
                     query.team_id,
                     query.viewer_id,
                     owner_id=query.target,
-                    limit=FETCH,
+                    limit=SHOWN,
                     loading=queries.FOR_LINES,
                 )
+                total = queries.count_open_visible_to(session, query.team_id, query.viewer_id, owner_id=query.target)
                 # The heading is plain text, where a mention would show as its raw id.
                 name = self._people.cached(session, query.team_id, query.target).name or "that person"
-                return _cut(f"Open actions of {name} that you can see", found)
+                return _cut(f"Open actions of {name} that you can see", found, total)
             assert query.target
             if query.kind == "channel":
                 clinics = list(queries.clinics_in_channel(session, query.team_id, query.target))
@@ -106,19 +108,23 @@ class StatusService:
                 (full_ids if full else own_ids).append(clinic.id)
             found = list(
                 queries.open_actions_in_clinics(
-                    session, query.team_id, full_ids, limit=FETCH, loading=queries.FOR_LINES
+                    session, query.team_id, full_ids, limit=SHOWN, loading=queries.FOR_LINES
                 )
             )
+            total = sum(s.open for s in summaries if s.full_view)
             if own_ids:  # a clinic they neither lead nor sponsor: the actions they own or assigned in it
                 found += queries.open_actions_visible_to(
-                    session, query.team_id, query.viewer_id, clinic_ids=own_ids, limit=FETCH, loading=queries.FOR_LINES
+                    session, query.team_id, query.viewer_id, clinic_ids=own_ids, limit=SHOWN, loading=queries.FOR_LINES
                 )
                 found.sort(key=lambda a: (a.due_at, a.id))
+                total += queries.count_open_visible_to(session, query.team_id, query.viewer_id, clinic_ids=own_ids)
             heading = "Open actions in " + ", ".join(c.name for c in clinics)
-            report = _cut(heading, found)
+            report = _cut(heading, found, total)
             report.clinics = summaries
             return report
 
 
-def _cut(heading: str, found: Sequence[Action]) -> StatusReport:
-    return StatusReport(heading, found[:SHOWN], more=max(0, len(found) - SHOWN))
+def _cut(heading: str, found: Sequence[Action], total: int) -> StatusReport:
+    """The first SHOWN of `found` (in the order they are listed), and how many of `total` are left out."""
+    shown = found[:SHOWN]
+    return StatusReport(heading, shown, more=max(0, total - len(shown)))

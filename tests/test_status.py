@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
+from bot.actions import NewAction
+from bot.demo.driver import TEAM
+from bot.people import Person
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, history_kinds, opened_view
@@ -201,3 +205,20 @@ def test_status_finds_a_clinic_whose_name_slack_sent_encoded(user, slack, db):
     answer = user.command(LEAD, "status A&amp;E flow")
 
     assert "Triage within 4h" in answer.text and "*A&amp;E flow*" in answer.text
+
+
+def test_status_says_how_many_more_however_many_there_are(user, slack, db, bot):
+    clinic_id = register_clinic(user, slack, db)
+    owner = Person(OWNER, "Olu Owner", "America/New_York")
+    for n in range(221):
+        due = date(2026, 12, 5) + timedelta(days=n)
+        new = NewAction(team_id=TEAM, title=f"Item {n:03}", owner_id=OWNER, assigner_id=ASSIGNER, due_date=due)
+        bot.services.actions.create(replace(new, clinic_id=clinic_id) if n % 2 else new, owner)
+
+    mine = user.command(OWNER, "status").text
+    clinic = user.command(LEAD, "status Discharge flow").text  # the 110 in the clinic
+
+    assert "Item 000" in mine and "Item 014" in mine and "Item 015" not in mine
+    assert "…and 206 more" in mine
+    assert "Item 001" in clinic and "Item 029" in clinic and "Item 031" not in clinic
+    assert "…and 95 more" in clinic
