@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -141,6 +142,24 @@ def test_show_gives_the_history(user, slack, db):
     answer = user.command(OWNER, f"show {action.id}")
 
     assert "Show me" in answer.text and "History" in answer.text and "created it" in answer.text
+
+
+def test_a_long_history_shows_its_start_and_latest_and_says_how_many_between_are_left_out(user, slack, db):
+    add(user, slack, ASSIGNER, OWNER, "Long running thing", "2026-12-04")
+    [action] = actions_in(db)
+    for n in range(45):
+        user.command(OWNER, f"snooze {action.id} until {date(2026, 11, 26) + timedelta(days=n):%Y-%m-%d}")
+    assert history_kinds(db, action.id) == ["created"] + ["snoozed"] * 45
+
+    shown = user.command(OWNER, f"show {action.id}").text
+    user.click(OWNER, ids.ACTION_HISTORY, str(action.id))
+    modal = json.dumps(opened_view(slack))
+
+    for text in (shown, modal):
+        assert "created it, due 2026-12-04" in text
+        assert "7 earlier events not shown" in text and "/clinic export" in text
+        assert "until 2026-12-02" not in text and "until 2026-12-03" in text  # the 7th snooze left out, not the 8th
+        assert "until 2027-01-09" in text  # the latest
 
 
 def test_help_lists_every_subcommand_and_unknown_gets_help(user):

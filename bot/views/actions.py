@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -167,6 +168,8 @@ SECTION_TEXT_LIMIT = 3000
 # A status message holds at most: the header, these clinics and a line for the rest, a divider, the actions
 # (two blocks each, `bot.status.SHOWN` of them) and a line for more: 1 + 11 + 1 + 30 + 1 = 44 of Slack's 50.
 CLINICS_SHOWN = 10
+# History blocks of one action: with its 3 other blocks, within a message's 50 (the modal allows 100).
+HISTORY_SHOWN = 40
 
 # --- messages -------------------------------------------------------------------------------------
 
@@ -314,11 +317,32 @@ def detail_blocks(action: Action, history: Sequence[ActionEvent], reader: Person
         facts.append(f"<{esc(action.source_link)}|Source message>")
     blocks.append(SectionBlock(text=md("\n".join(facts))))
     blocks.append(HeaderBlock(text=plain("History", 150)))
-    shown = list(history)[-40:]
-    for event in shown:
-        when = event.at.astimezone(tz).strftime("%a %d %b %H:%M")
-        blocks.append(ContextBlock(elements=[md(f"{when} · {mention(event.actor_id)} {event_phrase(event)}")]))
+    events = list(history)
+    # A long history shows how it began and how it stands now, with a line saying how many between are left
+    # out: HISTORY_SHOWN blocks in all.
+    first, latest = (events[:1], events[2 - HISTORY_SHOWN :]) if len(events) > HISTORY_SHOWN else ([], events)
+    left_out = len(events) - len(first) - len(latest)
+    for event in first:
+        blocks.append(_event_line(event, tz))
+    if left_out:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    md(
+                        f"…{left_out} earlier event{'s' if left_out != 1 else ''} not shown. The clinic's lead or "
+                        "sponsor gets the full history with `/clinic export <clinic name>`."
+                    )
+                ]
+            )
+        )
+    for event in latest:
+        blocks.append(_event_line(event, tz))
     return blocks
+
+
+def _event_line(event: ActionEvent, tz: ZoneInfo) -> ContextBlock:
+    when = event.at.astimezone(tz).strftime("%a %d %b %H:%M")
+    return ContextBlock(elements=[md(f"{when} · {mention(event.actor_id)} {event_phrase(event)}")])
 
 
 def event_phrase(event: ActionEvent) -> str:
