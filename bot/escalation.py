@@ -25,6 +25,7 @@ from bot.errors import NotFound, UserError
 from bot.patient_data import PatientData
 from bot.people import People, Person
 from bot.views import actions as views
+from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, AgendaItem, ExtensionRequest
 
@@ -90,6 +91,8 @@ class EscalationService:
             touch(action, actor_id, now)
             action.last_owner_update_at = now  # a new owner starts a fresh chase
             record(session, action, actor_id, "reassigned", now, **{"from": before, "to": new_owner.user_id})
+            # The new owner asked for nothing: a late approval must not move their deadline unasked.
+            withdrawn = queries.withdraw_extensions(session, action.id, before, actor_id, now)
             # Put on a one-to-one, it is now to be discussed with whoever owns it.
             session.execute(
                 update(AgendaItem)
@@ -110,7 +113,7 @@ class EscalationService:
                 action,
                 "reassigned_away",
                 before,
-                views.reassigned_away(action, actor_id),
+                views.reassigned_away(action, actor_id, withdrawn=bool(withdrawn)),
                 now,
                 unique=now.isoformat(),
             )
@@ -155,6 +158,8 @@ class EscalationService:
             if request is None or request.team_id != team_id:
                 raise NotFound("That request no longer exists.")
             action = load_changeable(session, team_id, request.action_id, actor_id, allowed=may_lead)
+            if request.state == "withdrawn":
+                raise UserError(f"That request was already withdrawn: #{action.id} was reassigned.")
             if request.state != "pending":
                 raise UserError(f"That request was already {request.state}.")
             ensure_open(action)

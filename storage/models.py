@@ -242,6 +242,7 @@ class ExtensionRequest(Base):
     decider_id: Mapped[str] = mapped_column(String(32))
     new_date: Mapped[date]
     reason: Mapped[str] = mapped_column(Text)
+    # pending, approved, refused, or withdrawn (its asker no longer owns the action)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     decided_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]

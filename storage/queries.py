@@ -447,6 +447,20 @@ def settle_extensions(session: Session, action_id: int, deadline: date, decided_
     )
 
 
+def withdraw_extensions(session: Session, action_id: int, asked_by: str, decided_by: str, now: datetime) -> int:
+    """Withdraw `asked_by`'s pending requests for more time on the action; how many there were."""
+    result = session.execute(
+        update(ExtensionRequest)
+        .where(
+            ExtensionRequest.action_id == action_id,
+            ExtensionRequest.requested_by == asked_by,
+            ExtensionRequest.state == "pending",
+        )
+        .values(state="withdrawn", decided_by=decided_by, decided_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def done_per_area(session: Session, team_id: str, clinic_ids: Sequence[int]) -> dict[int, int]:
     """How many of the clinics' actions are done, per focus area, however long ago (the covering index
     serves it)."""

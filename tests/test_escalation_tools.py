@@ -13,7 +13,7 @@ from bot.demo.walk import Walk
 from bot.views import ids
 from storage.models import AgendaItem, ExtensionRequest, OutboxMessage
 from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, history_kinds, opened_view, text_of, wait_response
+from tests.helpers import actions_in, buttons_of, history_kinds, opened_view, text_of, wait_response
 from tests.test_clinics import register_clinic
 from tests.test_status import add
 
@@ -147,9 +147,9 @@ def reassign(user, slack, action_id: int, to: str):  # type: ignore[no-untyped-d
     )
 
 
-def ask_for_more_time(user, slack, action_id: int, day: str):
+def ask_for_more_time(user, slack, action_id: int, day: str, who: str = OWNER):
     return user.submit(
-        OWNER,
+        who,
         ids.MORE_TIME_MODAL,
         {
             ids.NEW_DUE: {"type": "datepicker", "selected_date": day},
@@ -258,16 +258,27 @@ def test_asking_again_for_more_time_waits_for_the_leads_answer_too(user, slack, 
     assert len(db.scalars(select(ExtensionRequest)).all()) == 1
 
 
-def test_the_answer_to_a_request_goes_to_who_asked_even_after_a_reassignment(user, slack, db, escalated):
-    _, action_id = escalated
+def test_reassigning_withdraws_the_old_owners_request_for_more_time(user, slack, db, escalated):
+    """The new owner asked for nothing: a late Approve must not move their deadline behind their back, nor
+    send the old owner buttons for an action that is no longer theirs."""
+    walk, action_id = escalated
     ask_for_more_time(user, slack, action_id, "2026-12-18")
     [request] = db.scalars(select(ExtensionRequest)).all()
     reassign(user, slack, action_id, OTHER)
+    walk.settle()
+    [away] = [c for c in slack.messages_to(OWNER) if "passed" in text_of(c)]
+    told = len(slack.messages_to(OWNER)) + len(slack.messages_to(OTHER))
 
     user.click(LEAD, ids.EXTENSION_APPROVE, str(request.id))
 
-    slack.wait_for(lambda _c: any("approved" in text_of(c) for c in slack.messages_to(OWNER)))
-    assert not any("approved" in text_of(c) for c in slack.messages_to(OTHER))
+    assert f"already withdrawn: #{action_id} was reassigned" in text_of(wait_response(slack)[-1])
+    walk.settle()
+    assert "request for more time" in text_of(away) and buttons_of(away) == []
+    assert len(slack.messages_to(OWNER)) + len(slack.messages_to(OTHER)) == told
+    assert actions_in(db)[0].due_date == date(2026, 11, 27)
+    db.expire_all()
+    assert db.scalar(select(ExtensionRequest.state)) == "withdrawn"
+    assert "asked" in json.dumps(ask_for_more_time(user, slack, action_id, "2026-12-18", OTHER).body.get("view"))
 
 
 def test_snooze_silences_reminders_until_the_date(user, slack, db, bot, clock):

@@ -500,7 +500,7 @@ def extension_decided(
             "Reply in this thread if you need to talk it through."
         )
     blocks: list[Block] = [SectionBlock(text=md(body))]
-    if action.closed_at is None:
+    if action.closed_at is None and reader.user_id == action.owner_id:  # the buttons refuse anyone else
         blocks.append(action_buttons(action))
     return _message(blocks, f"Your request on action #{action.id}")
 
@@ -524,11 +524,13 @@ def closed_for_owner(action: Action, actor_id: str) -> tuple[str, list[dict[str,
     return _message([SectionBlock(text=md(body))], f"Action #{action.id} is done")
 
 
-def reassigned_away(action: Action, actor_id: str) -> tuple[str, list[dict[str, Any]]]:
+def reassigned_away(action: Action, actor_id: str, *, withdrawn: bool = False) -> tuple[str, list[dict[str, Any]]]:
     body = (
         f"{mention(actor_id)} passed {_named(action)} to {mention(action.owner_id)}. "
         "Nothing more is needed from you on it."
     )
+    if withdrawn:
+        body += " Your request for more time on it is withdrawn."
     return _message([SectionBlock(text=md(body))], f"Action #{action.id} was reassigned")
 
 
