@@ -228,6 +228,7 @@ class ActionService:
             action = load_changeable(session, team_id, action_id, actor_id)
             ensure_open(action)
             owner = self._people.cached(session, team_id, action.owner_id)
+            queries.lapse_extensions(session, action.id, owner.local(now).date(), now)
             waiting = queries.pending_extension(session, action.id, asked_by=actor_id)
             if waiting is not None:  # asking again must not move it past the lead's answer
                 who = self._people.cached(session, team_id, waiting.decider_id).name or "The lead"

@@ -160,10 +160,22 @@ class EscalationService:
             action = load_changeable(session, team_id, request.action_id, actor_id, allowed=may_lead)
             if request.state == "withdrawn":
                 raise UserError(f"That request was already withdrawn: #{action.id} was reassigned.")
+            if request.state == "lapsed":
+                raise UserError("That request is out of date: the date asked for passed before it was answered.")
             if request.state != "pending":
                 raise UserError(f"That request was already {request.state}.")
             ensure_open(action)
             owner = self._people.cached(session, team_id, action.owner_id)
+            asker = self._people.cached(session, team_id, request.requested_by)
+            if approve and request.new_date < owner.local(now).date():
+                # A button has no date to pick: the request is settled as out of date, and its asker may ask
+                # again (or the lead extends the deadline to a date of their own).
+                request.state = "lapsed"
+                request.decided_by = actor_id
+                request.decided_at = now
+                message = views.extension_lapsed(action, request, actor_id, asker, now)
+                tell(session, action, "extension_decided", asker.user_id, message, now, unique=str(request.id))
+                return request, action
             if approve:
                 move_deadline(
                     session,
@@ -181,7 +193,6 @@ class EscalationService:
             request.state = "approved" if approve else "refused"
             request.decided_by = actor_id
             request.decided_at = now
-            asker = self._people.cached(session, team_id, request.requested_by)  # the owner then, maybe not now
             tell(
                 session,
                 action,

@@ -91,9 +91,13 @@ def register(app: App, services: Services) -> None:
     def decide(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         approve = body["actions"][0]["action_id"] == ids.EXTENSION_APPROVE
-        request, action = services.escalation.decide_extension(
-            team_of(context, body), clicked(body), body["user"]["id"], approve
-        )
+        team_id, user_id = team_of(context, body), body["user"]["id"]
+        request, action = services.escalation.decide_extension(team_id, clicked(body), user_id, approve)
+        if request.state == "lapsed":
+            reader = services.people.cached_person(team_id, user_id)
+            text = views.extension_lapsed_for_lead(action, request, reader, services.clock.now())
+            context[REPLY] = {"replace_original": True, "text": text}
+            return
         word = "Approved" if approve else "Refused"
         context[REPLY] = {
             "replace_original": True,

@@ -447,6 +447,20 @@ def settle_extensions(session: Session, action_id: int, deadline: date, decided_
     )
 
 
+def lapse_extensions(session: Session, action_id: int, today: date, now: datetime) -> None:
+    """Mark as lapsed the pending requests for more time on the action whose date has passed (`today` is the
+    owner's): no lead can approve them any more, and they would stop the owner asking again."""
+    session.execute(
+        update(ExtensionRequest)
+        .where(
+            ExtensionRequest.action_id == action_id,
+            ExtensionRequest.state == "pending",
+            ExtensionRequest.new_date < today,
+        )
+        .values(state="lapsed", decided_at=now)
+    )
+
+
 def withdraw_extensions(session: Session, action_id: int, asked_by: str, decided_by: str, now: datetime) -> int:
     """Withdraw `asked_by`'s pending requests for more time on the action; how many there were."""
     result = session.execute(

@@ -281,6 +281,41 @@ def test_reassigning_withdraws_the_old_owners_request_for_more_time(user, slack,
     assert "asked" in json.dumps(ask_for_more_time(user, slack, action_id, "2026-12-18", OTHER).body.get("view"))
 
 
+def test_approving_a_request_whose_date_has_passed_lets_the_owner_ask_again(user, slack, db, escalated):
+    """There is no date to pick on a button: the lead hears the date passed, the owner that they may ask again."""
+    walk, action_id = escalated  # Wed 2 Dec
+    ask_for_more_time(user, slack, action_id, "2026-12-04")
+    [request] = db.scalars(select(ExtensionRequest)).all()
+    walk.until(datetime(2026, 12, 7, 15, tzinfo=UTC))  # the lead gets to it on Monday
+    walk.settle()
+    told = len(slack.messages_to(OWNER))
+
+    user.click(LEAD, ids.EXTENSION_APPROVE, str(request.id))
+
+    answer = text_of(wait_response(slack)[-1])
+    assert "Fri 4 Dec, the date asked for, has passed" in answer and "Extend deadline" in answer, answer
+    walk.settle()
+    [lapsed] = slack.messages_to(OWNER)[told:]
+    assert "ask again" in text_of(lapsed) and "Need more time" in buttons_of(lapsed)
+    assert actions_in(db)[0].due_date == date(2026, 11, 27)
+    assert "asked" in json.dumps(ask_for_more_time(user, slack, action_id, "2026-12-18").body.get("view"))
+
+
+def test_a_request_whose_date_has_passed_does_not_stop_the_owner_asking_again(user, slack, db, escalated):
+    walk, action_id = escalated  # Wed 2 Dec
+    ask_for_more_time(user, slack, action_id, "2026-12-04")
+    walk.until(datetime(2026, 12, 7, 15, tzinfo=UTC))  # no answer from the lead by Monday
+
+    again = ask_for_more_time(user, slack, action_id, "2026-12-18")
+
+    assert "asked" in json.dumps(again.body.get("view")), again.body
+    db.expire_all()
+    assert sorted((r.new_date, r.state) for r in db.scalars(select(ExtensionRequest))) == [
+        (date(2026, 12, 4), "lapsed"),
+        (date(2026, 12, 18), "pending"),
+    ]
+
+
 def test_snooze_silences_reminders_until_the_date(user, slack, db, bot, clock):
     walk = Walk(bot, slack, clock)
     add(user, slack, ASSIGNER, OWNER, "Snooze me", "2026-11-27")

@@ -505,6 +505,32 @@ def extension_decided(
     return _message(blocks, f"Your request on action #{action.id}")
 
 
+def extension_lapsed(
+    action: Action, request: ExtensionRequest, decider_id: str, reader: Person, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    """The asker hears that the date they asked for passed before the lead answered."""
+    today = reader.local(now).date()
+    body = (
+        f":hourglass: The date you asked for on {_named(action)}, {describe_date(request.new_date, today)}, "
+        f"passed before {mention(decider_id)} answered, so the deadline stays "
+        f"{due_phrase(action, reader, now).removeprefix('due ')}. If you still need more time, ask again."
+    )
+    blocks: list[Block] = [SectionBlock(text=md(body))]
+    if action.closed_at is None and reader.user_id == action.owner_id:
+        blocks.append(action_buttons(action))
+    return _message(blocks, f"Your request on action #{action.id}")
+
+
+def extension_lapsed_for_lead(action: Action, request: ExtensionRequest, reader: Person, now: datetime) -> str:
+    """The lead's answer to Approve on a request whose date has passed: a button has no date to pick."""
+    day = describe_date(request.new_date, reader.local(now).date())
+    return (
+        f"{day}, the date asked for, has passed, so I closed the request without changing the deadline of "
+        f"#{action.id} {esc(action.title)}. To give a new date, use *Extend deadline* on the escalation. "
+        f"{mention(request.requested_by)} has been told they may ask again."
+    )
+
+
 def lead_nudge(action: Action, actor_id: str, reader: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     body = (
         f":wave: {mention(actor_id)} asked me to check on {_named(action)} "
