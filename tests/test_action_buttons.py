@@ -11,6 +11,8 @@ import pytest
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, history_kinds, opened_view, text_of, wait_dms, wait_response
+from tests.test_clinics import register_clinic
+from tests.test_status import add
 
 
 @pytest.fixture
@@ -55,6 +57,25 @@ def test_done_on_a_list_changes_that_line_only_and_keeps_the_others_with_their_b
     shown = text_of(update)
     assert f"#{first}: <@{OWNER}> marked it done" in shown
     assert "Call the pharmacy" in shown and "Book the audit room" in shown
+    assert actions_in(db)[0].status == "done"
+
+
+def test_done_on_a_shared_clinic_status_listing_one_action_keeps_the_clinic_numbers(user, slack, db):
+    """A list of one is still a list: its heading and the clinic's numbers stay, that action's line changes."""
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, LEAD, OWNER, "Audit weekend discharges", "2026-12-20", clinic_id)
+    listed = user.command(LEAD, "status Discharge flow share").body["blocks"]
+    [action] = actions_in(db)
+    slack.reset()
+
+    user.click(LEAD, ids.ACTION_DONE, str(action.id), channel="C0CLINIC", blocks=listed)
+
+    [update] = wait_response(slack)
+    assert update.params["replace_original"] is True
+    blocks = update.params["blocks"]
+    assert len(blocks) == len(listed) and blocks[:2] == listed[:2]  # the heading and the clinic's numbers
+    assert f"#{action.id}: <@{LEAD}> marked it done" in text_of(update)
+    assert [b for b in blocks if b["type"] == "actions"] == []
     assert actions_in(db)[0].status == "done"
 
 

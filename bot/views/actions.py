@@ -241,13 +241,15 @@ def after_press(
     pressed: dict[str, Any], action: Action, actor_id: str, reader: Person, now: datetime
 ) -> dict[str, Any]:
     """The answer to a status button, given the message it was pressed on (`message` of the payload, absent
-    for an ephemeral one). A message about this action alone is replaced by its new state; one listing others
-    too keeps them, the pressed action's buttons giving way to what was done (so the block count never
-    grows); an ephemeral one, whose blocks Slack does not send back, is answered beside it."""
+    for an ephemeral one). A message about this action alone is replaced by its new state; a list (one with a
+    heading, as a status has, or naming other actions too) keeps the rest, even when it lists this action
+    only, the pressed action's buttons giving way to what was done (so the block count never grows); an
+    ephemeral one, whose blocks Slack does not send back, is answered beside it."""
     blocks = pressed.get("blocks") or []
     own = f"action:{action.id}"
     others = [b for b in blocks if str(b.get("block_id", "")).startswith(("action:", "escalation:"))]
-    if all(b.get("block_id") == own for b in others):
+    headed = any(b.get("type") == "header" for b in blocks)
+    if not headed and all(b.get("block_id") == own for b in others):
         return {"replace_original": bool(pressed), **changed_message(action, actor_id, reader, now)}
     done = ContextBlock(elements=[md(f"#{action.id}: {mention(actor_id)} {_said(action)}")]).to_dict()
     return {
