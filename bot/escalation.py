@@ -4,7 +4,7 @@ for more time."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
@@ -29,6 +29,10 @@ from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, AgendaItem, ExtensionRequest
 
+# A second Nudge again by the same person within this long is a double click or an impatient one: the owner
+# was nudged a moment ago, and hears it once.
+NUDGE_AGAIN_AFTER = timedelta(minutes=5)
+
 
 class EscalationService:
     def __init__(
@@ -39,11 +43,15 @@ class EscalationService:
         self._people = people
         self._patient_data = patient_data
 
-    def nudge_again(self, team_id: str, action_id: int, actor_id: str) -> Action:
+    def nudge_again(self, team_id: str, action_id: int, actor_id: str) -> tuple[Action, bool]:
+        """The action, and whether its owner was nudged now: not when this person nudged them a moment ago."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
             ensure_open(action)
+            last = queries.last_event_at(session, team_id, action.id, "nudged", by=actor_id)
+            if last is not None and now - last < NUDGE_AGAIN_AFTER:
+                return action, False
             record(session, action, actor_id, "nudged", now)
             owner = self._people.cached(session, team_id, action.owner_id)
             tell(
@@ -55,7 +63,7 @@ class EscalationService:
                 now,
                 unique=now.isoformat(),
             )
-            return action
+            return action, True
 
     def extend(self, team_id: str, action_id: int, actor_id: str, new_date: date, note: str = "") -> Action:
         note = self._patient_data.refuse(clean_text(note, "note", required=False), "note")

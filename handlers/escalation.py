@@ -32,8 +32,12 @@ def register(app: App, services: Services) -> None:
 
     def nudge_again(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        action = services.escalation.nudge_again(team_of(context, body), clicked(body), body["user"]["id"])
-        context[REPLY] = ephemeral(f"I've nudged {mention(action.owner_id)} about *#{action.id} {esc(action.title)}*.")
+        action, nudged = services.escalation.nudge_again(team_of(context, body), clicked(body), body["user"]["id"])
+        about = f"*#{action.id} {esc(action.title)}*"
+        if not nudged:
+            context[REPLY] = ephemeral(f"I nudged them a moment ago about {about}: once is enough for now.")
+            return
+        context[REPLY] = ephemeral(f"I've nudged {mention(action.owner_id)} about {about}.")
         changed(context)
 
     def add_to_agenda(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

@@ -4,12 +4,13 @@ and a message that cannot be delivered."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.demo.walk import Walk
+from bot.escalation import NUDGE_AGAIN_AFTER
 from bot.views import ids
 from storage.models import AgendaItem, ExtensionRequest, OutboxMessage
 from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, SPONSOR
@@ -44,6 +45,30 @@ def test_nudge_again_reaches_the_owner_at_once(user, slack, db, escalated):
     assert "I've nudged" in text_of(reply)
     slack.wait_for(lambda _c: any(f"<@{LEAD}> asked me to check" in text_of(c) for c in slack.messages_to(OWNER)))
     assert history_kinds(db, action_id)[-1] == "nudged"
+
+
+def test_nudge_again_pressed_twice_nudges_the_owner_once(user, slack, db, escalated, clock):
+    walk, action_id = escalated
+    walk.settle()
+    before = len(slack.messages_to(OWNER))
+
+    user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
+    clock.advance(timedelta(milliseconds=300))  # a double click
+    user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
+
+    replies = [text_of(r) for r in wait_response(slack, 2)]
+    walk.settle()
+    assert any(r.startswith("I've nudged") for r in replies), replies
+    assert any("I nudged them a moment ago" in r for r in replies), replies
+    nudges = [c for c in slack.messages_to(OWNER)[before:] if "asked me to check" in text_of(c)]
+    assert len(nudges) == 1
+    assert history_kinds(db, action_id).count("nudged") == 1
+
+    clock.advance(NUDGE_AGAIN_AFTER)  # a while later, it is a nudge again
+    user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
+
+    assert text_of(wait_response(slack, 3)[-1]).startswith("I've nudged")
+    assert history_kinds(db, action_id).count("nudged") == 2
 
 
 def test_only_the_lead_side_may_use_the_escalation_buttons(user, slack, db, escalated):
