@@ -50,7 +50,9 @@ class EscalationService:
             action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead)
             ensure_open(action)
             last = queries.last_event_at(session, team_id, action.id, "nudged", by=actor_id)
-            if last is not None and now - last < NUDGE_AGAIN_AFTER:
+            # Held back only while nothing came between: an update from the owner, or a new owner.
+            since = action.last_owner_update_at
+            if last is not None and now - last < NUDGE_AGAIN_AFTER and (since is None or since <= last):
                 return action, False
             record(session, action, actor_id, "nudged", now)
             owner = self._people.cached(session, team_id, action.owner_id)

@@ -189,7 +189,7 @@ class NudgePlanner:
             if step.kind == "sponsor"
         }
         handovers = {
-            action.id: queries.handed_over_at(session, message.team_id, action.id)
+            action.id: queries.last_event_at(session, message.team_id, action.id, "reassigned")
             for action, step in items
             if step.kind in ("lead", "sponsor")
         }

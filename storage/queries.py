@@ -990,25 +990,14 @@ def lead_escalation_failure(session: Session, team_id: str, lead_id: str, action
     return None
 
 
-def last_event_at(session: Session, team_id: str, action_id: int, kind: str, *, by: str) -> datetime | None:
-    """When `by` last did `kind` to the action, if ever."""
-    return session.scalar(
-        select(func.max(ActionEvent.at)).where(
-            ActionEvent.team_id == team_id,
-            ActionEvent.action_id == action_id,
-            ActionEvent.kind == kind,
-            ActionEvent.actor_id == by,
-        )
+def last_event_at(
+    session: Session, team_id: str, action_id: int, kind: str, *, by: str | None = None
+) -> datetime | None:
+    """When `kind` was last done to the action (by `by`, if given), if ever."""
+    query = select(func.max(ActionEvent.at)).where(
+        ActionEvent.team_id == team_id, ActionEvent.action_id == action_id, ActionEvent.kind == kind
     )
-
-
-def handed_over_at(session: Session, team_id: str, action_id: int) -> datetime | None:
-    """When the action was last reassigned, if ever."""
-    return session.scalar(
-        select(func.max(ActionEvent.at)).where(
-            ActionEvent.team_id == team_id, ActionEvent.action_id == action_id, ActionEvent.kind == "reassigned"
-        )
-    )
+    return session.scalar(query if by is None else query.where(ActionEvent.actor_id == by))
 
 
 # --- retention --------------------------------------------------------------------------------

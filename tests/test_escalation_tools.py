@@ -71,6 +71,21 @@ def test_nudge_again_pressed_twice_nudges_the_owner_once(user, slack, db, escala
     assert history_kinds(db, action_id).count("nudged") == 2
 
 
+def test_nudge_again_right_after_a_reassignment_nudges_the_new_owner(user, slack, db, escalated, clock):
+    walk, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
+    wait_response(slack)
+    clock.advance(timedelta(minutes=1))
+    reassign(user, slack, action_id, OTHER)
+    clock.advance(timedelta(minutes=1))
+
+    user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
+
+    assert text_of(wait_response(slack, 2)[-1]).startswith("I've nudged")
+    slack.wait_for(lambda _c: any("asked me to check" in text_of(c) for c in slack.messages_to(OTHER)))
+    assert history_kinds(db, action_id).count("nudged") == 2
+
+
 def test_only_the_lead_side_may_use_the_escalation_buttons(user, slack, db, escalated):
     _, action_id = escalated
 
