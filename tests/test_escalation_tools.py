@@ -114,6 +114,22 @@ def test_extend_moves_the_deadline_and_tells_the_owner(user, slack, db, escalate
     slack.wait_for(lambda _c: any("moved the deadline" in text_of(c) for c in slack.messages_to(OWNER)))
 
 
+def test_a_deadline_moved_without_a_note_reads_without_an_empty_quote_in_the_history(user, slack, db, escalated):
+    _, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
+    user.submit(
+        LEAD,
+        ids.EXTEND_MODAL,
+        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-11"}},
+        private_metadata=opened_view(slack)["private_metadata"],
+    )
+
+    shown = user.command(LEAD, f"show {action_id}").text
+
+    assert "moved the deadline from 2026-11-27 to 2026-12-11\n" in shown + "\n", shown
+    assert "__" not in shown
+
+
 def test_reassign_gives_it_to_someone_else_who_is_told(user, slack, db, escalated):
     _, action_id = escalated
     user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))

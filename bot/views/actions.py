@@ -347,21 +347,25 @@ def _event_line(event: ActionEvent, tz: ZoneInfo) -> ContextBlock:
     return ContextBlock(elements=[md(f"{when} · {mention(event.actor_id)} {event_phrase(event)}")])
 
 
+def _because(detail: dict[str, Any]) -> str:
+    """The reason given with a change, if one was."""
+    return f": _{quote(detail['reason'], 500)}_" if detail.get("reason") else ""
+
+
 def event_phrase(event: ActionEvent) -> str:
     d = event.detail
     if event.kind == "created":
         return f"created it, due {d.get('due', '')}"
     if event.kind == "status":
-        phrase = f"set it {STATUS_WORDS.get(d.get('to', ''), d.get('to', ''))}"
-        return phrase + (f": _{quote(d['reason'], 500)}_" if d.get("reason") else "")
+        return f"set it {STATUS_WORDS.get(d.get('to', ''), d.get('to', ''))}" + _because(d)
     if event.kind == "deadline":
-        return f"moved the deadline from {d.get('from')} to {d.get('to')}: _{quote(d.get('reason', ''), 500)}_"
+        return f"moved the deadline from {d.get('from')} to {d.get('to')}" + _because(d)
     if event.kind == "note":
         return f"noted: _{quote(d.get('text', ''), 500)}_"
     if event.kind == "reassigned":
         return f"passed it from {mention(d['from'])} to {mention(d['to'])}"
     if event.kind == "extension_requested":
-        return f"asked for more time, to {d.get('to')}: _{quote(d.get('reason', ''), 500)}_"
+        return f"asked for more time, to {d.get('to')}" + _because(d)
     return {
         "nudged": "nudged the owner again",
         "agenda": "put it on the next one-to-one",
