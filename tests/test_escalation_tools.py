@@ -72,7 +72,7 @@ def test_nudge_again_pressed_twice_nudges_the_owner_once(user, slack, db, escala
 
 
 def test_nudge_again_right_after_a_reassignment_nudges_the_new_owner(user, slack, db, escalated, clock):
-    walk, action_id = escalated
+    _, action_id = escalated
     user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
     wait_response(slack)
     clock.advance(timedelta(minutes=1))
