@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,7 +13,8 @@ from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, Clinic
 
-SHOWN = 15  # each action is two blocks; Slack allows 50 a message; the rest are counted, not loaded
+SHOWN = 15  # each action is two blocks; Slack allows 50 a message
+FETCH = 200  # loaded to say how many more there are; past that, they are counted, not loaded
 
 StatusKind = Literal["mine", "person", "channel", "clinic", "clinic_id", "overdue"]
 
@@ -54,15 +55,18 @@ class StatusService:
         with self._sessions() as session:
             if query.kind == "mine":
                 found = queries.open_actions_owned_by(
-                    session, query.team_id, query.viewer_id, limit=SHOWN, loading=queries.FOR_LINES
+                    session, query.team_id, query.viewer_id, limit=FETCH, loading=queries.FOR_LINES
                 )
-                total = queries.count_open_owned_by(session, query.team_id, query.viewer_id)
+                total = _total(found, lambda: queries.count_open_owned_by(session, query.team_id, query.viewer_id))
                 return _cut("Your open actions", found, total)
             if query.kind == "overdue":
                 found = queries.open_actions_visible_to(
-                    session, query.team_id, query.viewer_id, overdue_at=now, limit=SHOWN, loading=queries.FOR_LINES
+                    session, query.team_id, query.viewer_id, overdue_at=now, limit=FETCH, loading=queries.FOR_LINES
                 )
-                total = queries.count_open_visible_to(session, query.team_id, query.viewer_id, overdue_at=now)
+                total = _total(
+                    found,
+                    lambda: queries.count_open_visible_to(session, query.team_id, query.viewer_id, overdue_at=now),
+                )
                 return _cut("Overdue actions you can see", found, total)
             if query.kind == "person":
                 assert query.target
@@ -71,10 +75,15 @@ class StatusService:
                     query.team_id,
                     query.viewer_id,
                     owner_id=query.target,
-                    limit=SHOWN,
+                    limit=FETCH,
                     loading=queries.FOR_LINES,
                 )
-                total = queries.count_open_visible_to(session, query.team_id, query.viewer_id, owner_id=query.target)
+                total = _total(
+                    found,
+                    lambda: queries.count_open_visible_to(
+                        session, query.team_id, query.viewer_id, owner_id=query.target
+                    ),
+                )
                 # The heading is plain text, where a mention would show as its raw id.
                 name = self._people.cached(session, query.team_id, query.target).name or "that person"
                 return _cut(f"Open actions of {name} that you can see", found, total)
@@ -113,15 +122,23 @@ class StatusService:
             )
             total = sum(s.open for s in summaries if s.full_view)
             if own_ids:  # a clinic they neither lead nor sponsor: the actions they own or assigned in it
-                found += queries.open_actions_visible_to(
-                    session, query.team_id, query.viewer_id, clinic_ids=own_ids, limit=SHOWN, loading=queries.FOR_LINES
+                own = queries.open_actions_visible_to(
+                    session, query.team_id, query.viewer_id, clinic_ids=own_ids, limit=FETCH, loading=queries.FOR_LINES
                 )
-                found.sort(key=lambda a: (a.due_at, a.id))
-                total += queries.count_open_visible_to(session, query.team_id, query.viewer_id, clinic_ids=own_ids)
+                found = sorted([*found, *own], key=lambda a: (a.due_at, a.id))
+                total += _total(
+                    own,
+                    lambda: queries.count_open_visible_to(session, query.team_id, query.viewer_id, clinic_ids=own_ids),
+                )
             heading = "Open actions in " + ", ".join(c.name for c in clinics)
             report = _cut(heading, found, total)
             report.clinics = summaries
             return report
+
+
+def _total(found: Sequence[Action], count: Callable[[], int]) -> int:
+    """How many there are: those loaded, or counted when the load stopped at FETCH."""
+    return count() if len(found) >= FETCH else len(found)
 
 
 def _cut(heading: str, found: Sequence[Action], total: int) -> StatusReport:
