@@ -116,13 +116,7 @@ def test_extend_moves_the_deadline_and_tells_the_owner(user, slack, db, escalate
 
 def test_a_deadline_moved_without_a_note_reads_without_an_empty_quote_in_the_history(user, slack, db, escalated):
     _, action_id = escalated
-    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
-    user.submit(
-        LEAD,
-        ids.EXTEND_MODAL,
-        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-11"}},
-        private_metadata=opened_view(slack)["private_metadata"],
-    )
+    extend(user, slack, action_id, "2026-12-11")
 
     shown = user.command(LEAD, f"show {action_id}").text
 
@@ -191,6 +185,18 @@ def test_a_closed_action_is_not_put_on_the_next_one_to_one(user, slack, db, esca
     assert db.scalars(select(AgendaItem)).all() == []
 
 
+def extend(user, slack, action_id: int, day: str):  # type: ignore[no-untyped-def]
+    """The lead presses Extend deadline on the escalation and picks `day`."""
+    opened = len(slack.calls_to("views.open"))
+    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
+    return user.submit(
+        LEAD,
+        ids.EXTEND_MODAL,
+        {ids.NEW_DUE: {"type": "datepicker", "selected_date": day}},
+        private_metadata=opened_view(slack, opened + 1)["private_metadata"],
+    )
+
+
 def reassign(user, slack, action_id: int, to: str):  # type: ignore[no-untyped-def]
     """The lead presses Reassign on the escalation and picks `to`."""
     opened = len(slack.calls_to("views.open"))
@@ -239,13 +245,7 @@ def test_more_time_during_escalation_must_be_after_the_current_deadline(user, sl
     """The lead has moved the deadline to 18 Dec: a request for that day or earlier could never be approved,
     so the form refuses it as it does before an escalation, and the lead is not asked."""
     _, action_id = escalated
-    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
-    user.submit(
-        LEAD,
-        ids.EXTEND_MODAL,
-        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"}},
-        private_metadata=opened_view(slack)["private_metadata"],
-    )
+    extend(user, slack, action_id, "2026-12-18")
     slack.reset()
 
     answer = ask_for_more_time(user, slack, action_id, day)
@@ -262,13 +262,7 @@ def test_a_request_the_leads_new_deadline_already_grants_is_settled_and_the_owne
     _, action_id = escalated
     ask_for_more_time(user, slack, action_id, "2026-12-11")
     [request] = db.scalars(select(ExtensionRequest)).all()
-    user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
-    user.submit(
-        LEAD,
-        ids.EXTEND_MODAL,
-        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"}},
-        private_metadata=opened_view(slack)["private_metadata"],
-    )
+    extend(user, slack, action_id, "2026-12-18")
     slack.reset()
 
     user.click(LEAD, ids.EXTENSION_APPROVE, str(request.id))
