@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+WAL_TRIES = 100  # 10 s in all
 
 SessionFactory = sessionmaker[Session]
 
@@ -34,10 +37,24 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    _write_ahead_log(cursor)
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _write_ahead_log(cursor) -> None:  # type: ignore[no-untyped-def]
+    """Turn the file to WAL. Replicas starting together on a new file each read it, then ask for it whole to
+    change its mode: each holds what the other waits for, so SQLite answers one "locked" at once instead of
+    waiting. The other finishes in a moment, and asked again the mode is already WAL."""
+    for attempt in range(WAL_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(0.1)
 
 
 def shown(url: str) -> str:
