@@ -505,8 +505,13 @@ def extension_decided(
             f"the deadline stays {due_phrase(action, reader, now).removeprefix('due ')}. "
             "Reply in this thread if you need to talk it through."
         )
+    return _answer_to_asker(action, reader, body)
+
+
+def _answer_to_asker(action: Action, reader: Person, body: str) -> tuple[str, list[dict[str, Any]]]:
+    """The answer to a request for more time, with the action's buttons for its owner (they refuse anyone else)."""
     blocks: list[Block] = [SectionBlock(text=md(body))]
-    if action.closed_at is None and reader.user_id == action.owner_id:  # the buttons refuse anyone else
+    if action.closed_at is None and reader.user_id == action.owner_id:
         blocks.append(action_buttons(action))
     return _message(blocks, f"Your request on action #{action.id}")
 
@@ -521,10 +526,7 @@ def extension_lapsed(
         f"passed before {mention(decider_id)} answered, so the deadline stays "
         f"{due_phrase(action, reader, now).removeprefix('due ')}. If you still need more time, ask again."
     )
-    blocks: list[Block] = [SectionBlock(text=md(body))]
-    if action.closed_at is None and reader.user_id == action.owner_id:
-        blocks.append(action_buttons(action))
-    return _message(blocks, f"Your request on action #{action.id}")
+    return _answer_to_asker(action, reader, body)
 
 
 def extension_lapsed_for_lead(action: Action, request: ExtensionRequest, reader: Person, now: datetime) -> str:
