@@ -87,7 +87,22 @@ def test_a_bad_form_gets_inline_field_errors_and_creates_nothing(user, slack, db
     assert slack.messages_to(OWNER) == []
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", " \u200b\u200d\u2060 ", "\ufeff", "\u200f\u200e", "\u00ad"])
+@pytest.mark.parametrize(
+    "invisible",
+    # format characters (zero-width, joiners, direction marks, BOM, soft hyphen), then the letters drawn as blanks:
+    # the Hangul fillers and the empty Braille cell
+    [
+        "\u200b",
+        " \u200b\u200d\u2060 ",
+        "\ufeff",
+        "\u200f\u200e",
+        "\u00ad",
+        "\u3164",
+        "\u115f\u1160",
+        "\uffa0",
+        "\u2800 \u2800",
+    ],
+)
 def test_a_title_of_only_invisible_characters_is_refused_like_an_empty_one(user, slack, db, invisible):
     answer = user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, form(title=invisible))
 
