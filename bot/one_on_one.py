@@ -3,6 +3,7 @@ stalled, what is due soon, what to thank them for, what they asked for, and the 
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from dateutil.rrule import WEEKLY, rrule, weekday
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.dates import weekday_number
@@ -17,6 +19,7 @@ from bot.errors import UserError
 from bot.indicators import WINDOW, Trend
 from bot.people import zone
 from bot.reporting import indicator_trend
+from bot.views.text import mention
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, AgendaItem, ExtensionRequest, Indicator, OneOnOneSchedule
@@ -178,6 +181,28 @@ def read_schedule(text: str) -> tuple[int, int]:
     return every, day
 
 
+def cadence(every_weeks: int, day: int) -> str:
+    """`every week on Monday`, `every 2 weeks on Thursday`."""
+    every = "week" if every_weeks == 1 else f"{every_weeks} weeks"
+    return f"every {every} on {calendar.day_name[day]}"
+
+
+def _tell_person(session: Session, schedule: OneOnOneSchedule, now: datetime, change: str, text: str) -> None:
+    """The person hears of their one-to-ones being set up, moved or stopped (`change`), from the lead."""
+    queries.enqueue(
+        session,
+        team_id=schedule.team_id,
+        dedupe_key=f"1on1_schedule:{schedule.id}:{change}:{now.isoformat()}",
+        kind="one_on_one_schedule",
+        recipient=schedule.person_id,
+        action_id=None,
+        text=text,
+        blocks=[],
+        created_at=now,
+        not_before=now,
+    )
+
+
 def meetings(schedule: OneOnOneSchedule, after: date, before: date) -> list[date]:
     """The meeting days of a schedule between two days (inclusive), from its rrule."""
     rule = rrule(
@@ -199,9 +224,10 @@ class OneOnOneScheduler:
         self._clock = clock
         self._hours = hours
 
-    def schedule(self, team_id: str, lead_id: str, person_id: str, text: str) -> tuple[OneOnOneSchedule, date]:
+    def schedule(self, team_id: str, lead_id: str, person_id: str, text: str) -> tuple[OneOnOneSchedule, date, bool]:
         """Only someone who may see the person's actions (they assigned them one, or lead or sponsor a clinic
-        the person has actions in) may set up recurring one-to-ones: each one messages both of them."""
+        the person has actions in) may set up recurring one-to-ones: each one messages both of them. The
+        schedule, its next day, and whether anything changed (the person is told of each change)."""
         if lead_id == person_id:
             raise UserError("A one-to-one needs someone else.")
         every, day = read_schedule(text)
@@ -215,12 +241,24 @@ class OneOnOneScheduler:
             lead_tz = queries.tz_of(session, team_id, lead_id)
             today = now.astimezone(zone(lead_tz)).date()
             first = today + timedelta(days=(day - today.weekday()) % 7 or 7)
-            row = queries.one_on_one_schedule(session, team_id, lead_id, person_id) or OneOnOneSchedule(
-                team_id=team_id, lead_id=lead_id, person_id=person_id, created_at=now
-            )
+            row = queries.one_on_one_schedule(session, team_id, lead_id, person_id)
+            if row is not None and (row.every_weeks, row.weekday) == (every, day):  # set again: nothing moves
+                return row, meetings(row, today + timedelta(days=1), today + timedelta(weeks=every + 1))[0], False
+            before = row and cadence(row.every_weeks, row.weekday)
+            row = row or OneOnOneSchedule(team_id=team_id, lead_id=lead_id, person_id=person_id, created_at=now)
             row.every_weeks, row.weekday, row.starts_on = every, day, first
             session.add(row)
-            return row, first
+            session.flush()
+            when = f"{cadence(every, day)}, the {'next' if before else 'first'} on {first:%A} {first.day} {first:%B}"
+            if before:
+                news = f"{mention(lead_id)} has moved your one-to-ones: {when}, instead of {before}."
+            else:
+                news = (
+                    f"{mention(lead_id)} has set up one-to-ones with you {when}. The working day before each, you "
+                    "get your side of the agenda here, and your replies in its thread reach them."
+                )
+            _tell_person(session, row, now, f"{every}w{day}", news)
+            return row, first, True
 
     def stop(self, team_id: str, lead_id: str, person_id: str) -> bool:
         """End the caller's recurring one-to-ones with a person; False when there were none. An agenda
@@ -228,6 +266,8 @@ class OneOnOneScheduler:
         with self._sessions.begin() as session:
             row = queries.one_on_one_schedule(session, team_id, lead_id, person_id)
             if row is not None:
+                news = f"{mention(lead_id)} has stopped your recurring one-to-ones: no more agendas for them."
+                _tell_person(session, row, self._clock.now(), "stop", news)
                 session.delete(row)
             return row is not None
 

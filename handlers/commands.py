@@ -26,7 +26,17 @@ from bot.views.help import help_message
 from bot.views.ids import COMMAND
 from bot.views.one_on_one import agenda_message
 from bot.views.text import esc, mention
-from handlers.replies import OPEN_VIEW, TRY_AGAIN, changed, ephemeral, learn_caller, log, make_follow_up, team_of
+from handlers.replies import (
+    DELIVER,
+    OPEN_VIEW,
+    TRY_AGAIN,
+    changed,
+    ephemeral,
+    learn_caller,
+    log,
+    make_follow_up,
+    team_of,
+)
 
 QUICK_ADD = "clinic_quick_add"
 EXPORT = "clinic_export"
@@ -105,19 +115,25 @@ def register(app: App, services: Services) -> None:
                 ack(ephemeral(digest_views.preference_message(pref, changed=bool(text))))
             case commands.OneOnOne(person_id=person_id, schedule=schedule) if schedule.lower() == "stop":
                 if services.one_on_one_schedule.stop(team_id, user_id, person_id):
-                    ack(ephemeral(f"Recurring one-to-ones with {mention(person_id)} stopped: no more agendas."))
+                    ack(
+                        ephemeral(
+                            f"Recurring one-to-ones with {mention(person_id)} stopped: no more agendas. "
+                            "They have been told."
+                        )
+                    )
+                    context[DELIVER] = True
                 else:
                     ack(ephemeral(f"You have no recurring one-to-ones with {mention(person_id)}. Nothing was changed."))
             case commands.OneOnOne(person_id=person_id, schedule=schedule) if schedule:
-                row, first = services.one_on_one_schedule.schedule(team_id, user_id, person_id, schedule)
+                row, first, told = services.one_on_one_schedule.schedule(team_id, user_id, person_id, schedule)
                 every = "week" if row.every_weeks == 1 else f"{row.every_weeks} weeks"
                 ack(
                     ephemeral(
                         f"One-to-ones with {mention(person_id)} every {every}, from {first:%A} {first.day} {first:%B}. "
-                        "The day before each, you both get your side of the agenda."
+                        "The day before each, you both get your side of the agenda." + (" They have been told." * told)
                     )
                 )
-                context[MEETS] = person_id
+                context[MEETS], context[DELIVER] = person_id, told
             case commands.OneOnOne(person_id=person_id):
                 agenda = services.one_on_one.agenda(team_id, user_id, person_id)
                 reader = services.people.cached_person(team_id, user_id)

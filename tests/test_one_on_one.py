@@ -135,6 +135,31 @@ def test_stopping_recurring_one_to_ones_ends_the_agendas_even_one_already_queued
     assert db.scalars(select(OneOnOneSchedule)).all() == []
 
 
+def test_the_person_is_told_when_one_to_ones_are_set_up_moved_and_stopped(user, slack, db):
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    told = len(wait_dms(slack, OWNER))
+
+    def news() -> list[str]:
+        return [text_of(c) for c in slack.messages_to(OWNER)[told:]]
+
+    set_up = user.command(LEAD, f"1on1 <@{OWNER}> every 2 weeks on thursday")
+    slack.wait_for(lambda _calls: len(news()) == 1)
+    again = user.command(LEAD, f"1on1 <@{OWNER}> every 2 weeks on thu")  # the same again: nothing new to say
+    moved = user.command(LEAD, f"1on1 <@{OWNER}> every week on friday")
+    slack.wait_for(lambda _calls: len(news()) == 2)
+    stopped = user.command(LEAD, f"1on1 <@{OWNER}> stop")
+    slack.wait_for(lambda _calls: len(news()) == 3)
+
+    first, second, third = news()
+    assert f"<@{LEAD}> has set up one-to-ones with you every 2 weeks on Thursday" in first
+    assert "the first on Thursday 26 November" in first and "your side of the agenda" in first
+    assert f"<@{LEAD}> has moved your one-to-ones: every week on Friday" in second
+    assert "the next on Friday 27 November" in second and "instead of every 2 weeks on Thursday" in second
+    assert f"<@{LEAD}> has stopped your recurring one-to-ones" in third
+    assert all("They have been told" in a.text for a in (set_up, moved, stopped))
+    assert "from Thursday 26 November" in again.text and "They have been told" not in again.text
+
+
 def day_before_message_to_the_person(user, slack, db, bot, clock):
     """Weekly one-to-ones on Thursday: the person's side of the agenda, sent on Wednesday."""
     from bot.demo.walk import Walk
