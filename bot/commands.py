@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.clinics import NAME_LIMIT
 from bot.errors import UserError
 from bot.status import StatusKind
 from bot.views.text import readable, unescape
@@ -189,14 +190,15 @@ def parse(text: str) -> Command:
 def _typed(request: Command) -> Command:
     """The request with every piece of text in it as the person typed it."""
 
-    def decoded(value: object) -> object:
+    def decoded(name: str, value: object) -> object:
         if isinstance(value, str):
-            return unescape(value)
+            # a clinic's name is cut to the longest one can have as typed, not as Slack escaped it (`&amp;`)
+            return unescape(value)[:NAME_LIMIT] if name in ("clinic", "target", "as_typed") else unescape(value)
         if isinstance(value, dict):
             return {unescape(k): unescape(v) for k, v in value.items()}
         return value
 
-    changes = {f.name: decoded(getattr(request, f.name)) for f in dataclasses.fields(request)}
+    changes = {f.name: decoded(f.name, getattr(request, f.name)) for f in dataclasses.fields(request)}
     return dataclasses.replace(request, **changes)
 
 
@@ -213,14 +215,14 @@ def _parse(text: str) -> Command:
     if sub == "edit":
         if not rest:
             raise UserError("Name the clinic, for example `/clinic edit Discharge flow`.")
-        return EditClinic(rest[:100])
+        return EditClinic(rest)
     if sub == "export":
         name, _, fmt = rest.rpartition(" ")
         if fmt.lower() in ("csv", "json") and name:
-            return Export(name[:100], fmt.lower(), rest[:100])  # type: ignore[arg-type]
+            return Export(name, fmt.lower(), rest)  # type: ignore[arg-type]
         if not rest:
             raise UserError(f"Name the clinic, for example {EXPORT_EXAMPLE}.")
-        return Export(rest[:100])
+        return Export(rest)
     if sub == "metric":
         if len(rest.split()) < 2:
             raise UserError(f"Name the indicator and give its value, for example {METRIC_EXAMPLE}.")
@@ -286,7 +288,7 @@ def _status(rest: str) -> Status:
         return Status("person", user.group(1), share)
     if channel := _CHANNEL.match(target):
         return Status("channel", channel.group(1), share)
-    return Status("clinic", target[:100], share)
+    return Status("clinic", target, share)
 
 
 def _action_id(rest: str, sub: str) -> int:
@@ -302,11 +304,11 @@ def _chase(rest: str) -> Chase:
     clinic = " ".join(w for w in words if "=" not in w)
     if not clinic:
         raise UserError("Name the clinic, for example `/clinic chase Discharge flow nudges=2 lead_after=5`.")
-    return Chase(clinic[:100], pairs)
+    return Chase(clinic, pairs)
 
 
 def _wins(rest: str) -> Wins:
     clinic, _, switch = rest.rpartition(" ")
     if switch.lower() not in ("on", "off") or not clinic.strip():
         raise UserError("Say which clinic and on or off, for example `/clinic wins Discharge flow off`.")
-    return Wins(clinic.strip()[:100], switch.lower() == "on")
+    return Wins(clinic.strip(), switch.lower() == "on")

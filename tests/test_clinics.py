@@ -151,3 +151,16 @@ def test_picking_the_lead_and_sponsor_looks_them_up_so_submit_needs_no_slack_cal
 
     assert looked_up == 2
     assert len(slack.calls_to("users.info")) == 2
+
+
+def test_a_full_length_clinic_name_with_an_ampersand_can_be_named_in_commands(user, slack, db):
+    """Slack sends a typed `&` as `&amp;`: the name is cut to the longest a clinic may have as typed, not as
+    escaped, or a 100-character name the form accepted could never be named again."""
+    name = ("A&E front door streaming and ambulance handover " * 3)[:100]
+    register_clinic(user, slack, db, name=name)
+
+    answer = user.command(LEAD, f"wins {name.replace('&', '&amp;')} off")
+
+    assert "There is no clinic" not in answer.text, answer.text
+    db.expire_all()
+    assert db.scalar(select(Clinic.celebrate_wins)) is False
