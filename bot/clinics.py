@@ -221,6 +221,11 @@ class ClinicService:
             clinic = _named(session, team_id, clinic_name)
             if actor_id not in (clinic.lead_id, clinic.sponsor_id):
                 raise NotAllowed("Only the clinic's lead or sponsor can change that.")
+            if on and not clinic.channel_id:
+                raise UserError(
+                    f"\u201c{clinic.name}\u201d reports to no channel, so there is nowhere to celebrate its wins. "
+                    "Nothing was changed."
+                )
             clinic.celebrate_wins = on
             return clinic
 

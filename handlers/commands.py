@@ -96,8 +96,8 @@ def register(app: App, services: Services) -> None:
                 ack(clinic_views.chase_settings(clinic, policy, changed=bool(pairs)))
             case commands.Wins(clinic=clinic_name, on=on):
                 clinic = services.clinics.celebrate_wins(team_id, clinic_name, user_id, on)
-                where = f"<#{clinic.channel_id}>" if clinic.channel_id else "its channel (none is set)"
-                ack(ephemeral(f"Wins of *{esc(clinic.name)}* {'will' if on else 'will not'} be celebrated in {where}."))
+                where = f" in <#{clinic.channel_id}>" if clinic.channel_id else ""
+                ack(ephemeral(f"Wins of *{esc(clinic.name)}* {'will' if on else 'will not'} be celebrated{where}."))
             case commands.Digest(settings=None):
                 reader = services.people.cached_person(team_id, user_id)
                 digest = services.digests.preview(team_id, user_id, reader.tz)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.demo.walk import Walk
 from bot.views import ids
-from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER
+from storage.models import Clinic
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, text_of, wait_response
-from tests.test_clinics import register_clinic
+from tests.test_clinics import clinic_form, register_clinic
 from tests.test_status import add
 
 
@@ -100,3 +103,15 @@ def test_a_channel_that_refuses_the_celebrations_is_reported_to_the_lead_once(us
     assert slack.messages_in("C0CLINIC") == []
     [told] = [t for t in walk.to(LEAD) if "celebrate" in text_of(t.call)]
     assert "the channel is archived" in text_of(told.call) and "/clinic wins Discharge flow off" in text_of(told.call)
+
+
+def test_turning_wins_on_for_a_clinic_without_a_channel_does_not_promise_celebrations(user, slack, db):
+    answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("Discharge flow", LEAD, SPONSOR, channel=None))
+    assert answer.body.get("response_action") is None
+
+    said = user.command(LEAD, "wins Discharge flow on").text
+
+    assert "will be celebrated" not in said and "reports to no channel" in said, said
+    assert "Nothing was changed" in said
+    db.expire_all()
+    assert db.scalar(select(Clinic.celebrate_wins)) is True  # as it was: nothing to switch on
