@@ -26,7 +26,7 @@ from bot.actions import lead_of, tell
 from bot.clock import Clock
 from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, SlackUnavailable, outbox_metadata
 from bot.views import actions as views
-from bot.wins import tell_lead_undeliverable
+from bot.wins import tell_wins_refused
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, OutboxMessage
@@ -354,7 +354,7 @@ class Delivery:
         with self._sessions.begin() as session:
             message = self._close(session, message_id, attempts, "failed", error)
             told: dict[str, list[Action]] = defaultdict(list)
-            about = message.action_ids if message.kind != "delivery_failed" else []
+            about = message.action_ids if message.kind not in ("delivery_failed", "wins_failed") else []
             for action in filter(None, (queries.get_action(session, message.team_id, i) for i in about)):
                 if (person := _answers_for(action, message.recipient)) is not None:
                     told[person].append(action)
@@ -363,8 +363,8 @@ class Delivery:
                 first, *others = actions
                 unique = ":".join([message.recipient, error, *(str(action.id) for action in others)])
                 tell(session, first, "delivery_failed", person, notice, now, unique=unique, also=others)
-            if message.kind == "wins":
-                tell_lead_undeliverable(session, message, error, now)
+            if message.kind in ("wins", "wins_failed"):
+                tell_wins_refused(session, message, error, now)
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
 

@@ -51,22 +51,31 @@ def render_wins(session: Session, message: OutboxMessage) -> tuple[str, list[dic
     return views.wins_message(clinic, done) if done else None
 
 
-def tell_lead_undeliverable(session: Session, message: OutboxMessage, error: str, now: datetime) -> None:
+def tell_wins_refused(session: Session, message: OutboxMessage, error: str, now: datetime) -> None:
     """A celebration the channel refused for good: its clinic's lead is told, once for that channel and
-    reason (not every hour), since nobody else would notice the posts stopped."""
-    clinic = queries.get_clinic(session, message.team_id, (message.payload or {}).get("clinic_id", 0))
+    reason (not every hour), since nobody else would notice the posts stopped. When that notice cannot
+    reach the lead either (they left), the clinic's sponsor is told instead."""
+    payload = message.payload or {}
+    clinic = queries.get_clinic(session, message.team_id, payload.get("clinic_id", 0))
     if clinic is None:
         return
-    text, blocks = views.wins_undeliverable(clinic, message.recipient, error)
+    if message.kind == "wins":
+        recipient, channel, error, lead_unreachable = clinic.lead_id, message.recipient, error, False
+    elif clinic.sponsor_id and clinic.sponsor_id != clinic.lead_id:  # the notice to the lead failed
+        recipient, channel, error, lead_unreachable = clinic.sponsor_id, payload["channel"], payload["error"], True
+    else:
+        return
+    text, blocks = views.wins_undeliverable(clinic, channel, error, lead_unreachable)
     queries.enqueue(
         session,
         team_id=message.team_id,
-        dedupe_key=f"wins_failed:{clinic.id}:{message.recipient}:{error[:100]}",
-        kind="delivery_failed",
-        recipient=clinic.lead_id,
+        dedupe_key=f"wins_failed:{clinic.id}:{channel}:{recipient}:{error[:100]}",
+        kind="wins_failed",
+        recipient=recipient,
         action_id=None,
         text=text,
         blocks=blocks,
+        payload={"clinic_id": clinic.id, "channel": channel, "error": error},
         created_at=now,
         not_before=now,
     )

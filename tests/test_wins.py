@@ -115,3 +115,56 @@ def test_turning_wins_on_for_a_clinic_without_a_channel_does_not_promise_celebra
     assert "Nothing was changed" in said
     db.expire_all()
     assert db.scalar(select(Clinic.celebrate_wins)) is True  # as it was: nothing to switch on
+
+
+def test_the_lead_is_not_told_to_invite_the_bot_into_an_archived_channel(user, slack, db, bot, clock):
+    """Nobody can invite anyone into an archived channel: the notice must not send the lead there."""
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "First win", "2026-12-04", clinic_id)
+    walk.settle()
+    slack.archive("C0CLINIC")
+
+    user.command(OWNER, f"done {actions_in(db)[0].id}")
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
+
+    [told] = [t for t in walk.to(LEAD) if "celebrate" in text_of(t.call)]
+    assert "the channel is archived" in text_of(told.call) and "Unarchive it" in text_of(told.call)
+    assert "Invite me" not in text_of(told.call)
+
+
+def test_the_lead_is_not_told_both_that_the_channel_is_gone_and_to_invite_the_bot_into_it(user, slack, db, bot, clock):
+    """A private channel the bot was removed from answers `channel_not_found`, as a deleted one does: the
+    notice says "the conversation no longer exists" and, in the same sentence, "Invite me to the channel"."""
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "First win", "2026-12-04", clinic_id)
+    walk.settle()
+
+    user.command(OWNER, f"done {actions_in(db)[0].id}")
+    slack.fail_next("chat.postMessage", error="channel_not_found")  # the 11:00 post into the channel
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
+
+    [told] = [t for t in walk.to(LEAD) if "celebrate" in text_of(t.call)]
+    said = text_of(told.call)
+    assert not ("no longer exists" in said and "Invite me" in said), said
+
+
+def test_when_the_lead_cannot_be_reached_the_sponsor_hears_that_the_channel_refuses_the_wins(
+    user, slack, db, bot, clock
+):
+    """README: a message Slack refuses for good is told to the lead, and "when the lead is the one who cannot
+    be reached, ... the clinic's sponsor". A lead who has left (deactivated) and an archived channel: nobody
+    at all is told that the celebrations stopped."""
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "First win", "2026-12-04", clinic_id)
+    walk.settle()
+    slack.archive("C0CLINIC")
+    slack.add_user(LEAD, name="Lee Lead", tz="Europe/London", deleted=True)  # the lead has left
+
+    user.command(OWNER, f"done {actions_in(db)[0].id}")
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
+
+    [told] = [text_of(t.call) for t in walk.to(SPONSOR) if "celebrate" in text_of(t.call)]
+    assert "the channel is archived" in told and f"I couldn't tell its lead, <@{LEAD}>, either" in told

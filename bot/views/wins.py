@@ -27,11 +27,27 @@ def wins_message(clinic: Clinic, done: Sequence[Action]) -> tuple[str, list[dict
     return f"Wins for {esc(clinic.name)}", render(blocks)
 
 
-def wins_undeliverable(clinic: Clinic, channel: str, error: str) -> tuple[str, list[dict[str, Any]]]:
-    """The lead hears, once, that the clinic's channel refuses its celebrations."""
+# What the lead can do about each reason the channel gives; nothing can point a clinic at another channel.
+_REMEDIES = {
+    "is_archived": ("the channel is archived", "Unarchive it, or"),
+    "channel_not_found": (
+        "I can't see the channel: it was deleted, or it is private and I was removed from it",
+        "Add me back to it, or",
+    ),
+    "not_in_channel": ("I'm not in that channel", "Invite me to it, or"),
+}
+
+
+def wins_undeliverable(
+    clinic: Clinic, channel: str, error: str, lead_unreachable: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    """Whoever answers for the clinic hears, once, that its channel refuses its celebrations, and what they
+    can do about it: the lead, or its sponsor when the lead cannot be reached either."""
+    because, remedy = _REMEDIES.get(error.split(": ")[-1], (undeliverable_because(error), "If they should not go on,"))
     body = (
-        f":warning: I couldn't celebrate *{esc(clinic.name)}*'s wins in <#{channel}>: "
-        f"{undeliverable_because(error)}. Invite me to the channel, or stop these posts with "
-        f"`/clinic wins {esc(clinic.name)} off`."
+        f":warning: I couldn't celebrate *{esc(clinic.name)}*'s wins in <#{channel}>: {because}. {remedy} "
+        f"stop these posts with `/clinic wins {esc(clinic.name)} off`."
     )
+    if lead_unreachable:
+        body += f" (I couldn't tell its lead, {mention(clinic.lead_id)}, either.)"
     return f"Couldn't post {esc(clinic.name)}'s wins", render([SectionBlock(text=md(body))])
