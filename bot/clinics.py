@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -58,14 +58,17 @@ class NewClinic:
         return [Area(name, at(self.outcomes, i), at(self.whys, i)) for i, name in enumerate(self.focus_areas)]
 
 
-def clean_areas(slots: Sequence[Area], patient_data: PatientData | None) -> list[tuple[int, Area]]:
+def clean_areas(
+    slots: Sequence[Area], patient_data: PatientData | None, dropping: Collection[int] = ()
+) -> list[tuple[int, Area]]:
     """The filled slots, tidied and checked, with their slot number (1-based): at most four, each named,
-    outcome and why only on a named area, nothing that identifies a patient."""
+    outcome and why only on a named area, nothing that identifies a patient. In the `dropping` slots (the
+    areas a clinic has, in its edit form), a cleared name drops the area, whatever its outcome and why."""
     filled: list[tuple[int, Area]] = []
     for slot, area in enumerate(slots, start=1):
         name, outcome, why = clean_name(area.name), area.outcome.strip(), area.why.strip()
         if not name:
-            if outcome or why:
+            if (outcome or why) and slot not in dropping:
                 raise UserError(f"Give focus area {slot} a name, or clear its outcome and why.", field=f"focus:{slot}")
             continue
         if len(name) > AREA_LIMIT:
@@ -182,7 +185,6 @@ class ClinicService:
     def edit_areas(self, team_id: str, clinic_id: int, actor_id: str, slots: Sequence[Area]) -> Clinic:
         """Rename, describe, add or clear focus areas, slot by slot (slot n is the area at position n).
         Clearing an area that actions serve or indicators measure is refused: they would lose their place."""
-        filled = dict(clean_areas(slots, self._patient_data))
         with self._sessions.begin() as session:
             clinic = queries.get_clinic(session, team_id, clinic_id)
             if clinic is None:
@@ -190,6 +192,7 @@ class ClinicService:
             if not may_lead_clinic(clinic, actor_id):
                 raise NotAllowed(f"Only the lead and sponsor of {clinic.name} can change it. Nothing was changed.")
             existing = {area.position: area for area in clinic.focus_areas}
+            filled = dict(clean_areas(slots, self._patient_data, dropping=existing))
             for slot in sorted(set(existing) - set(filled)):
                 area = existing[slot]
                 actions, indicators = queries.focus_area_users(session, team_id, area.id)

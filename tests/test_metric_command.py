@@ -164,6 +164,33 @@ def test_an_area_with_indicators_cannot_be_cleared(user, db, clinic_id, indicato
     assert count(db, FocusArea) == 1
 
 
+def test_clearing_an_areas_name_in_the_edit_form_drops_it_with_its_outcome_and_why(user, slack, db):
+    """The form says "Clear an area's name to drop it" and shows the outcome and why filled in: clearing
+    the name alone is enough. In an empty slot, an outcome without a name is still a mistake."""
+    form = clinic_form("Discharge flow", LEAD, SPONSOR, areas=("Weekend discharges", "Pharmacy TTOs"))
+    form[ids.FOCUS_OUTCOME[1]] = {"type": "plain_text_input", "value": "TTOs ready by 11:00"}
+    form[ids.FOCUS_WHY[1]] = {"type": "plain_text_input", "value": "Patients wait for their medicines"}
+    user.submit(OTHER, ids.NEW_CLINIC_MODAL, form)
+    user.command(LEAD, "edit Discharge flow")
+    view = opened_view(slack)
+    assert "Clear an area's name to drop it" in json.dumps(view)
+    values = {  # the form as it was shown, the second area's name cleared
+        b["block_id"]: {"type": "plain_text_input", "value": b["element"].get("initial_value")}
+        for b in view["blocks"]
+        if b["type"] == "input"
+    }
+    values[ids.CLINIC_FOCUS[1]]["value"] = ""
+    stray = {**values, ids.FOCUS_OUTCOME[2]: {"type": "plain_text_input", "value": "An outcome of no area"}}
+
+    refused = user.submit(LEAD, ids.EDIT_CLINIC_MODAL, stray, private_metadata=view["private_metadata"])
+    answer = user.submit(LEAD, ids.EDIT_CLINIC_MODAL, values, private_metadata=view["private_metadata"])
+
+    assert "Give focus area 3 a name" in refused.body["errors"][ids.CLINIC_FOCUS[2]]
+    assert answer.body.get("response_action") is None, answer.body
+    db.expire_all()
+    assert [a.name for a in db.scalars(select(FocusArea))] == ["Weekend discharges"]
+
+
 def test_an_action_shows_the_outcome_it_serves(user, slack, db, clinic_id):
     values = {
         ids.CLINIC_FOCUS[0]: {"type": "plain_text_input", "value": "Weekend discharges"},
