@@ -166,10 +166,13 @@ def test_help_lists_every_subcommand_and_unknown_gets_help(user):
     helped = user.command(OTHER, "help")
     unknown = user.command(OTHER, "frobnicate")
     empty = user.command(OTHER, "")
+    quoted = user.command(OTHER, "fro`bni`cate")
 
     for sub in ("new", "add", "status", "done", "show", "help"):
         assert f"/clinic {sub}" in helped.text
     assert "I don't know `frobnicate`" in unknown.text and "/clinic status" in unknown.text
+    assert "I don't know `fro'bni'cate`" in quoted.text  # a backtick typed cannot end the quote early
+    assert "full history" not in helped.text  # a long history is shortened in Slack, whole in an export
     assert "/clinic add" in empty.text
 
 

@@ -28,7 +28,7 @@ COMMANDS = [
     ("`/clinic status overdue`", "every overdue action you can see"),
     ("`/clinic status overdue share`", "add `share` to post the answer for the channel to see"),
     ("`/clinic done 12`", "close action #12"),
-    ("`/clinic show 12`", "action #12 with its full history"),
+    ("`/clinic show 12`", "action #12 with its history"),
     ("`/clinic cancel 12 no longer needed`", "drop #12 (its assigner, lead or sponsor); the owner is told why"),
     ("`/clinic snooze 12 until monday`", "no reminders about #12 before then"),
     (
@@ -57,8 +57,9 @@ DATES = (
 
 def help_message(unknown: str | None = None) -> dict[str, Any]:
     lines = [f"{usage} {what}" for usage, what in COMMANDS]
+    asked = esc((unknown or "").replace("`", "'"))  # a backtick typed would end the quote early
     intro = (
-        f"I don't know `{esc(unknown)}`. Here is what I can do:"
+        f"I don't know `{asked}`. Here is what I can do:"
         if unknown
         else "Clinic Bot keeps your clinic's actions moving. Here is what I can do:"
     )
