@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from bot.actions import tell
 from bot.chasing import ChasePolicy
 from bot.clock import Clock
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.names import clean_name
 from bot.patient_data import PatientData
 from bot.people import Person, check_active
+from bot.views import actions as action_views
 from bot.views import clinics as views
 from storage import queries
 from storage.db import SessionFactory
@@ -56,6 +60,63 @@ class NewClinic:
             return values[i] if i < len(values) else ""
 
         return [Area(name, at(self.outcomes, i), at(self.whys, i)) for i, name in enumerate(self.focus_areas)]
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Who leads and sponsors a clinic and the channel it reports to, as its edit form says; the people as
+    Slack last described them."""
+
+    lead: Person
+    sponsor: Person | None
+    channel_id: str | None
+
+
+def _check_roles(lead: Person, sponsor: Person | None) -> None:
+    if sponsor is not None and sponsor.user_id == lead.user_id:
+        raise UserError(
+            "The executive sponsor should be someone other than the lead: they are who escalations go to next.",
+            field="sponsor",
+        )
+    check_active(lead, "lead", "lead a clinic")
+    if sponsor is not None:
+        check_active(sponsor, "sponsor", "sponsor a clinic")
+
+
+def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, now: datetime) -> None:
+    """Give the clinic's roles to the people picked. Whoever takes a role or gives it up hears it from the
+    actor, and the lead's pending decisions on requests for more time go to the new lead."""
+    new_lead, new_sponsor = roles.lead.user_id, roles.sponsor.user_id if roles.sponsor else None
+    if (new_lead, new_sponsor) != (clinic.lead_id, clinic.sponsor_id):
+        _check_roles(roles.lead, roles.sponsor)
+    old_lead, old_sponsor = clinic.lead_id, clinic.sponsor_id
+    clinic.lead_id, clinic.sponsor_id, clinic.channel_id = new_lead, new_sponsor, roles.channel_id
+    holders = {new_lead, new_sponsor}
+    for role, old, new in (("lead", old_lead, new_lead), ("executive sponsor", old_sponsor, new_sponsor)):
+        if old == new:
+            continue
+        told = [new] if new and new != actor_id else []
+        if old and old not in (actor_id, *holders):  # one who swaps roles hears only of the new one
+            told.append(old)
+        for recipient in told:
+            text, blocks = views.role_changed_message(clinic, role, actor_id, recipient, new)
+            queries.enqueue(
+                session,
+                team_id=clinic.team_id,
+                dedupe_key=f"clinic_role:{clinic.id}:{recipient}:{now.isoformat()}",
+                kind="clinic_role",
+                recipient=recipient,
+                action_id=None,
+                text=text,
+                blocks=blocks,
+                created_at=now,
+                not_before=now,
+            )
+    if new_lead != old_lead:
+        for request, action in queries.pending_extensions_of_clinic(session, clinic.id, decider_id=old_lead):
+            request.decider_id = new_lead
+            message = action_views.extension_request(action, request, roles.lead, now)
+            tell(session, action, "extension_request", new_lead, message, now, unique=str(request.id))
 
 
 def clean_areas(
@@ -111,14 +172,7 @@ class ClinicService:
         if self._patient_data is not None:
             self._patient_data.refuse(name, "name")
         areas = [area for _, area in clean_areas(new.areas(), self._patient_data)]
-        if new.sponsor_id and new.sponsor_id == new.lead_id:
-            raise UserError(
-                "The executive sponsor should be someone other than the lead: they are who escalations go to next.",
-                field="sponsor",
-            )
-        check_active(lead, "lead", "lead a clinic")
-        if sponsor is not None:
-            check_active(sponsor, "sponsor", "sponsor a clinic")
+        _check_roles(lead, sponsor)
         now = self._clock.now()
         key = queries.name_key(name)
         try:
@@ -182,9 +236,12 @@ class ClinicService:
             _ = list(clinic.focus_areas)
             return clinic
 
-    def edit_areas(self, team_id: str, clinic_id: int, actor_id: str, slots: Sequence[Area]) -> Clinic:
-        """Rename, describe, add or clear focus areas, slot by slot (slot n is the area at position n).
-        Clearing an area that actions serve or indicators measure is refused: they would lose their place."""
+    def edit(
+        self, team_id: str, clinic_id: int, actor_id: str, slots: Sequence[Area], roles: Roles | None = None
+    ) -> Clinic:
+        """Rename, describe, add or clear focus areas, slot by slot (slot n is the area at position n), and
+        hand the clinic's roles to others (`roles`: None from a form without them). Clearing an area that
+        actions serve or indicators measure is refused: they would lose their place."""
         with self._sessions.begin() as session:
             clinic = queries.get_clinic(session, team_id, clinic_id)
             if clinic is None:
@@ -193,6 +250,8 @@ class ClinicService:
                 raise NotAllowed(f"Only the lead and sponsor of {clinic.name} can change it. Nothing was changed.")
             existing = {area.position: area for area in clinic.focus_areas}
             filled = dict(clean_areas(slots, self._patient_data, dropping=existing))
+            if roles is not None:
+                _hand_over(session, clinic, actor_id, roles, self._clock.now())
             for slot in sorted(set(existing) - set(filled)):
                 area = existing[slot]
                 actions, indicators = queries.focus_area_users(session, team_id, area.id)

@@ -11,11 +11,9 @@ from bot.clinics import NewClinic
 from bot.errors import UserError
 from bot.services import Services
 from bot.views import ids
-from handlers.indicators import area_block
+from handlers.indicators import field_block
 from handlers.payloads import picked_conversation, picked_user, typed
 from handlers.replies import changed, look_up_picked, make_follow_up, person_in_form, team_of
-
-FIELD_BLOCKS = {"name": ids.CLINIC_NAME, "lead": ids.CLINIC_LEAD, "sponsor": ids.CLINIC_SPONSOR}
 
 
 def register(app: App, services: Services) -> None:
@@ -44,14 +42,7 @@ def register(app: App, services: Services) -> None:
                 sponsor = person_in_form(services, client, team_id, new.sponsor_id, "sponsor", again, timeout=1)
             services.clinics.register(new, lead, sponsor)
         except UserError as exc:
-            ack(
-                response_action="errors",
-                errors={
-                    FIELD_BLOCKS.get(exc.field or "") or (area_block(exc.field) if exc.field else ids.CLINIC_NAME): (
-                        exc.message
-                    )
-                },
-            )
+            ack(response_action="errors", errors={field_block(exc.field or "name"): exc.message})
             return
         ack()
         changed(context)

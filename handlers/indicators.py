@@ -9,15 +9,24 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.clinics import Area
+from bot.clinics import Area, Roles
 from bot.errors import UserError
 from bot.reporting import IndicatorForm
 from bot.services import Services
 from bot.views import actions as action_views
 from bot.views import ids
 from bot.views import indicators as views
-from handlers.payloads import MAX_ID, clicked, metadata, picked_option, picked_user, state_value, typed
-from handlers.replies import OPEN_VIEW, REPLY, learn_caller, make_follow_up, person_in_form, team_of
+from handlers.payloads import (
+    MAX_ID,
+    clicked,
+    metadata,
+    picked_conversation,
+    picked_option,
+    picked_user,
+    state_value,
+    typed,
+)
+from handlers.replies import OPEN_VIEW, REPLY, changed, learn_caller, make_follow_up, person_in_form, team_of
 
 PUSH_VIEW = "clinic_push_view"  # a form to open on top of the modal whose button was pressed
 REFRESH = "clinic_refresh_edit"  # {"view_id", "clinic_id"}: show the edit form again with what changed
@@ -41,18 +50,37 @@ def register(app: App, services: Services) -> None:
     def today_of(team_id: str, user_id: str) -> date:
         return services.people.cached_person(team_id, user_id).local(services.clock.now()).date()
 
-    def submit_areas(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    def roles_in(view: dict[str, Any], client: WebClient, team_id: str) -> Roles | None:
+        """The lead, sponsor and channel picked in the edit form (None from a form opened before it had them);
+        the people usually known already, looked up when the form opened or when picked."""
+        if ids.CLINIC_LEAD not in ((view.get("state") or {}).get("values") or {}):
+            return None
+        lead_id, sponsor_id = picked_user(view, ids.CLINIC_LEAD), picked_user(view, ids.CLINIC_SPONSOR)
+        if not lead_id:
+            raise UserError("Pick the clinic's lead.", field="lead")
+        again = "press Save again"
+        lead = person_in_form(services, client, team_id, lead_id, "lead", again, timeout=1)
+        sponsor = (
+            person_in_form(services, client, team_id, sponsor_id, "sponsor", again, timeout=1) if sponsor_id else None
+        )
+        return Roles(lead, sponsor, picked_conversation(view, ids.CLINIC_CHANNEL))
+
+    def submit_edit(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        team_id = team_of(context, body)
         slots = [
             Area(typed(view, ids.CLINIC_FOCUS[i]), typed(view, ids.FOCUS_OUTCOME[i]), typed(view, ids.FOCUS_WHY[i]))
             for i in range(len(ids.CLINIC_FOCUS))
         ]
         try:
             clinic_id = _id(metadata(view).get("clinic_id"))
-            services.clinics.edit_areas(team_of(context, body), clinic_id, _user(body), slots)
+            services.clinics.edit(team_id, clinic_id, _user(body), slots, roles_in(view, client, team_id))
         except UserError as exc:
-            ack(response_action="errors", errors={area_block(exc.field): exc.message})
+            ack(response_action="errors", errors={field_block(exc.field): exc.message})
             return
         ack()
+        changed(context)
 
     def press_indicator(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Add or Edit in the edit form: the indicator form opens on top of it."""
@@ -153,7 +181,7 @@ def register(app: App, services: Services) -> None:
                 indicators = services.indicators.of_clinic(team_id, clinic.id)
                 client.views_update(view_id=refresh["view_id"], view=views.edit_clinic_modal(clinic, indicators))
 
-    app.view(ids.EDIT_CLINIC_MODAL)(ack=submit_areas, lazy=[follow_up])
+    app.view(ids.EDIT_CLINIC_MODAL)(ack=submit_edit, lazy=[follow_up])
     for button in (ids.ADD_INDICATOR, ids.EDIT_INDICATOR):
         app.action(button)(ack=press_indicator, lazy=[push_or_refresh])
     app.view(ids.INDICATOR_MODAL)(ack=submit_indicator, lazy=[push_or_refresh])
@@ -161,8 +189,11 @@ def register(app: App, services: Services) -> None:
     app.view(ids.REPORT_MODAL)(ack=submit_reading, lazy=[follow_up])
 
 
-def area_block(field: str | None) -> str:
-    """The block of a focus-area field error ("focus:3", "outcome:2", "why:1"; a fifth area: the last)."""
+def field_block(field: str | None) -> str:
+    """The block of a clinic form's field error: "name", "lead", "sponsor", or a focus area's ("focus:3",
+    "outcome:2", "why:1"; a fifth area: the last)."""
+    if block := {"name": ids.CLINIC_NAME, "lead": ids.CLINIC_LEAD, "sponsor": ids.CLINIC_SPONSOR}.get(field or ""):
+        return block
     what, _, slot = (field or "").partition(":")
     blocks = {"focus": ids.CLINIC_FOCUS, "outcome": ids.FOCUS_OUTCOME, "why": ids.FOCUS_WHY}.get(what, ids.CLINIC_FOCUS)
     index = min(max(int(slot) if slot.isdigit() else 1, 1), len(blocks)) - 1

@@ -434,6 +434,24 @@ def pending_extension(session: Session, action_id: int, *, asked_by: str) -> Ext
     )
 
 
+def pending_extensions_of_clinic(
+    session: Session, clinic_id: int, *, decider_id: str
+) -> list[tuple[ExtensionRequest, Action]]:
+    """The requests for more time on the clinic's open actions that wait for `decider_id`'s answer."""
+    rows = session.execute(
+        select(ExtensionRequest, Action)
+        .join(Action, Action.id == ExtensionRequest.action_id)
+        .where(
+            Action.clinic_id == clinic_id,
+            Action.closed_at.is_(None),
+            ExtensionRequest.decider_id == decider_id,
+            ExtensionRequest.state == "pending",
+        )
+        .order_by(ExtensionRequest.id)
+    )
+    return [(request, action) for request, action in rows]
+
+
 def settle_extensions(session: Session, action_id: int, deadline: date, decided_by: str, now: datetime) -> None:
     """Mark as approved the pending requests for more time on the action that `deadline` already grants."""
     session.execute(

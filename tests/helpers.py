@@ -41,6 +41,20 @@ def opened_view(slack: SlackStandIn, count: int = 1) -> dict[str, Any]:
     return slack.calls_to("views.open")[count - 1].params["view"]
 
 
+def form_as_shown(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A modal's inputs as Slack sends them back when it is submitted untouched: each with its initial value."""
+
+    def value(element: dict[str, Any]) -> dict[str, Any]:
+        kind = element["type"]
+        if kind == "users_select":
+            return {"type": kind, "selected_user": element.get("initial_user")}
+        if kind == "conversations_select":
+            return {"type": kind, "selected_conversation": element.get("initial_conversation")}
+        return {"type": "plain_text_input", "value": element.get("initial_value")}
+
+    return {b["block_id"]: value(b["element"]) for b in view["blocks"] if b["type"] == "input"}
+
+
 def database_down(engine: Engine) -> None:
     """From now on the database refuses every connection, as when it is unreachable (on either backend).
     Close any session the test holds first: the pool is emptied so nothing already connected gets through."""

@@ -15,7 +15,7 @@ from bot.views import ids
 from handlers.replies import TRY_AGAIN
 from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, ROBOT, SPONSOR
-from tests.helpers import count, database_down, opened_view, wait_dms
+from tests.helpers import count, database_down, form_as_shown, opened_view, wait_dms
 from tests.test_clinics import clinic_form, register_clinic
 
 
@@ -150,7 +150,7 @@ def test_a_fifth_focus_area_is_refused_with_the_reason_and_nothing_changes(bot, 
     slots = [Area(f"Area {n}", outcome=f"Outcome {n}") for n in range(1, 6)]
 
     with pytest.raises(UserError, match="at most 4 focus areas, so that each gets real attention"):
-        bot.services.clinics.edit_areas("T0001", clinic_id, LEAD, slots)
+        bot.services.clinics.edit("T0001", clinic_id, LEAD, slots)
 
     db.expire_all()
     assert [(a.name, a.outcome) for a in db.scalars(select(FocusArea))] == [("Weekend discharges", None)]
@@ -174,12 +174,8 @@ def test_clearing_an_areas_name_in_the_edit_form_drops_it_with_its_outcome_and_w
     user.command(LEAD, "edit Discharge flow")
     view = opened_view(slack)
     assert "Clear an area's name to drop it" in json.dumps(view)
-    values = {  # the form as it was shown, the second area's name cleared
-        b["block_id"]: {"type": "plain_text_input", "value": b["element"].get("initial_value")}
-        for b in view["blocks"]
-        if b["type"] == "input"
-    }
-    values[ids.CLINIC_FOCUS[1]]["value"] = ""
+    values = form_as_shown(view)
+    values[ids.CLINIC_FOCUS[1]]["value"] = ""  # the second area's name cleared
     stray = {**values, ids.FOCUS_OUTCOME[2]: {"type": "plain_text_input", "value": "An outcome of no area"}}
 
     refused = user.submit(LEAD, ids.EDIT_CLINIC_MODAL, stray, private_metadata=view["private_metadata"])

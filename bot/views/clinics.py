@@ -54,13 +54,10 @@ def area_inputs(slot: int, name: str = "", outcome: str = "", why: str = "") -> 
     ]
 
 
-def new_clinic_modal(lead_id: str, channel_id: str | None) -> dict[str, Any]:
-    blocks: list[Block] = [
-        InputBlock(
-            block_id=ids.CLINIC_NAME,
-            label=plain("Clinic name"),
-            element=PlainTextInputElement(action_id=ids.CLINIC_NAME, max_length=100),
-        ),
+def role_inputs(lead_id: str, sponsor_id: str | None = None, channel_id: str | None = None) -> list[Block]:
+    """Who leads and sponsors a clinic and the channel it reports to: in the form that registers it and the
+    one that edits it. The people pickers are looked up as soon as someone is picked."""
+    return [
         InputBlock(
             block_id=ids.CLINIC_LEAD,
             label=plain("Clinic lead"),
@@ -70,7 +67,7 @@ def new_clinic_modal(lead_id: str, channel_id: str | None) -> dict[str, Any]:
         InputBlock(
             block_id=ids.CLINIC_SPONSOR,
             label=plain("Executive sponsor"),
-            element=UserSelectElement(action_id=ids.CLINIC_SPONSOR),
+            element=UserSelectElement(action_id=ids.CLINIC_SPONSOR, initial_user=sponsor_id),
             optional=True,
             dispatch_action=True,
         ),
@@ -86,6 +83,17 @@ def new_clinic_modal(lead_id: str, channel_id: str | None) -> dict[str, Any]:
             ),
             optional=True,
         ),
+    ]
+
+
+def new_clinic_modal(lead_id: str, channel_id: str | None) -> dict[str, Any]:
+    blocks: list[Block] = [
+        InputBlock(
+            block_id=ids.CLINIC_NAME,
+            label=plain("Clinic name"),
+            element=PlainTextInputElement(action_id=ids.CLINIC_NAME, max_length=100),
+        ),
+        *role_inputs(lead_id, channel_id=channel_id),
     ]
     for slot in range(1, len(ids.CLINIC_FOCUS) + 1):
         blocks += area_inputs(slot)
@@ -106,6 +114,24 @@ def clinic_role_message(clinic: Clinic, recipient_id: str) -> tuple[str, list[di
     text = f"{mention(clinic.created_by)} registered the clinic *{esc(clinic.name)}* with you as its {role}."
     if areas:
         text += f"\nFocus areas:\n{areas}"
+    return text, render([SectionBlock(text=md(text))])
+
+
+def role_changed_message(
+    clinic: Clinic, role: str, actor_id: str, recipient_id: str, new_id: str | None
+) -> tuple[str, list[dict[str, Any]]]:
+    """To whoever takes a role in a clinic (`recipient_id == new_id`), or gives it up."""
+    named = f"*{esc(clinic.name)}*"
+    if recipient_id == new_id:
+        hears = (
+            "its escalations, the owners' requests for more time and its weekly digest"
+            if role == "lead"
+            else "the escalations its lead has not settled and its weekly digest"
+        )
+        text = f"{mention(actor_id)} made you the {role} of {named}: {hears} now come to you."
+    else:
+        who = mention(new_id) if new_id else "nobody"
+        text = f"{mention(actor_id)} made {who} the {role} of {named} in your place: its news no longer comes to you."
     return text, render([SectionBlock(text=md(text))])
 
 

@@ -31,7 +31,7 @@ from bot.people import Person
 from bot.reporting import MAX_PER_AREA, Recorded, indicator_trend
 from bot.views import ids
 from bot.views.actions import render
-from bot.views.clinics import area_inputs
+from bot.views.clinics import area_inputs, role_inputs
 from bot.views.text import esc, md, mention, plain, quote
 from storage.models import Clinic, Indicator, IndicatorReading
 
@@ -44,10 +44,12 @@ VERDICT_ICONS = {
 
 
 def edit_clinic_modal(clinic: Clinic, indicators: Sequence[Indicator]) -> dict[str, Any]:
-    """Focus areas with their outcome and why, and under each saved area its indicators with buttons to
-    add or edit one (a form of its own, opened on top)."""
+    """Its lead, sponsor and channel; focus areas with their outcome and why, and under each saved area its
+    indicators with buttons to add or edit one (a form of its own, opened on top)."""
     by_position = {area.position: area for area in clinic.focus_areas}
     blocks: list[Block] = [
+        *role_inputs(clinic.lead_id, clinic.sponsor_id, clinic.channel_id),
+        DividerBlock(),
         SectionBlock(
             text=md(
                 "The clinic method: up to four focus areas, each with the outcome it should achieve, why it "
