@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
+
+from dateutil import parser as dateparser
+from dateutil.relativedelta import relativedelta
 
 from bot.clock import Clock
 from bot.errors import UserError
@@ -24,7 +28,7 @@ _DOB_MARKED = re.compile(rf"\b(?:d\.?o\.?b\.?|date of birth|born(?: on)?)\s*[:,-
 _NAME_THEN_DATE = re.compile(
     rf"\b[A-Z][a-z]+(?:[ -][A-Z][a-z'-]+)+\s*[,(]?\s*({_DATE.replace('(?:19|20)?', '(?:19|20)')})"
 )
-_YEAR = re.compile(r"(?:19|20)\d{2}")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 ADVICE = (
     "Clinic Bot is not a clinical record, so I don't store anything that could identify a patient. "
@@ -43,18 +47,24 @@ def valid_nhs_number(digits: str) -> bool:
     return check != 10 and check == int(digits[9])
 
 
+def _day(written: str) -> date | None:
+    """The day a date matched by `_DATE` names, or None for one no calendar has (31/02/1954, 3 Ward 2024)."""
+    try:
+        if _ISO.fullmatch(written):
+            return date.fromisoformat(written)
+        return dateparser.parse(written, dayfirst=True).date()
+    except (ValueError, OverflowError):  # dateutil's ParserError is a ValueError
+        return None
+
+
 class PatientData:
     def __init__(self, clock: Clock, local_patterns: Sequence[str] = ()) -> None:
         self._clock = clock
         self._local = [re.compile(p) for p in local_patterns]
 
     def _birth_date_after_name(self, text: str) -> bool:
-        last_year = self._clock.now().year - 1
-        return any(
-            int(year.group()) <= last_year
-            for match in _NAME_THEN_DATE.finditer(text)
-            if (year := _YEAR.search(match.group(1)))
-        )
+        a_year_ago = self._clock.now().date() - relativedelta(years=1)
+        return any(day <= a_year_ago for match in _NAME_THEN_DATE.finditer(text) if (day := _day(match.group(1))))
 
     def found_in(self, text: str) -> str | None:
         """What in `text` looks like it identifies a patient, in words, or None."""

@@ -4,6 +4,7 @@ with an explanation wherever people write, and nothing is stored."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -47,6 +48,9 @@ def test_exactly_one_check_digit_validates_nine_digits_unless_none_can(nine):
         ("Jane Smith (3 March 1950)", "a date of birth"),
         ("Audit 12 discharges by 04/12/2026", None),
         ("Board Round 04/12/2026 with the ward", None),
+        ("Close the points raised at Quality Committee 15 December 2025", None),  # under a year back
+        ("Jane Smith 25/11/2025", None),  # a day short of a year back
+        ("Jane Smith 24/11/2025", "a date of birth"),  # a year back to the day
         ("Ward 7 bed 12, case ref W7-118", None),
         ("Ring 0207 946 0958 (switchboard)", None),
         ("Review the 1234567890 batch", None),
@@ -54,6 +58,35 @@ def test_exactly_one_check_digit_validates_nine_digits_unless_none_can(nine):
 )
 def test_what_counts_as_patient_data(text, found):
     assert PatientData(FixedClock(START)).found_in(text) == found
+
+
+def submit_action(user, title: str, notes: str = ""):  # type: ignore[no-untyped-def]
+    values = {
+        ids.ACTION_TITLE: {"type": "plain_text_input", "value": title},
+        ids.ACTION_OWNER: {"type": "users_select", "selected_user": OWNER},
+        ids.ACTION_DUE: {"type": "datepicker", "selected_date": "2027-01-20"},
+    }
+    if notes:
+        values[ids.ACTION_NOTES] = {"type": "plain_text_input", "value": notes}
+    return user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, values)
+
+
+def test_a_meeting_held_last_month_is_not_taken_for_a_date_of_birth_in_january(user, db, clock):
+    """A date after a capitalised name is a date of birth only when it is at least a year back, not when it
+    merely falls in last calendar year."""
+    clock.set(datetime(2027, 1, 6, 10, tzinfo=UTC))
+
+    answer = submit_action(user, "Actions from Board Round 04/12/2026")
+
+    assert answer.body.get("response_action") is None, answer.body
+    assert [a.title for a in actions_in(db)] == ["Actions from Board Round 04/12/2026"]
+
+
+def test_a_date_less_than_a_year_back_after_a_name_is_not_a_date_of_birth(user, db):
+    answer = submit_action(user, "Close the points raised at Quality Committee 15 December 2025")
+
+    assert answer.body.get("response_action") is None, answer.body
+    assert count(db, Action) == 1
 
 
 def test_a_title_with_an_nhs_number_is_refused_on_the_field_and_nothing_is_stored(user, db):
