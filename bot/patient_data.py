@@ -21,13 +21,15 @@ from bot.errors import UserError
 _TEN_DIGITS = re.compile(r"(?<![\d-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d-])")
 _DATE = (
     r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}"  # 12/03/1954, 12.3.54
-    r"|\d{1,2}(?:st|nd|rd|th)? [A-Z][a-z]{2,8}\.? (?:19|20)\d{2}"  # 3 March 1950
+    r"|\d{1,2}(?:st|nd|rd|th)?[ -][A-Z][a-z]{2,8}\.?[ -](?:19|20)\d{2}"  # 3 March 1950, 03-Mar-1950
     r"|(?:19|20)\d{2}-\d{2}-\d{2})"  # 1954-03-12
 )
 _DOB_MARKED = re.compile(rf"\b(?:d\.?o\.?b\.?|date of birth|born(?: on)?)\s*[:,-]?\s*{_DATE}", re.IGNORECASE)
-_NAME_THEN_DATE = re.compile(
-    rf"\b[A-Z][a-z]+(?:[ -][A-Z][a-z'-]+)+\s*[,(]?\s*({_DATE.replace('(?:19|20)?', '(?:19|20)')})"
+_NAME = (
+    r"(?:[A-Z][a-z]+(?:[ -][A-Z][a-z'-]+)+"  # Jane Smith, Mrs Jane Smith-Jones
+    r"|[A-Z][A-Z'-]+, ?[A-Z][a-z'-]+(?:[ -][A-Z][a-z'-]+)*)"  # SMITH, Jane: as NHS systems show names
 )
+_NAME_THEN_DATE = re.compile(rf"\b{_NAME}\s*[,(]?\s*({_DATE.replace('(?:19|20)?', '(?:19|20)')})")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 ADVICE = (

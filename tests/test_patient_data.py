@@ -46,12 +46,18 @@ def test_exactly_one_check_digit_validates_nine_digits_unless_none_can(nine):
         ("DOB 12/03/1954, needs transport", "a date of birth"),
         ("Mrs Jane Smith 12/03/1954 awaiting TTOs", "a date of birth"),
         ("Jane Smith (3 March 1950)", "a date of birth"),
+        ("Transport home, DOB 12-Mar-1954", "a date of birth"),  # dates as NHS systems display them
+        ("SMITH, Jane 12/03/1954 awaiting TTOs", "a date of birth"),  # and names
+        ("O'BRIEN, Mary-Ann (3-Mar-1950)", "a date of birth"),
         ("Audit 12 discharges by 04/12/2026", None),
         ("Board Round 04/12/2026 with the ward", None),
         ("Close the points raised at Quality Committee 15 December 2025", None),  # under a year back
         ("Jane Smith 25/11/2025", None),  # a day short of a year back
         ("Jane Smith 24/11/2025", "a date of birth"),  # a year back to the day
         ("Ward 7 bed 12, case ref W7-118", None),
+        ("Board Round 12-Dec-2026 with the ward", None),
+        ("Minutes of MDT 12-Mar-2024 filed", None),
+        ("ICU, Ward 7 bed 12 by 04-Dec-2026", None),
         ("Ring 0207 946 0958 (switchboard)", None),
         ("Review the 1234567890 batch", None),
     ],
@@ -87,6 +93,14 @@ def test_a_date_less_than_a_year_back_after_a_name_is_not_a_date_of_birth(user, 
 
     assert answer.body.get("response_action") is None, answer.body
     assert count(db, Action) == 1
+
+
+@pytest.mark.parametrize("notes", ["Transport home, DOB 12-Mar-1954", "SMITH, Jane 12/03/1954 awaiting TTOs"])
+def test_a_date_of_birth_in_the_nhs_display_formats_is_refused(user, db, notes):
+    answer = submit_action(user, "Transport for bay 4", notes=notes)
+
+    assert "date of birth" in answer.body["errors"][ids.ACTION_NOTES]
+    assert count(db, Action) == 0
 
 
 def test_a_title_with_an_nhs_number_is_refused_on_the_field_and_nothing_is_stored(user, db):
