@@ -18,7 +18,9 @@ from dateutil.relativedelta import relativedelta
 from bot.clock import Clock
 from bot.errors import UserError
 
-_TEN_DIGITS = re.compile(r"(?<![\d-])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d-])")
+# Ten digits not inside a longer number (1-943-476-5919-2); a hyphen next to a word (NHS-943 476 5919) is
+# only punctuation.
+_TEN_DIGITS = re.compile(r"(?<!\d)(?<!\d-)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!-?\d)")
 _DATE = (
     r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)?\d{2}"  # 12/03/1954, 12.3.54
     r"|\d{1,2}(?:st|nd|rd|th)?[ -][A-Z][a-z]{2,8}\.?[ -](?:19|20)\d{2}"  # 3 March 1950, 03-Mar-1950

@@ -43,6 +43,8 @@ def test_exactly_one_check_digit_validates_nine_digits_unless_none_can(nine):
     [
         (f"Call about {NHS_EXAMPLE} before discharge", "an NHS number"),
         ("Chase 943-476-5919", "an NHS number"),
+        ("Discharge letter NHS-943 476 5919", "an NHS number"),
+        ("Letter for 9434765919-discharged", "an NHS number"),
         ("DOB 12/03/1954, needs transport", "a date of birth"),
         ("Mrs Jane Smith 12/03/1954 awaiting TTOs", "a date of birth"),
         ("Jane Smith (3 March 1950)", "a date of birth"),
@@ -60,6 +62,8 @@ def test_exactly_one_check_digit_validates_nine_digits_unless_none_can(nine):
         ("ICU, Ward 7 bed 12 by 04-Dec-2026", None),
         ("Ring 0207 946 0958 (switchboard)", None),
         ("Review the 1234567890 batch", None),
+        ("Order 1-943-476-5919 from stores", None),  # part of a longer number
+        ("Order 943-476-5919-2 from stores", None),
     ],
 )
 def test_what_counts_as_patient_data(text, found):
@@ -100,6 +104,13 @@ def test_a_date_of_birth_in_the_nhs_display_formats_is_refused(user, db, notes):
     answer = submit_action(user, "Transport for bay 4", notes=notes)
 
     assert "date of birth" in answer.body["errors"][ids.ACTION_NOTES]
+    assert count(db, Action) == 0
+
+
+def test_an_nhs_number_with_a_hyphen_before_it_is_refused(user, db):
+    answer = submit_action(user, f"Discharge letter NHS-{NHS_EXAMPLE}")
+
+    assert "looks like an NHS number" in answer.body["errors"][ids.ACTION_TITLE]
     assert count(db, Action) == 0
 
 
