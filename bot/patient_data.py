@@ -33,6 +33,9 @@ _NAME = (
 )
 _NAME_THEN_DATE = re.compile(rf"\b{_NAME}\s*[,(]?\s*({_DATE.replace('(?:19|20)?', '(?:19|20)')})")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Text pasted from web pages and documents brings no-break, narrow and figure spaces (and tabs); they
+# read as the spaces they look like. Line breaks stay breaks.
+_SPACE = re.compile(r"[^\S\n]")
 
 ADVICE = (
     "Clinic Bot is not a clinical record, so I don't store anything that could identify a patient. "
@@ -72,6 +75,7 @@ class PatientData:
 
     def found_in(self, text: str) -> str | None:
         """What in `text` looks like it identifies a patient, in words, or None."""
+        text = _SPACE.sub(" ", text)
         for match in _TEN_DIGITS.finditer(text):
             if valid_nhs_number("".join(match.groups())):
                 return "an NHS number"

@@ -45,6 +45,9 @@ def test_exactly_one_check_digit_validates_nine_digits_unless_none_can(nine):
         ("Chase 943-476-5919", "an NHS number"),
         ("Discharge letter NHS-943 476 5919", "an NHS number"),
         ("Letter for 9434765919-discharged", "an NHS number"),
+        ("Call about 943\u00a0476\u00a05919", "an NHS number"),  # no-break spaces, pasted from a web page
+        ("Call about 943\u202f476\u20075919", "an NHS number"),  # narrow no-break and figure spaces
+        ("Jane\u00a0Smith 3\u00a0March\u00a01950", "a date of birth"),
         ("DOB 12/03/1954, needs transport", "a date of birth"),
         ("Mrs Jane Smith 12/03/1954 awaiting TTOs", "a date of birth"),
         ("Jane Smith (3 March 1950)", "a date of birth"),
@@ -61,6 +64,7 @@ def test_exactly_one_check_digit_validates_nine_digits_unless_none_can(nine):
         ("Minutes of MDT 12-Mar-2024 filed", None),
         ("ICU, Ward 7 bed 12 by 04-Dec-2026", None),
         ("Ring 0207 946 0958 (switchboard)", None),
+        ("Ring 0207\u00a0946\u00a00958 (switchboard)", None),
         ("Review the 1234567890 batch", None),
         ("Order 1-943-476-5919 from stores", None),  # part of a longer number
         ("Order 943-476-5919-2 from stores", None),
@@ -197,3 +201,16 @@ def test_a_dm_reply_with_patient_data_is_not_kept_and_the_person_is_told_why(use
     slack.wait_for(lambda _c: bool(slack.calls_to("reactions.add")))
     assert count(db, ActionEvent) == events_before + 1
     assert len(slack.calls_to("chat.postEphemeral")) == 1  # Slack's redelivery brought no second explanation
+
+
+def test_an_nhs_number_pasted_with_no_break_spaces_in_a_dm_reply_is_not_kept(user, slack, db, bot):
+    add(user, slack, ASSIGNER, OWNER, "Transport for bay 4", "2026-12-04")
+    wait_dms(slack, OWNER)
+    thread_ts = "1764000001.000100"  # the stand-in's first message
+    events_before = count(db, ActionEvent)
+
+    user.dm_reply(OWNER, "D" + OWNER, thread_ts, "Done for 943\u00a0476\u00a05919", event_id="EvNBSP")
+
+    slack.wait_for(lambda _c: bool(slack.calls_to("chat.postEphemeral") or slack.calls_to("reactions.add")))
+    assert count(db, ActionEvent) == events_before
+    assert "NHS number" in slack.calls_to("chat.postEphemeral")[0].params["text"]
