@@ -105,9 +105,9 @@ def create_app(
 ) -> ClinicBot:
     token = None if settings.installs_per_workspace else _secret(settings.slack_bot_token)
     # Replies to a person's own request may retry once on a rate limit; outbox delivery never
-    # retries blindly (see bot/delivery.py), so it gets a client of its own.
+    # retries blindly (see bot/delivery.py), so it gets a client of its own. Each request's authorization
+    # gives it the token.
     client = slack_client or WebClient(
-        token=token,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
@@ -173,8 +173,8 @@ def create_app(
             [_secret(settings.slack_signing_secret) or "", _secret(settings.slack_signing_secret_previous) or ""]
         ),
         oauth_settings=oauth,
+        authorize=tokens.authorize if isinstance(tokens, OneWorkspace) else None,
         process_before_response=True,
-        token_verification_enabled=False,
         logger=logging.getLogger("clinic_bot.bolt"),
     )
     register(bolt, services)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+from typing import Any, Protocol
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import Authorize
 
 from bot.settings import SettingsError
 from bot.slack import REFUSED_TOKEN_ERRORS, RecipientGone, SlackFailure, SlackGateway, new_web_client
@@ -28,10 +31,35 @@ class Tokens(Protocol):
         ...
 
 
+class OneToken(Authorize):
+    """Bolt's authorization of a request when one token serves one workspace. Bolt's own asks Slack who the
+    token is (auth.test) before the first ack after a start, and when Slack blips it tells the person to
+    reinstall the app and answers an event 200, so Slack never sends it again. The request is signed, so
+    the token is the one to use; who it speaks for is only known once the start-up check asked, and is only
+    needed to skip the bot's own events, which the listeners skip by their `bot_id` anyway."""
+
+    def __init__(self, token: str | None) -> None:
+        self.token = token
+        self.identity: dict[str, Any] = {}
+
+    def __call__(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None, **_: Any
+    ) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_user_id=self.identity.get("user_id"),
+            bot_id=self.identity.get("bot_id"),
+            bot_token=self.token,
+            user_id=user_id,
+        )
+
+
 class OneWorkspace:
     def __init__(self, token: str | None, api_url: str) -> None:
         self._gateway = SlackGateway(new_web_client(token, api_url))
         self._token, self._api_url = token, api_url
+        self.authorize = OneToken(token)
 
     def check(self) -> None:
         """Ask Slack whether it knows the token. A wrong or revoked one would otherwise start cleanly and
@@ -47,6 +75,7 @@ class OneWorkspace:
                 ) from None
             log.warning("token_not_checked", extra={"error": exc.error})
             return
+        self.authorize.identity = who
         log.info("token_checked", extra={"team_id": who.get("team_id")})
 
     def gateway(self, team_id: str) -> SlackGateway:

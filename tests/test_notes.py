@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.app import create_app
+from bot.demo.driver import SlackDriver
 from bot.demo.walk import Walk
+from storage.db import make_session_factory
 from storage.models import ActionEvent, OutboxMessage
-from tests.conftest import ASSIGNER, OTHER, OWNER
+from tests.conftest import ASSIGNER, OTHER, OWNER, SIGNING_SECRET
 from tests.helpers import actions_in, history_kinds, text_of, wait_dms
 from tests.test_status import add
 
@@ -216,3 +219,19 @@ def test_edits_deletions_and_bot_messages_in_the_thread_are_not_noted(user, slac
     user.event(reply_event(channel, ts, "1700099995.000100", "thread_broadcast", "A bot's echo", bot_id="B0002"))
 
     assert history_kinds(db, action_id) == ["created"]
+
+
+def test_a_thread_reply_right_after_a_restart_while_slack_blips_is_noted(user, slack, db, settings, engine, clock):
+    """A fresh process has not asked Slack who its token speaks for: a 503 from Slack then must not
+    swallow the reply with a 200 that Slack never resends."""
+    action_id, channel, ts = assigned(user, slack, db)
+    restarted = create_app(settings, session_factory=make_session_factory(engine), clock=clock)
+    try:
+        slack.fail_next("auth.test", status=503, times=3)
+        driver = SlackDriver(restarted.bolt, SIGNING_SECRET, slack.response_url("r"))
+        reply = driver.dm_reply(OWNER, channel, ts, "Spoke to the pharmacy lead", event_id="EvBLIP0001")
+    finally:
+        restarted.close()
+
+    assert reply.status == 200, reply
+    assert history_kinds(db, action_id) == ["created", "note"]

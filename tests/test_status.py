@@ -7,10 +7,12 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.actions import NewAction
-from bot.demo.driver import TEAM
+from bot.app import create_app
+from bot.demo.driver import TEAM, SlackDriver
 from bot.people import Person
 from bot.views import ids
-from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
+from storage.db import make_session_factory
+from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SIGNING_SECRET, SPONSOR
 from tests.helpers import actions_in, history_kinds, opened_view
 from tests.test_clinics import register_clinic
 
@@ -244,3 +246,20 @@ def test_status_says_how_many_more_however_many_there_are(user, slack, db, bot):
     assert "…and 206 more" in mine
     assert "Item 001" in clinic and "Item 029" in clinic and "Item 031" not in clinic
     assert "…and 95 more" in clinic
+
+
+def test_status_right_after_a_restart_while_slack_blips_is_answered_not_told_to_reinstall(
+    slack, settings, engine, clock
+):
+    """A fresh process has not asked Slack who its token speaks for: a 503 from Slack then must not tell
+    the person the app is no longer installed."""
+    app = create_app(settings, session_factory=make_session_factory(engine), clock=clock)
+    try:
+        slack.fail_next("auth.test", status=503, times=3)
+        answer = SlackDriver(app.bolt, SIGNING_SECRET, slack.response_url("r")).command(OWNER, "status")
+    finally:
+        app.close()
+
+    said = json.dumps(answer.body).lower()
+    assert answer.status == 200
+    assert "reinstall" not in said and "no longer available" not in said, said
