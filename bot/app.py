@@ -120,10 +120,12 @@ def create_app(
     )
     people = People(session_factory, clock)
     patient_data = PatientData(clock, settings.patient_id_patterns)
-    planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy())
-    digests = DigestPlanner(session_factory, clock, settings.digest_preference())
+    # With installs per workspace, the pass plans nothing for a workspace that removed the app.
+    installs = settings.slack_client_id if oauth is not None else None
+    planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy(), oauth_client_id=installs)
+    digests = DigestPlanner(session_factory, clock, settings.digest_preference(), oauth_client_id=installs)
     one_on_one = OneOnOneService(session_factory, clock)
-    reports = ReportPlanner(session_factory, clock, settings.hours(), planner.policy_for)
+    reports = ReportPlanner(session_factory, clock, settings.hours(), planner.policy_for, oauth_client_id=installs)
     services = Services(
         settings=settings,
         clock=clock,
@@ -158,7 +160,7 @@ def create_app(
         digests=digests,
         home=HomeService(session_factory, clock, people),
         one_on_one=one_on_one,
-        one_on_one_schedule=OneOnOneScheduler(session_factory, clock, settings.hours()),
+        one_on_one_schedule=OneOnOneScheduler(session_factory, clock, settings.hours(), oauth_client_id=installs),
         indicators=IndicatorService(session_factory, clock, patient_data),
         exports=ExportService(session_factory, clock),
         reports=reports,

@@ -276,10 +276,12 @@ class DigestPlanner:
     on its day goes out at the next pass, not next week), keyed by ISO week so a second pass or another
     replica queues nothing twice."""
 
-    def __init__(self, session_factory, clock, default: Preference) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session_factory, clock, default: Preference, *, oauth_client_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
+        """`oauth_client_id`: when workspaces install the app through OAuth, one that removed it gets none."""
         self._sessions = session_factory
         self._clock = clock
         self.default = default
+        self._oauth_client_id = oauth_client_id
 
     def preference(self, session: Session, team_id: str, user_id: str) -> Preference:
         row = queries.get_digest_preference(session, team_id, user_id)
@@ -291,7 +293,7 @@ class DigestPlanner:
         now = self._clock.now()
         queued = 0
         with self._sessions.begin() as session:
-            leaders = queries.clinic_leaders(session)
+            leaders = queries.clinic_leaders(session, self._oauth_client_id)
             people = queries.users_by_id(session, set(leaders))
             rows = []
             for (team_id, user_id), clinics in leaders.items():

@@ -43,11 +43,22 @@ class PassReport:
 
 
 class NudgePlanner:
-    def __init__(self, session_factory: SessionFactory, clock: Clock, hours: WorkingHours, policy: ChasePolicy) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        clock: Clock,
+        hours: WorkingHours,
+        policy: ChasePolicy,
+        *,
+        oauth_client_id: str | None = None,
+    ) -> None:
+        """`oauth_client_id`: when workspaces install the app through OAuth, a workspace that removed it is
+        not chased until it installs again; then each item is caught up in one message, as after downtime."""
         self._sessions = session_factory
         self._clock = clock
         self._hours = hours
         self._policy = policy
+        self._oauth_client_id = oauth_client_id
 
     def policy_for(self, clinic: Clinic | None) -> ChasePolicy:
         return self._policy_with(clinic.chase_overrides if clinic is not None else None)
@@ -74,7 +85,9 @@ class NudgePlanner:
         after: tuple[datetime, int] | None = None
         while True:
             with self._sessions() as session:
-                actions = queries.actions_to_check(session, now, after=after, limit=BATCH)
+                actions = queries.actions_to_check(
+                    session, now, after=after, limit=BATCH, oauth_client_id=self._oauth_client_id
+                )
                 if not actions:
                     return report
                 after = (actions[-1].next_check_at, actions[-1].id)

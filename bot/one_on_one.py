@@ -20,6 +20,7 @@ from bot.indicators import WINDOW, Trend
 from bot.people import zone
 from bot.reporting import indicator_trend
 from bot.views.text import mention
+from bot.working_time import WorkingHours
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, AgendaItem, ExtensionRequest, Indicator, OneOnOneSchedule
@@ -219,10 +220,14 @@ def meetings(schedule: OneOnOneSchedule, after: date, before: date) -> list[date
 class OneOnOneScheduler:
     """Sets up recurring one-to-ones, and the day before each, sends both sides their agenda."""
 
-    def __init__(self, session_factory: SessionFactory, clock: Clock, hours) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, session_factory: SessionFactory, clock: Clock, hours: WorkingHours, *, oauth_client_id: str | None = None
+    ) -> None:
+        """`oauth_client_id`: when workspaces install the app through OAuth, one that removed it gets no agendas."""
         self._sessions = session_factory
         self._clock = clock
         self._hours = hours
+        self._oauth_client_id = oauth_client_id
 
     def schedule(self, team_id: str, lead_id: str, person_id: str, text: str) -> tuple[OneOnOneSchedule, date, bool]:
         """Only someone who may see the person's actions (they assigned them one, or lead or sponsor a clinic
@@ -278,7 +283,7 @@ class OneOnOneScheduler:
         now = self._clock.now()
         rows = []
         with self._sessions.begin() as session:
-            for schedule in queries.one_on_one_schedules(session):
+            for schedule in queries.one_on_one_schedules(session, self._oauth_client_id):
                 lead_tz = queries.tz_of(session, schedule.team_id, schedule.lead_id)
                 today = now.astimezone(zone(lead_tz)).date()
                 for meeting in meetings(schedule, today, today + LOOK_AHEAD):

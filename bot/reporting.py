@@ -390,20 +390,32 @@ class ReportPlanner:
     is keyed by (indicator, due day, step), so a second pass or replica queues nothing twice, and is
     rendered when sent: if the reading arrived meanwhile, it is dropped."""
 
-    def __init__(self, session_factory: SessionFactory, clock: Clock, hours: WorkingHours, policy_for: Any) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        clock: Clock,
+        hours: WorkingHours,
+        policy_for: Any,
+        *,
+        oauth_client_id: str | None = None,
+    ) -> None:
         """`policy_for(clinic) -> ChasePolicy`: the clinic's chasing numbers (reminder after its
-        `repeat` working days, the lead after its `lead_after`)."""
+        `repeat` working days, the lead after its `lead_after`). `oauth_client_id`: when workspaces install
+        the app through OAuth, one that removed it is not asked for readings until it installs again."""
         self._sessions = session_factory
         self._clock = clock
         self._hours = hours
         self._policy_for = policy_for
+        self._oauth_client_id = oauth_client_id
 
     def plan(self) -> int:
         now = self._clock.now()
         queued = 0
         while True:
             with self._sessions.begin() as session:
-                indicators = queries.indicators_to_check(session, now, limit=BATCH)
+                indicators = queries.indicators_to_check(
+                    session, now, limit=BATCH, oauth_client_id=self._oauth_client_id
+                )
                 if not indicators:
                     return queued
                 rows = [row for indicator in indicators for row in self._plan_one(session, indicator, now)]

@@ -24,6 +24,7 @@ from sqlalchemy import (
     cast,
     column,
     delete,
+    exists,
     func,
     literal_column,
     null,
@@ -37,6 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, joinedload, load_only, selectinload
 
 from storage.models import (
+    SLACK_BOTS,
     Action,
     ActionEvent,
     AgendaItem,
@@ -54,6 +56,19 @@ from storage.models import (
     SlackUser,
     UTCDateTime,
 )
+
+# --- workspaces --------------------------------------------------------------------------------
+
+
+def _installed_only(query: Select[Any], team_id: ColumnElement[str], oauth_client_id: str | None) -> Select[Any]:
+    """`query` kept to workspaces that have the app installed, when workspaces install it through OAuth
+    (`oauth_client_id`): one that removed it keeps its data, but nothing is planned for it until it installs
+    again. With one token (None), every workspace."""
+    if oauth_client_id is None:
+        return query
+    bots = SLACK_BOTS.c
+    return query.where(exists().where(bots.client_id == oauth_client_id, bots.team_id == team_id))
+
 
 # --- people -----------------------------------------------------------------------------------
 
@@ -138,10 +153,12 @@ def clinics_of_leader(session: Session, team_id: str, user_id: str) -> Sequence[
     ).all()
 
 
-def clinic_leaders(session: Session) -> dict[tuple[str, str], list[Clinic]]:
-    """Every lead and sponsor, in every workspace, with the clinics they lead or sponsor."""
+def clinic_leaders(session: Session, oauth_client_id: str | None = None) -> dict[tuple[str, str], list[Clinic]]:
+    """Every lead and sponsor, in every workspace that has the app installed, with the clinics they lead or
+    sponsor."""
     leaders: dict[tuple[str, str], list[Clinic]] = {}
-    for clinic in session.scalars(select(Clinic).order_by(Clinic.team_id, Clinic.name_key)):
+    query = _installed_only(select(Clinic), Clinic.team_id, oauth_client_id)
+    for clinic in session.scalars(query.order_by(Clinic.team_id, Clinic.name_key)):
         for user_id in {clinic.lead_id, clinic.sponsor_id} - {None}:
             leaders.setdefault((clinic.team_id, user_id), []).append(clinic)  # type: ignore[arg-type]
     return leaders
@@ -162,8 +179,9 @@ def one_on_one_schedule(session: Session, team_id: str, lead_id: str, person_id:
     )
 
 
-def one_on_one_schedules(session: Session) -> Sequence[OneOnOneSchedule]:
-    return session.scalars(select(OneOnOneSchedule).order_by(OneOnOneSchedule.id)).all()
+def one_on_one_schedules(session: Session, oauth_client_id: str | None = None) -> Sequence[OneOnOneSchedule]:
+    query = _installed_only(select(OneOnOneSchedule), OneOnOneSchedule.team_id, oauth_client_id)
+    return session.scalars(query.order_by(OneOnOneSchedule.id)).all()
 
 
 def agenda_topics(session: Session, team_id: str, lead_id: str, person_id: str) -> Sequence[AgendaItem]:
@@ -798,12 +816,17 @@ class ToCheck(NamedTuple):
 
 
 def actions_to_check(
-    session: Session, now: datetime, *, after: tuple[datetime, int] | None, limit: int
+    session: Session,
+    now: datetime,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+    oauth_client_id: str | None = None,
 ) -> list[ToCheck]:
     """Open actions whose next check is due, walked in (next_check_at, id) order from `after` along the
     partial index, so the cost follows what is due, not what is stored. One query brings each action with
     its clinic and its people's time zones, as plain rows. Rows another replica is planning are skipped
-    rather than waited on."""
+    rather than waited on, and those of a workspace without the app installed are left due until it is."""
     lead_id = func.coalesce(Clinic.lead_id, Action.assigner_id)
 
     def tz(user_id: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -831,6 +854,7 @@ def actions_to_check(
         .outerjoin(Clinic, Clinic.id == Action.clinic_id)
         .where(Action.next_check_at.is_not(None), Action.next_check_at <= now)
     )
+    query = _installed_only(query, Action.team_id, oauth_client_id)
     if after is not None:
         query = query.where(tuple_(Action.next_check_at, Action.id) > tuple_(*after))
     query = query.order_by(Action.next_check_at, Action.id).limit(limit)
@@ -1232,15 +1256,15 @@ def latest_reading_date(session: Session, team_id: str, indicator_id: int) -> da
     )
 
 
-def indicators_to_check(session: Session, now: datetime, *, limit: int) -> Sequence[Indicator]:
+def indicators_to_check(
+    session: Session, now: datetime, *, limit: int, oauth_client_id: str | None = None
+) -> Sequence[Indicator]:
     """Indicators whose reporting needs a look at `now`, along the partial index on `next_check_at`.
-    Rows another replica is planning are skipped rather than waited on."""
-    query = (
-        select(Indicator)
-        .where(Indicator.next_check_at.is_not(None), Indicator.next_check_at <= now)
-        .order_by(Indicator.next_check_at, Indicator.id)
-        .limit(limit)
-    )
+    Rows another replica is planning are skipped rather than waited on, and those of a workspace without
+    the app installed are left due until it is."""
+    query = select(Indicator).where(Indicator.next_check_at.is_not(None), Indicator.next_check_at <= now)
+    query = _installed_only(query, Indicator.team_id, oauth_client_id)
+    query = query.order_by(Indicator.next_check_at, Indicator.id).limit(limit)
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True, of=Indicator)
     rows = session.scalars(query).all()

@@ -149,6 +149,30 @@ def test_a_workspace_that_removes_the_app_hears_nothing_more(multi, slack, clock
     assert count == 0 and pending == []
 
 
+def test_a_workspace_that_installs_the_app_again_hears_once_about_what_went_overdue_while_it_was_gone(
+    multi, slack, clock
+):
+    """While a workspace has no installation nothing is decided for it, chasing or digests (nothing could
+    reach it); once it installs again, each item is caught up in one message, as after downtime."""
+    assert install(multi, "T0002") == 200
+    driver = SlackDriver(multi.bolt, SIGNING_SECRET, slack.response_url(), "T0002")
+    driver.submit(LEAD, "clinic_new", clinic_form("Discharge flow", LEAD, SPONSOR))
+    add(driver, slack, ASSIGNER, OWNER, "Audit the weekend rota", "2026-11-27")
+    walk = Walk(multi, slack, clock)
+    walk.settle()
+    assert driver.event({"type": "app_uninstalled"}).status == 200
+
+    walk.until(datetime(2026, 12, 8, 12, tzinfo=UTC))
+    with multi.services.sessions() as session:
+        queued = session.scalars(select(OutboxMessage.kind).where(OutboxMessage.team_id == "T0002")).all()
+    assert sorted(queued) == ["assigned", "clinic_role"]  # only what the requests queued before it went
+    assert install(multi, "T0002") == 200
+    walk.until(datetime(2026, 12, 8, 23, tzinfo=UTC))  # the owner's working day in New York
+
+    [catch_up] = walk.to(OWNER)
+    assert "Audit the weekend rota" in text_of(catch_up.call)
+
+
 def test_a_workspace_of_an_enterprise_grid_org_is_reached_and_forgotten(multi, slack, clock):
     """Slack stores a Grid org's workspace under the org's id and names the org in every payload."""
     slack.enterprise_id = "E0GRID"
