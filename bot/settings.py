@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="sqlite:///clinic-bot.db",
-        description="SQLAlchemy URL; SQLite in the working directory by default.",
+        description="SQLAlchemy URL; SQLite in the working directory by default. PostgreSQL: "
+        "postgresql+psycopg://user:password@host/database (postgres:// and postgresql:// mean the same).",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the bot's structured logs."
@@ -290,8 +291,18 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError as exc:
             raise ValueError("is not a database URL (try sqlite:///clinic-bot.db)") from exc
+        if url.drivername in ("postgres", "postgresql"):
+            # Hosts hand out postgres://, psql takes postgresql://; SQLAlchemy would load psycopg2 for either.
+            url = url.set(drivername="postgresql+psycopg")
+            value = url.render_as_string(hide_password=False)
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError("must point at SQLite or PostgreSQL")
+        try:
+            url.get_dialect().import_dbapi()
+        except (ArgumentError, ImportError):
+            driver = url.drivername.partition("+")[2]
+            written = "sqlite:///" if url.get_backend_name() == "sqlite" else "postgresql+psycopg://"
+            raise ValueError(f"names the driver {driver!r}, which is not installed: begin it with {written}") from None
         return value
 
 

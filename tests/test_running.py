@@ -341,6 +341,33 @@ def test_an_unreachable_postgresql_stops_start_up_in_one_line_without_its_passwo
         assert "s3cret-pw" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["run", "--mode", "http"]])
+def test_a_database_url_naming_a_driver_that_is_not_installed_stops_in_one_line(command, tmp_path):
+    """`postgresql+psycopg2://` is the form most SQLAlchemy guides give; the bot comes with psycopg 3."""
+    url = "postgresql+psycopg2://clinic:s3cret-pw@127.0.0.1:1/clinic"
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DATABASE_URL": url}
+
+    result = run_once(*command, env=env, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("clinic-bot: setting DATABASE_URL") and "postgresql+psycopg://" in line, line
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgresql_url_that_names_no_driver_is_taken_with_the_one_installed(scheme, tmp_path):
+    """`postgres://` is what Heroku and many hosts hand out, `postgresql://` what psql takes."""
+    url = f"{scheme}://clinic:s3cret-pw@127.0.0.1:{free_port()}/clinic"
+
+    result = run_once("db", "upgrade", env={"DATABASE_URL": url}, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("clinic-bot: DATABASE_URL: cannot use the database at postgresql+psycopg://"), line
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
 def test_a_sqlite_file_that_cannot_be_written_stops_start_up_in_one_line(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     url = f"sqlite:///{tmp_path / 'a-file' / 'clinic.db'}"
