@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("clinic_bot")
+
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied"
 
 TOKEN_HELP = (
     "Create the app from app.yaml at api.slack.com/apps, then set it in the environment or in .env (see README)."
@@ -50,12 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, CannotStart) as exc:
         print(f"clinic-bot: {exc}", file=sys.stderr)
         return 2
-    except OperationalError as exc:  # the server is down, the URL points nowhere, the file cannot be written
+    except (OperationalError, ProgrammingError) as exc:
+        # The server is down, the URL points nowhere, the file cannot be written, or the user may not create
+        # or write the tables; any other ProgrammingError is a fault of ours and keeps its traceback.
+        if isinstance(exc, ProgrammingError) and getattr(exc.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+            raise
         print(f"clinic-bot: DATABASE_URL: {_database_problem(settings.database_url, exc)}", file=sys.stderr)
         return 2
 
 
-def _database_problem(url: str, exc: OperationalError) -> str:
+def _database_problem(url: str, exc: OperationalError | ProgrammingError) -> str:
     """One line an operator can act on, with no password in it (the driver's message may quote the URL)."""
     from storage.db import secrets_in, shown
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.error import HTTPError
@@ -18,10 +19,10 @@ from urllib.parse import quote, urlencode
 from urllib.request import Request, urlopen
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.demo.driver import sign
-from tests.conftest import BOT_TOKEN, LEAD, OWNER, SIGNING_SECRET
+from tests.conftest import BOT_TOKEN, LEAD, OWNER, SIGNING_SECRET, no_postgres
 from tests.helpers import text_of, wait_dms
 from tests.socket_mode_server import SocketModeServer
 
@@ -339,6 +340,36 @@ def test_an_unreachable_postgresql_stops_start_up_in_one_line_without_its_passwo
         [line] = result.stderr.strip().splitlines()
         assert line.startswith("clinic-bot: DATABASE_URL") and "127.0.0.1" in line and "***" in line, line
         assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_a_postgresql_user_that_may_not_create_tables_stops_start_up_in_one_line(postgres, tmp_path):
+    """Since PostgreSQL 15 a user may not create tables in `public` unless granted: the usual state of a
+    database an IT team hands over."""
+    if postgres is None:
+        no_postgres()
+    name, role = f"r_{uuid.uuid4().hex[:10]}", f"clinic_{uuid.uuid4().hex[:8]}"
+    url = postgres.create_database(name)
+    admin = postgres._admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DATABASE_URL": url.replace("//postgres@", f"//{role}@"),
+    }
+    try:
+        for command in (["db", "upgrade"], ["run", "--mode", "http"]):
+            result = run_once(*command, env=env, cwd=tmp_path)
+
+            assert result.returncode == 2, result.stderr
+            assert "Traceback" not in result.stderr, result.stderr
+            last = result.stderr.strip().splitlines()[-1]  # after Alembic's logs of connecting
+            assert last.startswith("clinic-bot: DATABASE_URL") and "permission denied" in last, result.stderr
+    finally:
+        postgres.drop_database(name)
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
 
 
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["run", "--mode", "http"]])
