@@ -28,6 +28,11 @@ class ChasePolicy(BaseModel):
 
     model_config = {"frozen": True, "extra": "forbid"}
 
+    @property
+    def escalates_in_order(self) -> bool:
+        """The sponsor hears after the lead, never with or before them."""
+        return self.sponsor_after_days > self.lead_after_days
+
 
 class Person(NamedTuple):
     user_id: str

@@ -362,7 +362,7 @@ class ClinicChasing:
                 low, high = (next(getattr(m, b) for m in field.metadata if hasattr(m, b)) for b in ("ge", "le"))
                 key = next(k for k, f in CHASE_KEYS.items() if f == problem["loc"][0])
                 raise UserError(f"`{key}` is {low} to {high} ({field.description}). Nothing was changed.") from None
-            if policy.sponsor_after_days <= policy.lead_after_days:
+            if not policy.escalates_in_order:
                 raise UserError(
                     f"`sponsor_after` ({policy.sponsor_after_days}) should be more than `lead_after` "
                     f"({policy.lead_after_days}): the sponsor hears after the lead. Nothing was changed."

@@ -82,7 +82,10 @@ class Settings(BaseSettings):
         default=3, ge=1, le=60, description="Working days overdue before the lead hears."
     )
     chase_sponsor_after_days: int = Field(
-        default=7, ge=1, le=90, description="Working days overdue before the executive sponsor hears."
+        default=7,
+        ge=1,
+        le=90,
+        description="Working days overdue before the executive sponsor hears; more than CHASE_LEAD_AFTER_DAYS.",
     )
     chase_stalled_after_days: int = Field(
         default=14, ge=1, le=180, description="Days without an owner update before a still-on-track check-in."
@@ -229,6 +232,16 @@ class Settings(BaseSettings):
         if self.slack_client_id and not (self.slack_client_secret and self.token_encryption_key):
             missing = "SLACK_CLIENT_SECRET" if not self.slack_client_secret else "TOKEN_ENCRYPTION_KEY"
             raise ValueError(f"{missing} is needed too when SLACK_CLIENT_ID is set")
+        return self
+
+    @model_validator(mode="after")
+    def _chase_in_order(self) -> Settings:
+        # A lead's `/clinic chase` is checked over these defaults: out of order, it would refuse every change.
+        if not self.chase_policy().escalates_in_order:
+            raise ValueError(
+                f"CHASE_SPONSOR_AFTER_DAYS ({self.chase_sponsor_after_days}) should be more than "
+                f"CHASE_LEAD_AFTER_DAYS ({self.chase_lead_after_days}): the sponsor hears after the lead"
+            )
         return self
 
     @property

@@ -7,6 +7,7 @@ import pytest
 from bot.clinics import NewClinic
 from bot.errors import UserError
 from bot.people import Person
+from bot.settings import SettingsError, load_settings
 from tests.conftest import LEAD
 
 
@@ -61,6 +62,14 @@ def test_the_lead_tunes_how_their_clinic_is_chased(user, slack, db):
     )
     assert all("Nothing was changed" in a.text for a in (bad, superscript, inverted, unknown))
     assert "up to 2" in user.command(LEAD, "chase discharge flow").text
+
+
+@pytest.mark.parametrize(("lead_after", "sponsor_after"), [(10, 7), (7, 7)])
+def test_a_lead_is_not_refused_for_chase_defaults_they_never_set(lead_after, sponsor_after):
+    """Workspace defaults with the sponsor hearing no later than the lead would make every `/clinic chase`
+    fail over values the lead never typed: they stop start-up instead, named."""
+    with pytest.raises(SettingsError, match=r"CHASE_SPONSOR_AFTER_DAYS .* more than CHASE_LEAD_AFTER_DAYS"):
+        load_settings(chase_lead_after_days=lead_after, chase_sponsor_after_days=sponsor_after, _env_file=None)
 
 
 def test_a_clinics_own_settings_change_when_its_lead_hears(user, slack, db, bot, clock):

@@ -399,6 +399,20 @@ def test_a_postgresql_url_that_names_no_driver_is_taken_with_the_one_installed(s
     assert "s3cret-pw" not in result.stderr + result.stdout
 
 
+def test_workspace_chase_defaults_with_the_sponsor_before_the_lead_are_refused_at_start_up(tmp_path):
+    """`/clinic chase` refuses sponsor_after <= lead_after; from the environment, the same pair would make every
+    lead's change fail over values the lead never typed."""
+    database = tmp_path / "clinic.db"
+    env = {"DATABASE_URL": f"sqlite:///{database}", "CHASE_LEAD_AFTER_DAYS": "10", "CHASE_SPONSOR_AFTER_DAYS": "7"}
+
+    result = run_once("db", "upgrade", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "CHASE_SPONSOR_AFTER_DAYS (7)" in line and "CHASE_LEAD_AFTER_DAYS (10)" in line, line
+    assert not database.exists(), "a refused setting changes nothing"
+
+
 def test_a_sqlite_file_that_cannot_be_written_stops_start_up_in_one_line(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     url = f"sqlite:///{tmp_path / 'a-file' / 'clinic.db'}"
