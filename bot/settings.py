@@ -148,10 +148,14 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _not_blank(cls, value: object) -> object:
-        """An empty line in the environment passes for a value: HTTP mode would start and answer every
-        Slack request 401. Empty is a mistake, not a choice: unset is written by leaving the line out."""
-        if isinstance(value, str) and not value.strip():
-            raise ValueError("is set but empty: give it its value, or remove the line to leave it unset")
+        """An empty line in the environment passes for a value, and a secret put there with `echo` ends in a
+        newline: either way HTTP mode would start and answer every Slack request 401. No secret or token has
+        whitespace around it, so it is dropped; empty is a mistake, not a choice: unset is written by leaving
+        the line out."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise ValueError("is set but empty: give it its value, or remove the line to leave it unset")
         return value
 
     @field_validator("patient_id_patterns")

@@ -14,11 +14,12 @@ from slack_bolt import BoltRequest
 
 from bot.app import create_app
 from bot.demo.driver import SlackDriver, sign
+from bot.settings import load_settings
 from bot.signing import RequestSignatures, signature
 from bot.views import ids
 from storage.db import make_session_factory
 from storage.models import Action
-from tests.conftest import ASSIGNER, OWNER, SIGNING_SECRET
+from tests.conftest import ASSIGNER, BOT_TOKEN, OWNER, SIGNING_SECRET
 from tests.helpers import count
 
 # Slack's worked example ("Verifying requests from Slack").
@@ -138,3 +139,22 @@ def test_during_a_rotation_both_secrets_are_accepted_and_no_other(settings, engi
         assert SlackDriver(bot.bolt, "third-secret", slack.response_url()).command(OWNER, "help").status == 401
     finally:
         bot.close()
+
+
+def test_a_signing_secret_with_a_trailing_newline_does_not_shut_slack_out(
+    slack, database_url, engine, clock, monkeypatch, tmp_path
+):
+    """A secret put in the environment with `echo` (a Kubernetes secret, a compose file) ends in a newline;
+    kept, the bot would start cleanly, report healthy, and answer every request from Slack 401."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET + "\n")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", f" {BOT_TOKEN}\r\n")
+    settings = load_settings(slack_api_url=slack.base_url, database_url=database_url, _env_file=None)
+    bot = create_app(settings, session_factory=make_session_factory(engine), clock=clock)
+    try:
+        answer = SlackDriver(bot.bolt, SIGNING_SECRET, slack.response_url()).command(OWNER, "help")
+    finally:
+        bot.close()
+
+    assert answer.status == 200, answer
+    assert settings.slack_bot_token.get_secret_value() == BOT_TOKEN  # type: ignore[union-attr]
