@@ -280,8 +280,9 @@ class Settings(BaseSettings):
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xox"):
-            raise ValueError("must be a Slack bot token starting with xoxb-")
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            # A user token (xoxp-) works too, and the bot would post as that person.
+            raise ValueError("must be the Bot User OAuth Token, starting with xoxb- (not the user token, xoxp-)")
         return value
 
     @field_validator("slack_app_token")

@@ -295,6 +295,20 @@ def test_run_without_the_right_settings_says_which_in_one_line(env, message, tmp
         assert "double each backslash" in lines[0]
 
 
+def test_a_user_token_given_as_the_bot_token_is_refused_naming_it(tmp_path):
+    """The User OAuth Token (xoxp-) sits on the same page as the bot's; Slack accepts it, and the bot would
+    post as that person."""
+    env = {"SLACK_BOT_TOKEN": "xoxp-1111-2222-3333-abcdef", "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+
+    result = run_once("db", "upgrade", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("clinic-bot: setting SLACK_BOT_TOKEN") and "xoxb-" in line, line
+    assert "abcdef" not in line
+    assert not (tmp_path / "c.db").exists()
+
+
 @pytest.mark.parametrize("command", [["run", "--mode", "http"], ["scheduler"], ["tick"]])
 @pytest.mark.parametrize("error", ["invalid_auth", "token_revoked"])
 def test_a_bot_token_slack_refuses_stops_start_up_in_one_line_and_sends_nothing(
