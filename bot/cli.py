@@ -233,7 +233,7 @@ def _config(_settings: Settings, _args: argparse.Namespace) -> int:
 
 def _purge(settings: Settings, args: argparse.Namespace) -> int:
     from storage.db import make_engine, make_session_factory, upgrade
-    from storage.queries import purge_closed
+    from storage.queries import purge
 
     if args.dry_run:
         _schema_current(settings)
@@ -242,12 +242,13 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     before = datetime.combine(args.closed_before, datetime.min.time(), tzinfo=UTC)
     with make_session_factory(engine).begin() as session:
-        actions, messages = purge_closed(session, before, dry_run=args.dry_run)
+        purged = purge(session, before, dry_run=args.dry_run)
     engine.dispose()
     verb = "would delete" if args.dry_run else "deleted"
     print(
-        f"clinic-bot: {verb} {actions} action(s) closed before {args.closed_before} with their history, "
-        f"and {messages} record(s) of messages sent"
+        f"clinic-bot: {verb} {purged.actions} action(s) closed before {args.closed_before} with their history, "
+        f"{purged.agenda_items} one-to-one agenda item(s) discussed before it, "
+        f"and {purged.messages} record(s) of messages sent"
     )
     return 0
 

@@ -1089,12 +1089,6 @@ def dedupe_horizon(now: datetime) -> datetime:
     return datetime(last_monday.year, last_monday.month, last_monday.day, tzinfo=UTC) - timedelta(days=1)
 
 
-def purge_closed(session: Session, before: datetime, *, dry_run: bool = False) -> tuple[int, int]:
-    """`purge`, counting only (actions, messages), as `clinic-bot purge` reports them."""
-    purged = purge(session, before, dry_run=dry_run)
-    return purged.actions, purged.messages
-
-
 # --- health -----------------------------------------------------------------------------------
 
 

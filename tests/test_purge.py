@@ -142,6 +142,20 @@ def test_purge_deletes_one_to_one_topics_discussed_before_the_date_and_keeps_tho
     assert "Parking for night shifts" in agenda.text and "Rota cover" not in agenda.text
 
 
+def test_purge_says_how_many_one_to_one_topics_it_deletes_or_would(user, slack, db, bot, clock, database_url):
+    """The dry run the operator's guide recommends before purging counts a person's discussed topic, and the
+    real run says it went."""
+    topics_one_discussed(user, slack, db, bot, clock)
+
+    counted = purge(database_url, "--closed-before", "2026-11-26", "--dry-run")
+    done = purge(database_url, "--closed-before", "2026-11-26")
+
+    assert counted.returncode == done.returncode == 0, done.stderr
+    assert topics_kept(db) == ["Parking for night shifts"]
+    assert "would delete 0 action(s)" in counted.stdout and "1 one-to-one agenda item(s)" in counted.stdout
+    assert "deleted 0 action(s)" in done.stdout and "1 one-to-one agenda item(s)" in done.stdout
+
+
 def test_with_a_retention_period_discussed_topics_go_once_discussed_longer_ago(user, slack, db, bot, clock, settings):
     from bot.app import create_app
     from scheduler import run_pass
