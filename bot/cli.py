@@ -248,7 +248,7 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"clinic-bot: {verb} {purged.actions} action(s) closed before {args.closed_before} with their history, "
         f"{purged.agenda_items} one-to-one agenda item(s) discussed before it, "
-        f"and {purged.messages} record(s) of messages sent"
+        f"{purged.messages} record(s) of messages sent, and {purged.events} of Slack events handled"
     )
     return 0
 

@@ -1046,11 +1046,13 @@ def last_event_at(
 
 
 class Purged(NamedTuple):
-    """What a purge deleted (or would): actions, records of messages, one-to-one agenda items."""
+    """What a purge deleted (or would): actions, records of messages, one-to-one agenda items, records of
+    Slack events handled."""
 
     actions: int
     messages: int
     agenda_items: int
+    events: int
 
 
 def purge(session: Session, before: datetime, *, now: datetime | None = None, dry_run: bool = False) -> Purged:
@@ -1058,7 +1060,8 @@ def purge(session: Session, before: datetime, *, now: datetime | None = None, dr
     requests and agenda items (by the foreign keys' cascades); one-to-one agenda items the lead marked
     discussed then (a topic is the person's own words, and once discussed nothing reads it again); and the
     record of messages about those actions, or sent or given up before `before` and queued before
-    `dedupe_horizon(now)` (`now`: the system clock when not given, as `clinic-bot purge` runs)."""
+    `dedupe_horizon(now)` (`now`: the system clock when not given, as `clinic-bot purge` runs); and the ids
+    of Slack events handled before both (Slack sends an event again within the hour, not later)."""
     now = now or datetime.now(UTC)  # ok: the one caller without a clock is the command line, on system time
     closed = select(Action.id).where(Action.closed_at.is_not(None), Action.closed_at < before)
     done_with = OutboxMessage.state.in_(("sent", "failed"))
@@ -1068,15 +1071,18 @@ def purge(session: Session, before: datetime, *, now: datetime | None = None, dr
     )
     old_messages = or_(OutboxMessage.action_id.in_(closed), finished_before)
     discussed = and_(AgendaItem.discussed_at.is_not(None), AgendaItem.discussed_at < before)
+    handled = ProcessedEvent.received_at < min(before, dedupe_horizon(now))
     if dry_run:
         actions = session.scalar(select(func.count()).select_from(closed.subquery())) or 0
         messages = session.scalar(select(func.count()).where(done_with, old_messages)) or 0
         items = session.scalar(select(func.count()).where(discussed)) or 0
-        return Purged(actions, messages, items)
+        events = session.scalar(select(func.count()).where(handled)) or 0
+        return Purged(actions, messages, items, events)
     messages = session.execute(delete(OutboxMessage).where(done_with, old_messages)).rowcount
     items = session.execute(delete(AgendaItem).where(discussed)).rowcount
     actions = session.execute(delete(Action).where(Action.id.in_(closed))).rowcount
-    return Purged(actions, messages, items)
+    events = session.execute(delete(ProcessedEvent).where(handled)).rowcount
+    return Purged(actions, messages, items, events)
 
 
 def dedupe_horizon(now: datetime) -> datetime:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from storage.models import Action, ActionEvent, AgendaItem, OutboxMessage
+from storage.models import Action, ActionEvent, AgendaItem, OutboxMessage, ProcessedEvent
 from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
-from tests.helpers import actions_in, count
+from tests.helpers import actions_in, count, history_kinds
 from tests.test_status import add
 
 
@@ -198,3 +198,23 @@ def test_a_purge_keeps_the_record_that_stops_this_weeks_digest_going_out_again(u
     assert db.scalar(select(func.min(OutboxMessage.created_at))) >= datetime(2026, 11, 29, tzinfo=UTC)
     assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
     assert [t.local("Asia/Kolkata") for t in digests_to(walk, SPONSOR)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
+
+
+def test_the_record_of_slack_events_handled_is_kept_only_while_slack_may_send_them_again(user, slack, db, bot, clock):
+    """Each handled event's id is kept so that Slack's retries change nothing twice; Slack retries within the
+    hour, so a purge deletes the ids older than the records it keeps, and they do not pile up for ever."""
+    from storage.queries import purge as purge_now
+    from tests.test_notes import assigned
+
+    action_id, channel, ts = assigned(user, slack, db)
+    user.dm_reply(OWNER, channel, ts, "Spoke to the audit team", event_id="EvOLD")
+    clock.advance(timedelta(days=30))
+    user.dm_reply(OWNER, channel, ts, "Booked the room", event_id="EvNEW")
+
+    with bot.services.sessions.begin() as session:
+        purged = purge_now(session, clock.now(), now=clock.now())
+    user.dm_reply(OWNER, channel, ts, "Booked the room", event_id="EvNEW", retry=1)  # Slack trying again
+
+    db.expire_all()
+    assert purged.events == 1 and list(db.scalars(select(ProcessedEvent.event_id))) == ["EvNEW"]
+    assert history_kinds(db, action_id) == ["created", "note", "note"]
