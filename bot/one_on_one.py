@@ -94,7 +94,10 @@ class OneOnOneService:
         schedule = session.get(OneOnOneSchedule, payload.get("schedule_id"))
         meeting = date.fromisoformat(payload["meeting"])
         if schedule is None or meeting not in meetings(schedule, meeting, meeting):
-            return None  # stopped, or moved to another day since it was queued
+            return None  # stopped, or moved to another day, since it was queued
+        pair = (schedule.lead_id, schedule.person_id)
+        if (payload.get("lead", pair[0]), payload.get("person", pair[1])) != pair or message.recipient not in pair:
+            return None  # stopped, and its id taken by a schedule between others (SQLite reuses a deleted id)
         reader = Person(message.recipient, "", payload["tz"])
         agenda = self.agenda(message.team_id, schedule.lead_id, schedule.person_id)
         return person_side(agenda, schedule, meeting, reader, self._clock.now(), side=payload["side"])
@@ -304,6 +307,8 @@ class OneOnOneScheduler:
                                 "blocks": [],
                                 "payload": {
                                     "schedule_id": schedule.id,
+                                    "lead": schedule.lead_id,
+                                    "person": schedule.person_id,
                                     "meeting": meeting.isoformat(),
                                     "side": side,
                                     "tz": tz,

@@ -160,6 +160,27 @@ def test_the_person_is_told_when_one_to_ones_are_set_up_moved_and_stopped(user, 
     assert "from Thursday 26 November" in again.text and "They have been told" not in again.text
 
 
+def test_an_agenda_queued_before_a_stop_never_reaches_its_reader_with_someone_elses_actions(
+    user, slack, db, bot, clock
+):
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    add(user, slack, LEAD, OTHER, "Pharmacy TTO cut-off for ward 9", "2026-11-24")  # overdue by Thursday
+    walk.settle()
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))  # the person's is queued
+
+    user.command(LEAD, f"1on1 <@{OWNER}> stop")
+    user.command(LEAD, f"1on1 <@{OTHER}> every week on thursday")  # a one-to-one with someone else
+    walk.until(datetime(2026, 11, 26, 9, tzinfo=UTC), step=timedelta(hours=1))
+
+    to_owner = [text_of(t.call) for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert not any("Pharmacy TTO cut-off" in text for text in to_owner), to_owner  # OTHER's work
+    assert to_owner == []  # stopped: no agenda at all
+
+
 def day_before_message_to_the_person(user, slack, db, bot, clock):
     """Weekly one-to-ones on Thursday: the person's side of the agenda, sent on Wednesday."""
     from bot.demo.walk import Walk
