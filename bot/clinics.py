@@ -64,33 +64,46 @@ class NewClinic:
 
 @dataclass(frozen=True)
 class Roles:
-    """Who leads and sponsors a clinic and the channel it reports to, as its edit form says; the people as
-    Slack last described them."""
+    """The lead, sponsor and channel picked in a clinic's edit form (the people as Slack last described
+    them), and the ids the form showed when it opened: a picker left as shown keeps whatever the clinic
+    has by then, so a form opened before someone else's hand-over does not undo it."""
 
     lead: Person
     sponsor: Person | None
     channel_id: str | None
+    shown: tuple[str | None, str | None, str | None]
 
 
-def _check_roles(lead: Person, sponsor: Person | None) -> None:
-    if sponsor is not None and sponsor.user_id == lead.user_id:
+def _check_roles(lead: Person | None, sponsor: Person | None, lead_id: str, sponsor_id: str | None) -> None:
+    """`lead` and `sponsor`: whoever newly takes the role (None: no change); the ids: who will hold them."""
+    if sponsor_id is not None and sponsor_id == lead_id:
         raise UserError(
             "The executive sponsor should be someone other than the lead: they are who escalations go to next.",
             field="sponsor",
         )
-    check_active(lead, "lead", "lead a clinic")
+    if lead is not None:
+        check_active(lead, "lead", "lead a clinic")
     if sponsor is not None:
         check_active(sponsor, "sponsor", "sponsor a clinic")
 
 
-def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, now: datetime) -> None:
-    """Give the clinic's roles to the people picked. Whoever takes a role or gives it up hears it from the
-    actor, and the lead's pending decisions on requests for more time go to the new lead."""
-    new_lead, new_sponsor = roles.lead.user_id, roles.sponsor.user_id if roles.sponsor else None
-    if (new_lead, new_sponsor) != (clinic.lead_id, clinic.sponsor_id):
-        _check_roles(roles.lead, roles.sponsor)
+def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, now: datetime) -> set[str]:
+    """Give the clinic's roles to the people picked; who took a role or gave it up. They hear it from the
+    actor, and the lead's pending decisions on requests for more time go to the new lead; this hour's wins
+    post goes to the new channel."""
+    picked = (roles.lead.user_id, roles.sponsor.user_id if roles.sponsor else None, roles.channel_id)
+    held = (clinic.lead_id, clinic.sponsor_id, clinic.channel_id)
+    new_lead, new_sponsor, channel = (p if p != s else h for p, s, h in zip(picked, roles.shown, held, strict=True))
     old_lead, old_sponsor = clinic.lead_id, clinic.sponsor_id
-    clinic.lead_id, clinic.sponsor_id, clinic.channel_id = new_lead, new_sponsor, roles.channel_id
+    _check_roles(
+        roles.lead if new_lead != old_lead else None,
+        roles.sponsor if new_sponsor != old_sponsor else None,
+        new_lead,
+        new_sponsor,
+    )
+    if channel != clinic.channel_id:
+        queries.move_pending_wins(session, clinic.team_id, clinic.id, channel)
+    clinic.lead_id, clinic.sponsor_id, clinic.channel_id = new_lead, new_sponsor, channel
     holders = {new_lead, new_sponsor}
     for role, old, new in (("lead", old_lead, new_lead), ("executive sponsor", old_sponsor, new_sponsor)):
         if old == new:
@@ -117,6 +130,9 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
             request.decider_id = new_lead
             message = action_views.extension_request(action, request, roles.lead, now)
             tell(session, action, "extension_request", new_lead, message, now, unique=str(request.id))
+    if (old_lead, old_sponsor) == (new_lead, new_sponsor):
+        return set()
+    return {old_lead, old_sponsor, new_lead, new_sponsor} - {None}
 
 
 def clean_areas(
@@ -172,7 +188,7 @@ class ClinicService:
         if self._patient_data is not None:
             self._patient_data.refuse(name, "name")
         areas = [area for _, area in clean_areas(new.areas(), self._patient_data)]
-        _check_roles(lead, sponsor)
+        _check_roles(lead, sponsor, lead.user_id, sponsor.user_id if sponsor else None)
         now = self._clock.now()
         key = queries.name_key(name)
         try:
@@ -238,10 +254,11 @@ class ClinicService:
 
     def edit(
         self, team_id: str, clinic_id: int, actor_id: str, slots: Sequence[Area], roles: Roles | None = None
-    ) -> Clinic:
+    ) -> set[str]:
         """Rename, describe, add or clear focus areas, slot by slot (slot n is the area at position n), and
-        hand the clinic's roles to others (`roles`: None from a form without them). Clearing an area that
-        actions serve or indicators measure is refused: they would lose their place."""
+        hand the clinic's roles to others (`roles`: None from a form without them); who took a role or gave
+        one up. Clearing an area that actions serve or indicators measure is refused: they would lose their
+        place."""
         with self._sessions.begin() as session:
             clinic = queries.get_clinic(session, team_id, clinic_id)
             if clinic is None:
@@ -250,8 +267,7 @@ class ClinicService:
                 raise NotAllowed(f"Only the lead and sponsor of {clinic.name} can change it. Nothing was changed.")
             existing = {area.position: area for area in clinic.focus_areas}
             filled = dict(clean_areas(slots, self._patient_data, dropping=existing))
-            if roles is not None:
-                _hand_over(session, clinic, actor_id, roles, self._clock.now())
+            concerned = _hand_over(session, clinic, actor_id, roles, self._clock.now()) if roles else set()
             for slot in sorted(set(existing) - set(filled)):
                 area = existing[slot]
                 actions, indicators = queries.focus_area_users(session, team_id, area.id)
@@ -273,9 +289,7 @@ class ClinicService:
                 row.name, row.outcome, row.why = area.name, area.outcome or None, area.why or None
             for slot in set(existing) - set(filled):
                 clinic.focus_areas.remove(existing[slot])
-            session.flush()
-            _ = list(clinic.focus_areas)
-            return clinic
+            return concerned
 
     def celebrate_wins(self, team_id: str, clinic_name: str, actor_id: str, on: bool) -> Clinic:
         """Turn the clinic channel's celebration of done actions on or off (its lead or sponsor)."""

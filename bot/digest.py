@@ -364,9 +364,9 @@ class DigestPlanner:
         )
 
     def _build(self, session: Session, message) -> Digest | None:  # type: ignore[no-untyped-def]
-        clinics = [
-            c for c in (queries.get_clinic(session, message.team_id, i) for i in message.payload["clinic_ids"]) if c
-        ]
+        """The queued digest as things stand, of the clinics its reader still leads or sponsors."""
+        queued = (queries.get_clinic(session, message.team_id, i) for i in message.payload["clinic_ids"])
+        clinics = [c for c in queued if c and message.recipient in (c.lead_id, c.sponsor_id)]
         if not clinics:
             return None
         return _build_with_last_week(

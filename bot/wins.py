@@ -39,8 +39,8 @@ def queue_win(session: Session, action: Action, now: datetime) -> None:
 def render_wins(session: Session, message: OutboxMessage) -> tuple[str, list[dict[str, Any]]] | None:
     payload = message.payload or {}
     clinic = queries.get_clinic(session, message.team_id, payload["clinic_id"])
-    if clinic is None or not clinic.celebrate_wins:  # turned off since it was queued
-        return None
+    if clinic is None or not clinic.celebrate_wins or clinic.channel_id != message.recipient:
+        return None  # turned off, or the clinic reports to another channel, since it was queued
     done = queries.done_in_clinic(
         session,
         message.team_id,

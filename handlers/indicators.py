@@ -51,9 +51,12 @@ def register(app: App, services: Services) -> None:
         return services.people.cached_person(team_id, user_id).local(services.clock.now()).date()
 
     def roles_in(view: dict[str, Any], client: WebClient, team_id: str) -> Roles | None:
-        """The lead, sponsor and channel picked in the edit form (None from a form opened before it had them);
-        the people usually known already, looked up when the form opened or when picked."""
-        if ids.CLINIC_LEAD not in ((view.get("state") or {}).get("values") or {}):
+        """The lead, sponsor and channel picked in the edit form, with those it showed when it opened (None
+        from a form opened before it had them); the people usually known already, looked up when the form
+        opened or when picked."""
+        shown = metadata(view).get("shown")
+        in_form = ids.CLINIC_LEAD in ((view.get("state") or {}).get("values") or {})
+        if not (in_form and isinstance(shown, list) and len(shown) == 3):
             return None
         lead_id, sponsor_id = picked_user(view, ids.CLINIC_LEAD), picked_user(view, ids.CLINIC_SPONSOR)
         if not lead_id:
@@ -63,7 +66,8 @@ def register(app: App, services: Services) -> None:
         sponsor = (
             person_in_form(services, client, team_id, sponsor_id, "sponsor", again, timeout=1) if sponsor_id else None
         )
-        return Roles(lead, sponsor, picked_conversation(view, ids.CLINIC_CHANNEL))
+        was = tuple(value if isinstance(value, str) else None for value in shown)
+        return Roles(lead, sponsor, picked_conversation(view, ids.CLINIC_CHANNEL), was)  # type: ignore[arg-type]
 
     def submit_edit(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
@@ -75,12 +79,12 @@ def register(app: App, services: Services) -> None:
         ]
         try:
             clinic_id = _id(metadata(view).get("clinic_id"))
-            services.clinics.edit(team_id, clinic_id, _user(body), slots, roles_in(view, client, team_id))
+            concerned = services.clinics.edit(team_id, clinic_id, _user(body), slots, roles_in(view, client, team_id))
         except UserError as exc:
             ack(response_action="errors", errors={field_block(exc.field): exc.message})
             return
         ack()
-        changed(context)
+        changed(context, *concerned)  # their Home tabs gain or lose the clinic's card
 
     def press_indicator(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """Add or Edit in the edit form: the indicator form opens on top of it."""

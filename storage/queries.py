@@ -452,6 +452,22 @@ def pending_extension(session: Session, action_id: int, *, asked_by: str) -> Ext
     )
 
 
+def move_pending_wins(session: Session, team_id: str, clinic_id: int, channel_id: str | None) -> None:
+    """The clinic's wins posts still waiting for their hour go to its new channel (none: not at all). One
+    already being sent stays where it was going: Slack may have it."""
+    waiting = update(OutboxMessage).where(
+        OutboxMessage.team_id == team_id,
+        OutboxMessage.kind == "wins",
+        OutboxMessage.dedupe_key.startswith(f"wins:{clinic_id}:"),
+        OutboxMessage.state == "pending",
+        OutboxMessage.sending_at.is_(None),
+    )
+    if channel_id is None:
+        session.execute(waiting.values(state="dropped", last_error="the clinic reports to no channel"))
+    else:
+        session.execute(waiting.values(recipient=channel_id))
+
+
 def pending_extensions_of_clinic(
     session: Session, clinic_id: int, *, decider_id: str
 ) -> list[tuple[ExtensionRequest, Action]]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.demo.walk import Walk
 from bot.views import ids
-from storage.models import Clinic, ExtensionRequest
+from storage.models import Clinic, ExtensionRequest, OutboxMessage
 from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, ROBOT, SPONSOR
 from tests.helpers import actions_in, form_as_shown, opened_view, text_of
 from tests.test_clinics import register_clinic
 from tests.test_escalation_tools import ask_for_more_time, escalate
+from tests.test_status import add
 
 
 def edit(user, slack, actor: str, *, lead=..., sponsor=..., channel=...):  # type: ignore[no-untyped-def]
@@ -121,3 +123,86 @@ def test_a_request_for_more_time_waiting_for_the_old_lead_goes_to_the_new_one(us
     user.click(OTHER, ids.EXTENSION_APPROVE, str(request.id))
     slack.wait_for(lambda _c: said_to(slack, OWNER, "approved more time"))
     assert actions_in(db)[0].due_date == date(2026, 12, 18)
+
+
+def test_wins_waiting_for_their_hour_follow_the_clinic_to_its_new_channel(user, slack, db, bot, clock):
+    slack.add_channel("C0WARD", name="ward-7-discharges")
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Weekend discharge audit", "2026-12-04", clinic_id)
+    walk.settle()
+    user.click(OWNER, ids.ACTION_DONE, str(actions_in(db)[0].id))  # 10:00: its post waits for 11:00
+
+    clock.advance(timedelta(minutes=10))
+    answer = edit(user, slack, LEAD, channel="C0WARD")  # the clinic now reports to the ward's channel
+    assert answer.body.get("response_action") is None, answer.body
+    assert roles(db)[2] == "C0WARD"
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
+
+    assert slack.messages_in("C0CLINIC") == []  # the channel it no longer reports to
+    [post] = slack.messages_in("C0WARD")
+    assert "Weekend discharge audit" in text_of(post)
+
+
+def test_wins_waiting_for_their_hour_are_not_posted_once_the_clinic_reports_to_no_channel(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Weekend discharge audit", "2026-12-04", clinic_id)
+    walk.settle()
+    user.click(OWNER, ids.ACTION_DONE, str(actions_in(db)[0].id))
+
+    clock.advance(timedelta(minutes=10))
+    edit(user, slack, LEAD, channel=None)  # it reports to no channel any more
+    assert roles(db)[2] is None
+    walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
+
+    assert slack.messages_in("C0CLINIC") == []
+
+
+def published_to(slack, user_id: str) -> list:
+    return [c for c in slack.calls_to("views.publish") if c.params.get("user_id") == user_id]
+
+
+def test_handing_the_clinic_over_refreshes_the_home_tab_of_the_new_lead_and_the_old(user, slack, db):
+    register_clinic(user, slack, db)
+    before = {u: len(published_to(slack, u)) for u in (LEAD, OTHER)}
+
+    edit(user, slack, SPONSOR, lead=OTHER)  # the sponsor hands the clinic to a new lead
+
+    slack.wait_for(lambda _c: said_to(slack, OTHER, "made you the lead"))
+    slack.wait_for(lambda _c: len(published_to(slack, SPONSOR)) >= 1)  # the actor's own tab is refreshed
+    # The new lead's Home tab should now show the clinic's card, the old lead's should no longer.
+    slack.wait_for(lambda _c: len(published_to(slack, OTHER)) > before[OTHER], timeout=3)
+    slack.wait_for(lambda _c: len(published_to(slack, LEAD)) > before[LEAD], timeout=3)
+
+
+def test_a_digest_in_flight_when_the_clinic_changes_hands_does_not_reach_the_old_lead(user, slack, db, bot, clock):
+    register_clinic(user, slack, db)
+    clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # Monday 09:00 in London: the lead's digest is due
+    assert bot.services.digests.plan() >= 1  # queued by the pass, not yet sent
+    with bot.services.sessions() as session:
+        assert session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "digest")).all()
+
+    edit(user, slack, SPONSOR, lead=OTHER)  # the clinic changes hands before the dispatcher sent it
+
+    slack.wait_for(lambda _c: said_to(slack, LEAD, "in your place"))  # "its news no longer comes to you"
+    slack.wait_for(lambda _c: said_to(slack, SPONSOR, "Weekly digest"))  # delivery ran
+    assert said_to(slack, LEAD, "Weekly digest") == []
+
+
+def test_a_form_opened_before_someone_elses_hand_over_does_not_undo_it(user, slack, db):
+    register_clinic(user, slack, db)
+    user.command(LEAD, "edit Discharge flow")  # the lead opens the form to reword a focus area
+    leads_form = opened_view(slack, 1)
+
+    edit(user, slack, SPONSOR, sponsor=ASSIGNER)  # meanwhile the sponsor hands their role to ASSIGNER
+    assert roles(db) == (LEAD, ASSIGNER, "C0CLINIC")
+    slack.wait_for(lambda _c: said_to(slack, ASSIGNER, "made you the executive sponsor"))
+
+    values = form_as_shown(leads_form)  # the lead touched no picker, only the area's name
+    values[ids.CLINIC_FOCUS[0]]["value"] = "Weekend and bank holiday discharges"
+    answer = user.submit(LEAD, ids.EDIT_CLINIC_MODAL, values, private_metadata=leads_form["private_metadata"])
+
+    assert answer.body.get("response_action") is None, answer.body
+    assert roles(db) == (LEAD, ASSIGNER, "C0CLINIC")  # the sponsor's hand-over stands
+    assert said_to(slack, SPONSOR, "made you the executive sponsor") == []  # nobody meant to change that

@@ -111,7 +111,7 @@ def test_edit_opens_a_form_with_the_areas_and_buttons_to_add_indicators(user, sl
     assert answer.status == 200
     view = opened_view(slack)
     assert view["callback_id"] == ids.EDIT_CLINIC_MODAL
-    assert json.loads(view["private_metadata"]) == {"clinic_id": clinic_id}
+    assert json.loads(view["private_metadata"]) == {"clinic_id": clinic_id, "shown": [LEAD, SPONSOR, "C0CLINIC"]}
     name = next(b for b in view["blocks"] if b.get("block_id") == ids.CLINIC_FOCUS[0])
     assert name["element"]["initial_value"] == "Weekend discharges"
     buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]

@@ -175,6 +175,8 @@ def test_help_lists_every_subcommand_and_unknown_gets_help(user):
     assert "I don't know `frobnicate`" in unknown.text and "/clinic status" in unknown.text
     assert "I don't know `fro'bni'cate`" in quoted.text  # a backtick typed cannot end the quote early
     assert "full history" not in helped.text  # a long history is shortened in Slack, whole in an export
+    [edit] = [line for line in helped.text.splitlines() if "/clinic edit" in line]
+    assert "new lead or sponsor" in edit and "another channel" in edit
     assert "/clinic add" in empty.text
 
 

@@ -129,8 +129,9 @@ def test_the_lead_is_not_told_to_invite_the_bot_into_an_archived_channel(user, s
     walk.until(datetime(2026, 11, 24, 12, tzinfo=UTC), step=timedelta(minutes=10))
 
     [told] = [t for t in walk.to(LEAD) if "celebrate" in text_of(t.call)]
-    assert "the channel is archived" in text_of(told.call) and "Unarchive it" in text_of(told.call)
-    assert "Invite me" not in text_of(told.call)
+    said = text_of(told.call)
+    assert "the channel is archived" in said and "unarchive it" in said and "/clinic edit Discharge flow" in said
+    assert "invite me" not in said
 
 
 def test_the_lead_is_not_told_both_that_the_channel_is_gone_and_to_invite_the_bot_into_it(user, slack, db, bot, clock):
@@ -147,7 +148,7 @@ def test_the_lead_is_not_told_both_that_the_channel_is_gone_and_to_invite_the_bo
 
     [told] = [t for t in walk.to(LEAD) if "celebrate" in text_of(t.call)]
     said = text_of(told.call)
-    assert not ("no longer exists" in said and "Invite me" in said), said
+    assert not ("no longer exists" in said and "invite me" in said) and "add me back" in said, said
 
 
 def test_when_the_lead_cannot_be_reached_the_sponsor_hears_that_the_channel_refuses_the_wins(

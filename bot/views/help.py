@@ -13,7 +13,8 @@ COMMANDS = [
     ("`/clinic new`", "register a clinic: name, lead, sponsor, channel, up to 4 focus areas"),
     (
         "`/clinic edit Discharge flow`",
-        "focus areas (outcome, why) and their lead and lag indicators (its lead or sponsor)",
+        "hand it to a new lead or sponsor, move it to another channel, edit its focus areas (outcome, why) and "
+        "their lead and lag indicators (its lead or sponsor)",
     ),
     (
         "`/clinic metric Discharges before noon 42% yesterday`",

@@ -94,7 +94,9 @@ def edit_clinic_modal(clinic: Clinic, indicators: Sequence[Indicator]) -> dict[s
         title=plain(f"Edit {clinic.name}", 24),
         submit=plain("Save"),
         close=plain("Cancel"),
-        private_metadata=json.dumps({"clinic_id": clinic.id}),
+        private_metadata=json.dumps(
+            {"clinic_id": clinic.id, "shown": [clinic.lead_id, clinic.sponsor_id, clinic.channel_id]}
+        ),
         blocks=blocks,
     )
     return view.to_dict()

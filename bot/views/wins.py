@@ -27,14 +27,14 @@ def wins_message(clinic: Clinic, done: Sequence[Action]) -> tuple[str, list[dict
     return f"Wins for {esc(clinic.name)}", render(blocks)
 
 
-# What the lead can do about each reason the channel gives; nothing can point a clinic at another channel.
+# What can be done about each reason the channel gives, besides pointing the clinic at another channel.
 _REMEDIES = {
-    "is_archived": ("the channel is archived", "Unarchive it, or"),
+    "is_archived": ("the channel is archived", "unarchive it"),
     "channel_not_found": (
         "I can't see the channel: it was deleted, or it is private and I was removed from it",
-        "Add me back to it, or",
+        "add me back to it",
     ),
-    "not_in_channel": ("I'm not in that channel", "Invite me to it, or"),
+    "not_in_channel": ("I'm not in that channel", "invite me to it"),
 }
 
 
@@ -43,10 +43,12 @@ def wins_undeliverable(
 ) -> tuple[str, list[dict[str, Any]]]:
     """Whoever answers for the clinic hears, once, that its channel refuses its celebrations, and what they
     can do about it: the lead, or its sponsor when the lead cannot be reached either."""
-    because, remedy = _REMEDIES.get(error.split(": ")[-1], (undeliverable_because(error), "If they should not go on,"))
+    because, remedy = _REMEDIES.get(error.split(": ")[-1], (undeliverable_because(error), ""))
+    name = esc(clinic.name)
     body = (
-        f":warning: I couldn't celebrate *{esc(clinic.name)}*'s wins in <#{channel}>: {because}. {remedy} "
-        f"stop these posts with `/clinic wins {esc(clinic.name)} off`."
+        f":warning: I couldn't celebrate *{name}*'s wins in <#{channel}>: {because}. To go on, "
+        f"{remedy + ', or ' if remedy else ''}pick another channel with `/clinic edit {name}`; "
+        f"or stop these posts with `/clinic wins {name} off`."
     )
     if lead_unreachable:
         body += f" (I couldn't tell its lead, {mention(clinic.lead_id)}, either.)"
