@@ -112,19 +112,9 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
         if old and old not in (actor_id, *holders):  # one who swaps roles hears only of the new one
             told.append(old)
         for recipient in told:
-            text, blocks = views.role_changed_message(clinic, role, actor_id, recipient, new)
-            queries.enqueue(
-                session,
-                team_id=clinic.team_id,
-                dedupe_key=f"clinic_role:{clinic.id}:{recipient}:{now.isoformat()}",
-                kind="clinic_role",
-                recipient=recipient,
-                action_id=None,
-                text=text,
-                blocks=blocks,
-                created_at=now,
-                not_before=now,
-            )
+            message = views.role_changed_message(clinic, role, actor_id, recipient, new)
+            key = f"clinic_role:{clinic.id}:{recipient}:{now.isoformat()}"
+            queries.notify(session, clinic.team_id, key, "clinic_role", recipient, message, now)
     if new_lead != old_lead:
         for request, action in queries.pending_extensions_of_clinic(session, clinic.id, decider_id=old_lead):
             request.decider_id = new_lead
@@ -218,19 +208,9 @@ class ClinicService:
                 session.add(clinic)
                 session.flush()
                 for recipient in {new.lead_id, new.sponsor_id} - {None, new.created_by}:
-                    text, blocks = views.clinic_role_message(clinic, recipient)
-                    queries.enqueue(
-                        session,
-                        team_id=new.team_id,
-                        dedupe_key=f"clinic_role:{clinic.id}:{recipient}",
-                        kind="clinic_role",
-                        recipient=recipient,
-                        action_id=None,
-                        text=text,
-                        blocks=blocks,
-                        created_at=now,
-                        not_before=now,
-                    )
+                    message = views.clinic_role_message(clinic, recipient)
+                    key = f"clinic_role:{clinic.id}:{recipient}"
+                    queries.notify(session, new.team_id, key, "clinic_role", recipient, message, now)
                 return clinic
         except IntegrityError:
             # Two people registering the same name at once: the unique constraint decides.

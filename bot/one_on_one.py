@@ -193,18 +193,8 @@ def cadence(every_weeks: int, day: int) -> str:
 
 def _tell_person(session: Session, schedule: OneOnOneSchedule, now: datetime, change: str, text: str) -> None:
     """The person hears of their one-to-ones being set up, moved or stopped (`change`), from the lead."""
-    queries.enqueue(
-        session,
-        team_id=schedule.team_id,
-        dedupe_key=f"1on1_schedule:{schedule.id}:{change}:{now.isoformat()}",
-        kind="one_on_one_schedule",
-        recipient=schedule.person_id,
-        action_id=None,
-        text=text,
-        blocks=[],
-        created_at=now,
-        not_before=now,
-    )
+    key = f"1on1_schedule:{schedule.id}:{change}:{now.isoformat()}"
+    queries.notify(session, schedule.team_id, key, "one_on_one_schedule", schedule.person_id, (text, []), now)
 
 
 def meetings(schedule: OneOnOneSchedule, after: date, before: date) -> list[date]:

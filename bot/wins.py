@@ -65,17 +65,7 @@ def tell_wins_refused(session: Session, message: OutboxMessage, error: str, now:
         recipient, channel, error, lead_unreachable = clinic.sponsor_id, payload["channel"], payload["error"], True
     else:
         return
-    text, blocks = views.wins_undeliverable(clinic, channel, error, lead_unreachable)
-    queries.enqueue(
-        session,
-        team_id=message.team_id,
-        dedupe_key=f"wins_failed:{clinic.id}:{channel}:{recipient}:{error[:100]}",
-        kind="wins_failed",
-        recipient=recipient,
-        action_id=None,
-        text=text,
-        blocks=blocks,
-        payload={"clinic_id": clinic.id, "channel": channel, "error": error},
-        created_at=now,
-        not_before=now,
-    )
+    notice = views.wins_undeliverable(clinic, channel, error, lead_unreachable)
+    key = f"wins_failed:{clinic.id}:{channel}:{recipient}:{error[:100]}"
+    about = {"clinic_id": clinic.id, "channel": channel, "error": error}
+    queries.notify(session, message.team_id, key, "wins_failed", recipient, notice, now, payload=about)

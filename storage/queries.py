@@ -670,6 +670,33 @@ def enqueue(session: Session, **row: Any) -> bool:
     return session.execute(statement.returning(OutboxMessage.id)).first() is not None
 
 
+def notify(
+    session: Session,
+    team_id: str,
+    key: str,
+    kind: str,
+    recipient: str,
+    message: tuple[str, list[dict[str, Any]]],
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Queue a notice about no one action (a clinic's roles, a one-to-one schedule...), to go out at once."""
+    text, blocks = message
+    return enqueue(
+        session,
+        team_id=team_id,
+        dedupe_key=key,
+        kind=kind,
+        recipient=recipient,
+        action_id=None,
+        text=text,
+        blocks=blocks,
+        payload=payload,
+        created_at=now,
+        not_before=now,
+    )
+
+
 def claim_due(
     session: Session,
     now: datetime,
