@@ -316,10 +316,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _http(bot, settings: Settings, args: argparse.Namespace) -> Callable[[], None]:  # type: ignore[no-untyped-def]
-    from bot.web import create_web_app, serve
+    from bot.web import create_web_app, listen, serve
 
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        raise CannotStart(f"--port {args.port}: cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     web = create_web_app(bot.bolt, bot.services.health, threads=settings.request_threads)
-    return lambda: serve(web, host=args.host, port=args.port)
+    return lambda: serve(web, sock)
 
 
 def freeze_start_up_objects() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 
 import anyio
@@ -94,10 +95,23 @@ def create_web_app(bolt: App, health: Health, *, threads: int) -> Starlette:
     return Starlette(routes=routes)
 
 
-def serve(app: Starlette, *, host: str, port: int) -> None:
-    """Serve until SIGTERM or SIGINT, then return, so that the caller's graceful stop runs. `uvicorn.run`
-    raises the signal again once it has stopped serving, which kills the process before claimed messages
-    are handed back and the scheduler is stopped."""
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound now: a port another process holds stops start-up before the scheduler
+    has sent anything (OSError)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(app: Starlette, sock: socket.socket) -> None:
+    """Serve on `sock` until SIGTERM or SIGINT, then return, so that the caller's graceful stop runs.
+    `uvicorn.run` raises the signal again once it has stopped serving, which kills the process before
+    claimed messages are handed back and the scheduler is stopped."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -110,4 +124,4 @@ def serve(app: Starlette, *, host: str, port: int) -> None:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)).run()
+    Server(uvicorn.Config(app, log_config=None, access_log=False)).run(sockets=[sock])

@@ -356,6 +356,28 @@ def test_an_unreachable_postgresql_stops_start_up_in_one_line_without_its_passwo
         assert "s3cret-pw" not in result.stderr + result.stdout
 
 
+def test_a_port_already_in_use_stops_start_up_in_one_line_before_anything_is_sent(user, slack, bot_env, tmp_path):
+    """Another process on the port: `run` must stop before its scheduler sends anything, or a supervisor
+    restarting it would have it chase people on every try without ever serving Slack."""
+    user.command(LEAD, f"add <@{OWNER}> Audit the rota by 2026-11-27")
+    wait_dms(slack, OWNER)
+    slack.reset()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = run_once(
+            "run", "--mode", "http", "--host", "127.0.0.1", "--port", str(port), env=bot_env, cwd=tmp_path
+        )
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"clinic-bot: --port {port}") and "in use" in last, result.stderr
+    assert slack.calls_to("chat.postMessage") == []
+
+
 def test_a_postgresql_user_that_may_not_create_tables_stops_start_up_in_one_line(postgres, tmp_path):
     """Since PostgreSQL 15 a user may not create tables in `public` unless granted: the usual state of a
     database an IT team hands over."""
