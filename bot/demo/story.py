@@ -361,9 +361,10 @@ def summary(result: DemoResult, echo: Callable[[str], None]) -> None:
     for moment in result.transcript.moments:
         if moment.place != "did":
             counts[moment.place] = counts.get(moment.place, 0) + 1
-    echo(
-        f"Done in {result.seconds:.1f} s: {counts.get('dm', 0)} DMs, {counts.get('channel', 0)} channel posts, "
-        f"{counts.get('only_you', 0)} private answers, {counts.get('form', 0)} forms."
+    said = ", ".join(
+        f"{counts.get(place, 0)} {word if counts.get(place, 0) == 1 else word + 's'}"
+        for place, word in (("dm", "DM"), ("channel", "channel post"), ("only_you", "private answer"), ("form", "form"))
     )
+    echo(f"Done in {result.seconds:.1f} s: {said}.")
     if result.html_path is not None:
         echo(f"The whole conversation, as a web page: {result.html_path.resolve()}")
