@@ -393,6 +393,11 @@ def test_an_undeliverable_nudge_is_recorded_and_the_lead_is_told_once(user, slac
     notices = [c for c in slack.messages_to(LEAD) if "couldn't reach" in text_of(c)]
     assert len(notices) == 1 and "deactivated" in text_of(notices[0])
 
+    # The notice's Reassign opens the lead's form, and the action goes to someone who can do it.
+    assert "Reassign #1" in buttons_of(notices[0])
+    reassign(user, slack, 1, OTHER)
+    assert actions_in(db)[0].owner_id == OTHER
+
 
 def test_an_undeliverable_nudge_about_several_actions_tells_the_lead_about_them_at_once(user, slack, db, bot, clock):
     walk = Walk(bot, slack, clock)

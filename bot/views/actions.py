@@ -592,6 +592,10 @@ def delivery_failed(actions: Sequence[Action], recipient: str, error: str) -> tu
             blocks.append(_Line(_named(action)))
         if action.closed_at is None:
             blocks.append(action_buttons(action))
+            reassign = ButtonElement(
+                text=plain(f"Reassign #{action.id}"), action_id=ids.ESCALATION_REASSIGN, value=str(action.id)
+            )
+            blocks.append(ActionsBlock(block_id=f"reassign:{action.id}", elements=[reassign]))
     numbers = ", ".join(f"#{action.id}" for action in actions)
     return _message(blocks, f"Couldn't deliver a message about action{'s' if several else ''} {numbers}")
 
