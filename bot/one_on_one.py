@@ -23,7 +23,7 @@ from bot.views.text import mention
 from bot.working_time import WorkingHours
 from storage import queries
 from storage.db import SessionFactory
-from storage.models import Action, AgendaItem, ExtensionRequest, Indicator, OneOnOneSchedule
+from storage.models import Action, AgendaItem, ExtensionRequest, Indicator, OneOnOneSchedule, OutboxMessage
 
 QUESTIONS = (
     "From 1 to 10, how committed are you to this change?",
@@ -67,7 +67,7 @@ class OneOnOneService:
             message = queries.outbox_for_message(session, team_id, channel, thread_ts)
             if message is None or message.kind != "one_on_one" or (message.payload or {}).get("side") != "person":
                 return False
-            schedule = session.get(OneOnOneSchedule, message.payload["schedule_id"])
+            schedule = _schedule_of(session, message)
             if schedule is None or actor_id != schedule.person_id or not text.strip():
                 return False
             if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
@@ -91,12 +91,11 @@ class OneOnOneService:
         from bot.views.one_on_one import person_side
 
         payload = message.payload or {}
-        schedule = session.get(OneOnOneSchedule, payload.get("schedule_id"))
+        schedule = _schedule_of(session, message)
         meeting = date.fromisoformat(payload["meeting"])
         if schedule is None or meeting not in meetings(schedule, meeting, meeting):
             return None  # stopped, or moved to another day, since it was queued
-        pair = (schedule.lead_id, schedule.person_id)
-        if (payload.get("lead", pair[0]), payload.get("person", pair[1])) != pair or message.recipient not in pair:
+        if message.recipient not in (schedule.lead_id, schedule.person_id):
             return None  # stopped, and its id taken by a schedule between others (SQLite reuses a deleted id)
         reader = Person(message.recipient, "", payload["tz"])
         agenda = self.agenda(message.team_id, schedule.lead_id, schedule.person_id)
@@ -197,6 +196,21 @@ def _tell_person(session: Session, schedule: OneOnOneSchedule, now: datetime, ch
     queries.notify(session, schedule.team_id, key, "one_on_one_schedule", schedule.person_id, (text, []), now)
 
 
+def _schedule_of(session: Session, message: OutboxMessage) -> OneOnOneSchedule | None:
+    """The schedule an agenda message belongs to now: its pair's, which may have been stopped and set up again
+    since the message was queued (messages queued by earlier versions name the schedule by its id alone)."""
+    payload = message.payload or {}
+    if "lead" in payload:
+        return queries.one_on_one_schedule(session, message.team_id, payload["lead"], payload["person"])
+    return session.get(OneOnOneSchedule, payload.get("schedule_id"))
+
+
+def _earlier_key(row: dict) -> str:
+    """The key earlier versions gave a day-before agenda, by the schedule's id."""
+    payload = row["payload"]
+    return f"1on1:{payload['schedule_id']}:{payload['meeting']}:{payload['side']}"
+
+
 def meetings(schedule: OneOnOneSchedule, after: date, before: date) -> list[date]:
     """The meeting days of a schedule between two days (inclusive), from its rrule."""
     rule = rrule(
@@ -279,6 +293,7 @@ class OneOnOneScheduler:
             for schedule in queries.one_on_one_schedules(session, self._oauth_client_id):
                 lead_tz = queries.tz_of(session, schedule.team_id, schedule.lead_id)
                 today = now.astimezone(zone(lead_tz)).date()
+                pair = f"1on1:{schedule.team_id}:{schedule.lead_id}:{schedule.person_id}"
                 for meeting in meetings(schedule, today, today + LOOK_AHEAD):
                     eve = self._hours.working_day_before(meeting)
                     if now < datetime.combine(eve, self._hours.start, tzinfo=zone(lead_tz)):
@@ -289,7 +304,7 @@ class OneOnOneScheduler:
                         rows.append(
                             {
                                 "team_id": schedule.team_id,
-                                "dedupe_key": f"1on1:{schedule.id}:{meeting.isoformat()}:{side}",
+                                "dedupe_key": f"{pair}:{meeting.isoformat()}:{side}",
                                 "kind": "one_on_one",
                                 "recipient": who,
                                 "action_id": None,
@@ -307,8 +322,10 @@ class OneOnOneScheduler:
                                 "not_before": self._hours.next_open(now, tz),
                             }
                         )
-            fresh = queries.missing_keys(session, [r["dedupe_key"] for r in rows])
-            rows = [r for r in rows if r["dedupe_key"] in fresh]
+            # Keyed by the pair, not the schedule: stopping and setting up again sends no second agenda. Keys
+            # written by earlier versions, by the schedule's id, count too, so an upgrade sends none twice.
+            fresh = queries.missing_keys(session, [key for r in rows for key in (r["dedupe_key"], _earlier_key(r))])
+            rows = [r for r in rows if r["dedupe_key"] in fresh and _earlier_key(r) in fresh]
             if rows:
                 queries.enqueue_many(session, rows)
         return len(rows)

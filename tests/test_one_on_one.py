@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.demo.driver import TEAM
 from bot.views import ids
-from storage.models import OneOnOneSchedule, SlackUser
+from storage.models import OneOnOneSchedule, OutboxMessage, SlackUser
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, text_of, wait_dms, wait_response
 from tests.test_clinics import register_clinic
@@ -181,10 +181,57 @@ def test_an_agenda_queued_before_a_stop_never_reaches_its_reader_with_someone_el
     assert to_owner == []  # stopped: no agenda at all
 
 
+def test_one_to_ones_stopped_and_set_up_again_on_the_eve_send_each_side_one_agenda(user, slack, db, bot, clock):
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    # Wed 25 Nov 10:00 UTC: the lead's agenda went out at 09:00 London; the person's waits for 09:00 in New York.
+    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))
+
+    user.command(LEAD, f"1on1 <@{OWNER}> stop")
+    again = user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 26, 9, tzinfo=UTC), step=timedelta(hours=1))
+
+    db.expire_all()
+    prep = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.recipient == OWNER))
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "Can we talk about rota cover?", event_id="EvTOPIC")
+    agenda = user.command(LEAD, f"1on1 <@{OWNER}>")
+
+    assert "from Thursday 26 November" in again.text
+    for reader in (LEAD, OWNER):
+        agendas = [text_of(t.call) for t in walk.to(reader) if "one-to-one with" in text_of(t.call)]
+        assert len(agendas) == 1 and "Thursday 26 November" in agendas[0], (reader, agendas)
+    assert "Can we talk about rota cover?" in agenda.text  # the person's reply reached the restarted schedule
+
+
+def test_agendas_queued_before_an_upgrade_are_neither_sent_twice_nor_lost(user, slack, db, bot, clock):
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))  # the lead's sent, the person's queued
+    schedule = db.scalar(select(OneOnOneSchedule))
+    for row in db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one")):
+        payload = row.payload  # as earlier versions queued them: keyed and named by the schedule's id alone
+        row.dedupe_key = f"1on1:{schedule.id}:{payload['meeting']}:{payload['side']}"
+        row.payload = {k: v for k, v in payload.items() if k not in ("lead", "person")}
+    db.commit()
+
+    walk.until(datetime(2026, 11, 26, 9, tzinfo=UTC), step=timedelta(hours=1))
+
+    for reader in (LEAD, OWNER):
+        agendas = [text_of(t.call) for t in walk.to(reader) if "one-to-one with" in text_of(t.call)]
+        assert len(agendas) == 1 and "Thursday 26 November" in agendas[0], (reader, agendas)
+
+
 def day_before_message_to_the_person(user, slack, db, bot, clock):
     """Weekly one-to-ones on Thursday: the person's side of the agenda, sent on Wednesday."""
     from bot.demo.walk import Walk
-    from storage.models import OutboxMessage
 
     walk = Walk(bot, slack, clock)
     add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
@@ -256,7 +303,6 @@ def test_many_long_topics_fit_slacks_limits_on_the_agenda_and_in_the_day_before_
 
 def test_what_the_lead_marks_discussed_comes_off_the_next_agenda_and_can_go_on_again(user, slack, db, bot, clock):
     from bot.demo.walk import Walk
-    from storage.models import OutboxMessage
 
     walk = Walk(bot, slack, clock)
     clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
