@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import re
 import signal
 import sys
 import threading
@@ -117,6 +118,16 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     purge.set_defaults(func=_purge)
 
+    forget = commands.add_parser(
+        "forget-workspace",
+        help="delete everything kept for one workspace, once it has removed the app",
+        description="Deletes every row kept for the workspace: clinics, actions with their history, people, "
+        "messages, one-to-ones, indicators, preferences and its stored token. Other workspaces keep theirs.",
+    )
+    forget.add_argument("--team", type=_team, required=True, metavar="TEAM_ID", help="the workspace, e.g. T0123ABCD")
+    forget.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+    forget.set_defaults(func=_forget_workspace)
+
     export = commands.add_parser(
         "export",
         help="write clinics' actions with their history, focus areas, indicators and readings as CSV or JSON",
@@ -177,6 +188,12 @@ def _day(text: str) -> date:
     if value > SystemClock().now().date():
         raise argparse.ArgumentTypeError(f"{text} is in the future: only what closed before today can be purged")
     return value
+
+
+def _team(text: str) -> str:
+    if not re.fullmatch(r"[TE][A-Z0-9]{2,}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Slack workspace id, which looks like T0123ABCD")
+    return text
 
 
 def _require(settings: Settings, *names: str) -> None:
@@ -250,6 +267,36 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
         f"{purged.agenda_items} one-to-one agenda item(s) discussed before it, "
         f"{purged.messages} record(s) of messages sent, and {purged.events} of Slack events handled"
     )
+    return 0
+
+
+def _forget_workspace(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import make_engine, make_session_factory, upgrade
+    from storage.queries import forget_workspace, installed
+
+    if args.dry_run:
+        _schema_current(settings)
+    else:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            if installed(session, args.team):
+                print(
+                    f"clinic-bot: workspace {args.team} still has the app installed, and what happens there would be "
+                    "recorded again: remove the app from it first. Nothing was deleted.",
+                    file=sys.stderr,
+                )
+                return 2
+            gone = forget_workspace(session, args.team, dry_run=args.dry_run)
+    finally:
+        engine.dispose()
+    if not gone:
+        print(f"clinic-bot: nothing is kept for workspace {args.team}: nothing to delete")
+    else:
+        tables = ", ".join(f"{count:,} from {table}" for table, count in gone.items())
+        verb = "would delete" if args.dry_run else "deleted"
+        print(f"clinic-bot: {verb} {sum(gone.values()):,} row(s) of workspace {args.team}: {tables}")
     return 0
 
 

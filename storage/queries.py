@@ -42,6 +42,7 @@ from storage.models import (
     Action,
     ActionEvent,
     AgendaItem,
+    Base,
     ChaseStep,
     Clinic,
     DigestPreference,
@@ -1126,6 +1127,28 @@ def purge(session: Session, before: datetime, *, now: datetime | None = None, dr
     actions = session.execute(delete(Action).where(Action.id.in_(closed))).rowcount
     events = session.execute(delete(ProcessedEvent).where(handled)).rowcount
     return Purged(actions, messages, items, events)
+
+
+def forget_workspace(session: Session, team_id: str, *, dry_run: bool = False) -> dict[str, int]:
+    """Delete every row kept for a workspace, in every table that has a `team_id` (its stored token too),
+    children before parents; how many went (or would go) from each table that held any."""
+    gone = {}
+    for table in reversed(Base.metadata.sorted_tables):
+        if "team_id" not in table.c:
+            continue
+        ours = table.c.team_id == team_id
+        if dry_run:
+            count = session.scalar(select(func.count()).select_from(table).where(ours)) or 0
+        else:
+            count = session.execute(delete(table).where(ours)).rowcount
+        if count:
+            gone[table.name] = count
+    return gone
+
+
+def installed(session: Session, team_id: str) -> bool:
+    """Whether a workspace has the app installed through OAuth (a token stored for it)."""
+    return session.scalar(select(exists().where(SLACK_BOTS.c.team_id == team_id))) or False
 
 
 def dedupe_horizon(now: datetime) -> datetime:

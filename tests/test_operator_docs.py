@@ -34,6 +34,7 @@ def test_the_docs_name_the_commands_we_ship():
         ("db", "upgrade"),
         ("demo",),
         ("export",),
+        ("forget-workspace",),
         ("purge",),
         ("run",),
         ("scheduler",),

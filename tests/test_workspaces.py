@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -186,6 +187,56 @@ def test_a_workspace_of_an_enterprise_grid_org_is_reached_and_forgotten(multi, s
     assert driver.event({"type": "app_uninstalled"}).status == 200
     with multi.services.sessions() as session:
         assert session.execute(text("SELECT count(*) FROM slack_bots")).scalar() == 0
+
+
+def rows_of(bot: ClinicBot, team_id: str) -> dict[str, list[dict]]:
+    """Every row kept for a workspace, by table."""
+    with bot.services.sessions() as session:
+        return {
+            table.name: [dict(row._mapping) for row in session.execute(select(table).where(table.c.team_id == team_id))]
+            for table in Base.metadata.sorted_tables
+            if "team_id" in table.c
+        }
+
+
+def test_everything_kept_for_a_workspace_that_removed_the_app_can_be_deleted_and_nothing_of_another(
+    multi, slack, clock, database_url, tmp_path
+):
+    def forget(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_once("forget-workspace", *args, env=multi_env(slack, database_url, KEY), cwd=tmp_path)
+
+    walk = Walk(multi, slack, clock)
+    drivers = {}
+    for team_id, title in TEAMS.items():
+        install(multi, team_id)
+        driver = drivers[team_id] = SlackDriver(multi.bolt, SIGNING_SECRET, slack.response_url(team_id), team_id)
+        driver.submit(LEAD, "clinic_new", clinic_form("Discharge flow", LEAD, SPONSOR))
+        add(driver, slack, ASSIGNER, OWNER, title, "2026-11-27")
+        driver.command(ASSIGNER, f"1on1 <@{OWNER}> every week on thursday")
+    walk.settle()
+    walk.until(datetime(2026, 12, 8, 10, tzinfo=UTC))  # reminders, nudges, escalations, agendas, a digest
+
+    still_there = forget("--team", "T0002")
+    assert drivers["T0002"].event({"type": "app_uninstalled"}).status == 200
+    walk.settle()
+    kept, leaving = rows_of(multi, "T0001"), rows_of(multi, "T0002")
+    held = sum(len(rows) for rows in leaving.values())
+    counted = forget("--team", "T0002", "--dry-run")
+    counted_leaves = rows_of(multi, "T0002")
+    done = forget("--team", "T0002")
+    again = forget("--team", "T0002")
+    mistyped = forget("--team", "Discharge flow")
+
+    assert still_there.returncode == 2 and "remove the app from it first. Nothing was deleted." in still_there.stderr
+    assert all(leaving[table] for table in ("clinics", "actions", "outbox", "slack_users", "one_on_one_schedules"))
+    assert counted.returncode == 0 and f"would delete {held:,} row(s) of workspace T0002" in counted.stdout
+    assert counted_leaves == leaving
+    assert done.returncode == 0 and f"deleted {held:,} row(s) of workspace T0002" in done.stdout, done.stderr
+    assert f"{len(leaving['actions'])} from actions" in done.stdout
+    assert not any(rows_of(multi, "T0002").values())
+    assert rows_of(multi, "T0001") == kept
+    assert again.returncode == 0 and "nothing is kept for workspace T0002" in again.stdout
+    assert mistyped.returncode == 2 and "is not a Slack workspace id" in mistyped.stderr
 
 
 def multi_env(slack, database_url: str, key: str) -> dict[str, str]:
