@@ -278,13 +278,15 @@ def _forget_workspace(settings: Settings, args: argparse.Namespace) -> int:
         _schema_current(settings)
     else:
         upgrade(settings.database_url)
+    served = _still_served(settings, args.team)  # asked before a transaction is open: Slack may be slow
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine).begin() as session:
-            if installed(session, args.team):
+            refusal = "still has the app installed" if installed(session, args.team) else served
+            if refusal:
                 print(
-                    f"clinic-bot: workspace {args.team} still has the app installed, and what happens there would be "
-                    "recorded again: remove the app from it first. Nothing was deleted.",
+                    f"clinic-bot: workspace {args.team} {refusal}; what happens there would be recorded again, so "
+                    "remove the app from it first. Nothing was deleted.",
                     file=sys.stderr,
                 )
                 return 2
@@ -298,6 +300,23 @@ def _forget_workspace(settings: Settings, args: argparse.Namespace) -> int:
         verb = "would delete" if args.dry_run else "deleted"
         print(f"clinic-bot: {verb} {sum(gone.values()):,} row(s) of workspace {args.team}: {tables}")
     return 0
+
+
+def _still_served(settings: Settings, team_id: str) -> str | None:
+    """With one bot token, whether Slack says it still speaks for the workspace (a token Slack refuses was
+    revoked with the app). Unsure, say so: deleting a workspace's data cannot be undone."""
+    from bot.slack import REFUSED_TOKEN_ERRORS, SlackFailure, SlackGateway, new_web_client
+
+    if settings.installs_per_workspace or settings.slack_bot_token is None:
+        return None
+    try:
+        token = settings.slack_bot_token.get_secret_value()
+        who = SlackGateway(new_web_client(token, settings.slack_api_url, timeout=5)).identity()
+    except SlackFailure as exc:
+        if exc.error in REFUSED_TOKEN_ERRORS:
+            return None
+        return f"may still be served by SLACK_BOT_TOKEN (Slack could not say: {exc.error}; try again later)"
+    return "is still served by SLACK_BOT_TOKEN" if who.get("team_id") == team_id else None
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:

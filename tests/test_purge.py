@@ -11,15 +11,20 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from storage.models import Action, ActionEvent, AgendaItem, OutboxMessage, ProcessedEvent
-from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
+from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR, TEAM
 from tests.helpers import actions_in, count, history_kinds
 from tests.test_status import add
 
 
-def purge(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def purge(url: str, *args: str, command: str = "purge", **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "purge", *args],
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[1]), "DATABASE_URL": url},
+        [sys.executable, "-m", "bot.cli", command, *args],
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(Path(__file__).parents[1]),
+            "DATABASE_URL": url,
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -218,3 +223,21 @@ def test_the_record_of_slack_events_handled_is_kept_only_while_slack_may_send_th
     db.expire_all()
     assert purged.events == 1 and list(db.scalars(select(ProcessedEvent.event_id))) == ["EvNEW"]
     assert history_kinds(db, action_id) == ["created", "note", "note"]
+
+
+def test_the_workspace_the_bot_token_still_serves_is_not_forgotten(user, slack, db, bot, database_url):
+    add(user, slack, ASSIGNER, OWNER, "Still wanted", "2026-12-20")
+    token = {"SLACK_BOT_TOKEN": "xoxb-still-serving", "SLACK_API_URL": slack.base_url}
+
+    served = purge(database_url, "--team", TEAM, command="forget-workspace", **token)
+    slack.fail_next("auth.test", status=503)
+    unsure = purge(database_url, "--team", TEAM, command="forget-workspace", **token)
+    kept = [a.title for a in actions_in(db)]
+    slack.fail_next("auth.test", error="token_revoked")  # the app was removed from the workspace
+    removed = purge(database_url, "--team", TEAM, command="forget-workspace", **token)
+
+    assert served.returncode == 2 and f"workspace {TEAM} is still served by SLACK_BOT_TOKEN" in served.stderr
+    assert unsure.returncode == 2 and "Slack could not say" in unsure.stderr and "Nothing was deleted" in unsure.stderr
+    assert kept == ["Still wanted"]
+    assert removed.returncode == 0 and "from actions" in removed.stdout, removed.stderr
+    assert actions_in(db) == []

@@ -227,7 +227,7 @@ def test_everything_kept_for_a_workspace_that_removed_the_app_can_be_deleted_and
     again = forget("--team", "T0002")
     mistyped = forget("--team", "Discharge flow")
 
-    assert still_there.returncode == 2 and "remove the app from it first. Nothing was deleted." in still_there.stderr
+    assert still_there.returncode == 2 and "still has the app installed" in still_there.stderr
     assert all(leaving[table] for table in ("clinics", "actions", "outbox", "slack_users", "one_on_one_schedules"))
     assert counted.returncode == 0 and f"would delete {held:,} row(s) of workspace T0002" in counted.stdout
     assert counted_leaves == leaving
