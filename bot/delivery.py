@@ -396,8 +396,9 @@ class Delivery:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stopping.clear()
-                self._thread = threading.Thread(target=self._loop, name="delivery", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._loop, name="delivery", daemon=True)
+                thread.start()
+                self._thread = thread
         self._wake.set()
 
     def _loop(self) -> None:
@@ -413,13 +414,14 @@ class Delivery:
 
     def stop(self) -> None:
         """Stop the background worker: it finishes the message in hand and claims no more. A later
-        explicit `deliver_due` (a pass, a tick) still works."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._stopping.clear()
+        explicit `deliver_due` (a pass, a tick) still works. A request's kick meanwhile waits for it."""
+        with self._lock:
+            self._stopping.set()
+            self._wake.set()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+                self._thread = None
+            self._stopping.clear()
 
 
 def _backoff(attempts: int) -> timedelta:
