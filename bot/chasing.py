@@ -74,10 +74,6 @@ class Step(NamedTuple):
     # "still on track?" due together, or after downtime), marked as sent with it so none follows it.
     covers: tuple[Step, ...] = ()
 
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.cycle.isoformat()}:{self.number}"
-
 
 def cycle_start(state: ChaseState) -> datetime:
     return cycle_start_of(state.due_at, state.last_owner_update_at)

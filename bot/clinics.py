@@ -16,6 +16,7 @@ from bot.chasing import ChasePolicy
 from bot.clock import Clock
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.names import clean_name
+from bot.nudges import chase_row
 from bot.patient_data import PatientData
 from bot.people import Person, check_active
 from bot.views import actions as action_views
@@ -115,6 +116,9 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
             message = views.role_changed_message(clinic, role, actor_id, recipient, new)
             key = f"clinic_role:{clinic.id}:{recipient}:{now.isoformat()}"
             queries.notify(session, clinic.team_id, key, "clinic_role", recipient, message, now)
+    for kind, old, new in (("lead", old_lead, new_lead), ("sponsor", old_sponsor, new_sponsor)):
+        if old is not None and old != new:
+            _pass_on_escalations(session, clinic, kind, old, new, now)
     if new_lead != old_lead:
         for request, action in queries.pending_extensions_of_clinic(session, clinic.id, decider_id=old_lead):
             request.decider_id = new_lead
@@ -123,6 +127,28 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
     if (old_lead, old_sponsor) == (new_lead, new_sponsor):
         return set()
     return {old_lead, old_sponsor, new_lead, new_sponsor} - {None}
+
+
+def _pass_on_escalations(session: Session, clinic: Clinic, kind: str, old: str, new: str | None, now: datetime) -> None:
+    """Escalations about the clinic's actions still waiting to go to whoever gave up the role (for their
+    working hours, or their owner's nudge first) go to whoever took it, at the same time; with nobody in
+    the role, to nobody. One already handed to Slack stays: Slack may have it."""
+    for message in queries.unsent_chases_to(session, clinic.team_id, old):
+        items = message.payload["items"]
+        ours = queries.actions_in_clinic(session, clinic.id, [item[0] for item in items if item[1] == kind])
+        moving = [item for item in items if item[1] == kind and item[0] in ours]
+        if not moving:
+            continue
+        staying = [item for item in items if item not in moving]
+        if staying:
+            message.payload = {**message.payload, "items": staying}
+        else:
+            message.state, message.last_error = "dropped", "the clinic changed hands"
+        if new is not None:
+            row = chase_row(
+                clinic.team_id, new, queries.tz_of(session, clinic.team_id, new), moving, now, message.not_before
+            )
+            queries.enqueue_many(session, [row])
 
 
 def clean_areas(

@@ -149,25 +149,11 @@ class NudgePlanner:
             why = "; ".join(f"#{a.id} {views.WHY[s.kind]}" for a, s in items)
             planned.append(Planned(team_id, recipient, not_before, tuple((a.id, s.kind) for a, s in items), why))
             for start in range(0, len(items), views.ITEMS_PER_MESSAGE):
-                chunk = items[start : start + views.ITEMS_PER_MESSAGE]
-                first_action, first_step = chunk[0]
-                rows.append(
-                    {
-                        "team_id": team_id,
-                        "dedupe_key": f"chase:{recipient}:{first_action.id}:{first_step.key}",
-                        "kind": "chase",
-                        "recipient": recipient,
-                        "action_id": first_action.id if len(chunk) == 1 else None,
-                        "text": "",
-                        "blocks": [],
-                        "payload": {
-                            "tz": tz,
-                            "items": [[a.id, s.kind, s.number, s.cycle.isoformat()] for a, s in chunk],
-                        },
-                        "created_at": now,
-                        "not_before": not_before,
-                    }
-                )
+                chunk = [
+                    [a.id, s.kind, s.number, s.cycle.isoformat()]
+                    for a, s in items[start : start + views.ITEMS_PER_MESSAGE]
+                ]
+                rows.append(chase_row(team_id, recipient, tz, chunk, now, not_before))
         if rows and not dry_run:
             queries.enqueue_many(session, rows)
         return planned
@@ -207,6 +193,26 @@ class NudgePlanner:
             if step.kind in ("lead", "sponsor")
         }
         return views.chase_message(items, payload["tz"], now, self._hours, lead_events, handovers, unreached)
+
+
+def chase_row(
+    team_id: str, recipient: str, tz: str, items: list[list[Any]], now: datetime, not_before: datetime
+) -> dict[str, Any]:
+    """The outbox row of one chase message: its items are [action id, step kind, number, cycle], and its
+    key is its first item's step, to its recipient."""
+    action_id, kind, number, cycle = items[0]
+    return {
+        "team_id": team_id,
+        "dedupe_key": f"chase:{recipient}:{action_id}:{kind}:{cycle}:{number}",
+        "kind": "chase",
+        "recipient": recipient,
+        "action_id": action_id if len(items) == 1 else None,
+        "text": "",
+        "blocks": [],
+        "payload": {"tz": tz, "items": items},
+        "created_at": now,
+        "not_before": not_before,
+    }
 
 
 def _lead_id(action: Action) -> str:

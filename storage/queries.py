@@ -469,6 +469,30 @@ def move_pending_wins(session: Session, team_id: str, clinic_id: int, channel_id
         session.execute(waiting.values(recipient=channel_id))
 
 
+def unsent_chases_to(session: Session, team_id: str, recipient: str) -> list[OutboxMessage]:
+    """The chase messages waiting to go to someone, none of them handed to Slack yet."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.state == "pending",
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.kind == "chase",
+                OutboxMessage.recipient == recipient,
+                OutboxMessage.sending_at.is_(None),
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def actions_in_clinic(session: Session, clinic_id: int, action_ids: Collection[int]) -> set[int]:
+    """Those of `action_ids` that are the clinic's."""
+    if not action_ids:
+        return set()
+    return set(session.scalars(select(Action.id).where(Action.clinic_id == clinic_id, Action.id.in_(action_ids))))
+
+
 def pending_extensions_of_clinic(
     session: Session, clinic_id: int, *, decider_id: str
 ) -> list[tuple[ExtensionRequest, Action]]:
