@@ -120,6 +120,7 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
         if old is not None and old != new:
             _pass_on_escalations(session, clinic, kind, old, new, now)
     if new_lead != old_lead:
+        _pass_on_missed_readings(session, clinic, old_lead, new_lead)
         for request, action in queries.pending_extensions_of_clinic(session, clinic.id, decider_id=old_lead):
             request.decider_id = new_lead
             message = action_views.extension_request(action, request, roles.lead, now)
@@ -133,7 +134,7 @@ def _pass_on_escalations(session: Session, clinic: Clinic, kind: str, old: str, 
     """Escalations about the clinic's actions still waiting to go to whoever gave up the role (for their
     working hours, or their owner's nudge first) go to whoever took it, at the same time; with nobody in
     the role, to nobody. One already handed to Slack stays: Slack may have it."""
-    for message in queries.unsent_chases_to(session, clinic.team_id, old):
+    for message in queries.unsent_to(session, clinic.team_id, old, "chase"):
         items = message.payload["items"]
         ours = queries.actions_in_clinic(session, clinic.id, [item[0] for item in items if item[1] == kind])
         moving = [item for item in items if item[1] == kind and item[0] in ours]
@@ -149,6 +150,15 @@ def _pass_on_escalations(session: Session, clinic: Clinic, kind: str, old: str, 
                 clinic.team_id, new, queries.tz_of(session, clinic.team_id, new), moving, now, message.not_before
             )
             queries.enqueue_many(session, [row])
+
+
+def _pass_on_missed_readings(session: Session, clinic: Clinic, old_lead: str, new_lead: str) -> None:
+    """The notes of the clinic's missed readings still waiting to go to its old lead go to the new one."""
+    indicators = {indicator.id for indicator in queries.indicators_of_clinic(session, clinic.team_id, clinic.id)}
+    tz = queries.tz_of(session, clinic.team_id, new_lead)
+    for message in queries.unsent_to(session, clinic.team_id, old_lead, "report_missed"):
+        if message.payload.get("indicator_id") in indicators:
+            message.recipient, message.payload = new_lead, {**message.payload, "tz": tz}
 
 
 def clean_areas(

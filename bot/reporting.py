@@ -463,8 +463,8 @@ class ReportPlanner:
         indicator = queries.get_indicator(session, message.team_id, int(payload.get("indicator_id") or 0))
         if indicator is None or indicator.due_on.isoformat() != payload.get("due_on"):
             return None
-        if message.kind == "report_due" and message.recipient != indicator.reporter_id:
-            return None
+        if message.recipient != (indicator.reporter_id if message.kind == "report_due" else indicator.clinic.lead_id):
+            return None  # the indicator or the clinic changed hands since
         readings = queries.readings_of(session, message.team_id, indicator.id, limit=12)
         reader = Person(message.recipient, "", payload.get("tz") or "UTC")
         now = self._clock.now()

@@ -469,15 +469,15 @@ def move_pending_wins(session: Session, team_id: str, clinic_id: int, channel_id
         session.execute(waiting.values(recipient=channel_id))
 
 
-def unsent_chases_to(session: Session, team_id: str, recipient: str) -> list[OutboxMessage]:
-    """The chase messages waiting to go to someone, none of them handed to Slack yet."""
+def unsent_to(session: Session, team_id: str, recipient: str, kind: str) -> list[OutboxMessage]:
+    """The messages of a kind waiting to go to someone, none of them handed to Slack yet."""
     return list(
         session.scalars(
             select(OutboxMessage)
             .where(
                 OutboxMessage.state == "pending",
                 OutboxMessage.team_id == team_id,
-                OutboxMessage.kind == "chase",
+                OutboxMessage.kind == kind,
                 OutboxMessage.recipient == recipient,
                 OutboxMessage.sending_at.is_(None),
             )

@@ -14,6 +14,7 @@ from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, ROBOT, SPONSOR
 from tests.helpers import actions_in, form_as_shown, opened_view, text_of
 from tests.test_clinics import register_clinic
 from tests.test_escalation_tools import ask_for_more_time, escalate
+from tests.test_metric_command import add_indicator
 from tests.test_status import add
 
 
@@ -231,3 +232,24 @@ def test_an_escalation_waiting_to_go_to_the_old_lead_goes_to_the_new_one(user, s
     assert said_to(slack, LEAD, "Audit weekend discharges") == told_before
     [escalation] = said_to(slack, OTHER, "Audit weekend discharges")
     assert "overdue" in escalation, escalation
+
+
+def test_a_missed_reading_waiting_to_be_told_to_the_old_lead_is_told_to_the_new_one(user, slack, db, bot, clock):
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add_indicator(user, db, clinic_id)  # weekly, reported by the owner: due Fri 27 Nov
+    walk.settle()
+    walk.until(datetime(2026, 12, 2, 8, 30, tzinfo=UTC))  # asked, reminded; the lead is told at 09:00 London
+    bot.services.delivery.stop()  # what the pass queues waits for the edit's own delivery
+    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    bot.services.reports.plan()
+    with bot.services.sessions() as session:
+        queued = session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.state == "pending")).all()
+    assert queued == [LEAD]
+
+    edit(user, slack, SPONSOR, lead=OTHER)  # the lead moved on before it was sent
+    slack.wait_for(lambda _c: said_to(slack, OTHER, "has not reported"))
+
+    assert said_to(slack, LEAD, "has not reported") == []
+    [told] = said_to(slack, OTHER, "has not reported")
+    assert f"<@{OWNER}> has not reported *Discharges before noon*" in told
