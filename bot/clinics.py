@@ -141,15 +141,17 @@ def _pass_on_escalations(session: Session, clinic: Clinic, kind: str, old: str, 
         if not moving:
             continue
         staying = [item for item in items if item not in moving]
-        if staying:
+        if new is None:
             message.payload = {**message.payload, "items": staying}
-        else:
-            message.state, message.last_error = "dropped", "the clinic changed hands"
-        if new is not None:
-            row = chase_row(
-                clinic.team_id, new, queries.tz_of(session, clinic.team_id, new), moving, now, message.not_before
-            )
-            queries.enqueue_many(session, [row])
+            if not staying:
+                message.state, message.last_error = "dropped", "the clinic has nobody in that role"
+            continue
+        tz = queries.tz_of(session, clinic.team_id, new)
+        if staying:  # the other items stay where they were going; the moving ones go in a message of their own
+            message.payload = {**message.payload, "items": staying}
+            queries.enqueue_many(session, [chase_row(clinic.team_id, new, tz, moving, now, message.not_before)])
+        else:  # readdressed whole, so a hand-over undone at once moves it back
+            message.recipient, message.payload = new, {**message.payload, "tz": tz}
 
 
 def _pass_on_missed_readings(session: Session, clinic: Clinic, old_lead: str, new_lead: str) -> None:
