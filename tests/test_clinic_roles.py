@@ -212,25 +212,22 @@ def test_a_form_opened_before_someone_elses_hand_over_does_not_undo_it(user, sla
     assert said_to(slack, SPONSOR, "made you the executive sponsor") == []  # nobody meant to change that
 
 
-def escalation_waiting_for_the_lead(user, slack, db, bot, clock) -> list[str]:  # type: ignore[no-untyped-def]
-    """An overdue action whose lead's escalation is queued (09:00 London, Wed 2 Dec) and not yet sent;
-    what the lead was told of it before (its digest)."""
-    walk = Walk(bot, slack, clock)
-    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
-    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
-    walk.settle()
-    walk.until(datetime(2026, 12, 2, 8, 30, tzinfo=UTC))
+def queued_for_the_lead(bot, slack, clock, planner) -> None:  # type: ignore[no-untyped-def]
+    """Walk to Wed 2 Dec, when the lead is told at 09:00 London; `planner` queues it, and it waits unsent."""
+    Walk(bot, slack, clock).until(datetime(2026, 12, 2, 8, 30, tzinfo=UTC))
     bot.services.delivery.stop()  # what the pass queues waits for the edit's own delivery
     clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
-    bot.services.planner.plan()
+    planner.plan()
     with bot.services.sessions() as session:
         queued = session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.state == "pending")).all()
     assert queued == [LEAD]
-    return said_to(slack, LEAD, "Audit weekend discharges")
 
 
 def test_an_escalation_waiting_to_go_to_the_old_lead_goes_to_the_new_one(user, slack, db, bot, clock):
-    told_before = escalation_waiting_for_the_lead(user, slack, db, bot, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    queued_for_the_lead(bot, slack, clock, bot.services.planner)  # overdue since Friday
+    told_before = said_to(slack, LEAD, "Audit weekend discharges")  # its digest
 
     edit(user, slack, SPONSOR, lead=OTHER)  # the lead moved on before it was sent
     slack.wait_for(lambda _c: said_to(slack, OTHER, "Audit weekend discharges"))
@@ -241,17 +238,9 @@ def test_an_escalation_waiting_to_go_to_the_old_lead_goes_to_the_new_one(user, s
 
 
 def test_a_missed_reading_waiting_to_be_told_to_the_old_lead_is_told_to_the_new_one(user, slack, db, bot, clock):
-    walk = Walk(bot, slack, clock)
     clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
     add_indicator(user, db, clinic_id)  # weekly, reported by the owner: due Fri 27 Nov
-    walk.settle()
-    walk.until(datetime(2026, 12, 2, 8, 30, tzinfo=UTC))  # asked, reminded; the lead is told at 09:00 London
-    bot.services.delivery.stop()  # what the pass queues waits for the edit's own delivery
-    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
-    bot.services.reports.plan()
-    with bot.services.sessions() as session:
-        queued = session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.state == "pending")).all()
-    assert queued == [LEAD]
+    queued_for_the_lead(bot, slack, clock, bot.services.reports)  # asked, reminded, not reported
 
     edit(user, slack, SPONSOR, lead=OTHER)  # the lead moved on before it was sent
     slack.wait_for(lambda _c: said_to(slack, OTHER, "has not reported"))
