@@ -97,15 +97,21 @@ def test_recurring_one_to_ones_send_both_sides_their_agenda_the_day_before(user,
     assert to_lead[0].call.params["text"].startswith(f"Your one-to-one with <@{OWNER}> is on")  # the notification
 
 
-def test_a_one_to_one_moved_to_another_day_is_not_announced_for_the_old_one(user, slack, db, bot, clock):
+def on_the_eve(user, slack, bot, clock):  # type: ignore[no-untyped-def]
+    """Weekly one-to-ones on Thursday, walked to Wed 25 Nov 10:00 UTC: the lead's agenda went out at 09:00
+    London; the person's waits for 09:00 in New York."""
     from bot.demo.walk import Walk
 
     walk = Walk(bot, slack, clock)
     add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
     walk.settle()
     user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
-    # Wed 25 Nov: the lead's agenda went out at 09:00 London; the person's waits for 09:00 in New York.
     walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))
+    return walk
+
+
+def test_a_one_to_one_moved_to_another_day_is_not_announced_for_the_old_one(user, slack, db, bot, clock):
+    walk = on_the_eve(user, slack, bot, clock)
     moved = user.command(LEAD, f"1on1 <@{OWNER}> every week on friday")
 
     walk.until(datetime(2026, 11, 28, tzinfo=UTC), step=timedelta(hours=1))
@@ -116,13 +122,7 @@ def test_a_one_to_one_moved_to_another_day_is_not_announced_for_the_old_one(user
 
 
 def test_stopping_recurring_one_to_ones_ends_the_agendas_even_one_already_queued(user, slack, db, bot, clock):
-    from bot.demo.walk import Walk
-
-    walk = Walk(bot, slack, clock)
-    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
-    walk.settle()
-    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
-    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))  # the person's is queued
+    walk = on_the_eve(user, slack, bot, clock)
 
     stopped = user.command(LEAD, f"1on1 <@{OWNER}> stop")
     again = user.command(LEAD, f"1on1 <@{OWNER}> stop")
@@ -182,14 +182,7 @@ def test_an_agenda_queued_before_a_stop_never_reaches_its_reader_with_someone_el
 
 
 def test_one_to_ones_stopped_and_set_up_again_on_the_eve_send_each_side_one_agenda(user, slack, db, bot, clock):
-    from bot.demo.walk import Walk
-
-    walk = Walk(bot, slack, clock)
-    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
-    walk.settle()
-    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
-    # Wed 25 Nov 10:00 UTC: the lead's agenda went out at 09:00 London; the person's waits for 09:00 in New York.
-    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))
+    walk = on_the_eve(user, slack, bot, clock)
 
     user.command(LEAD, f"1on1 <@{OWNER}> stop")
     again = user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
@@ -208,13 +201,7 @@ def test_one_to_ones_stopped_and_set_up_again_on_the_eve_send_each_side_one_agen
 
 
 def test_agendas_queued_before_an_upgrade_are_neither_sent_twice_nor_lost(user, slack, db, bot, clock):
-    from bot.demo.walk import Walk
-
-    walk = Walk(bot, slack, clock)
-    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
-    walk.settle()
-    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
-    walk.until(datetime(2026, 11, 25, 10, tzinfo=UTC), step=timedelta(hours=1))  # the lead's sent, the person's queued
+    walk = on_the_eve(user, slack, bot, clock)
     schedule = db.scalar(select(OneOnOneSchedule))
     for row in db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "one_on_one")):
         payload = row.payload  # as earlier versions queued them: keyed and named by the schedule's id alone
