@@ -1,5 +1,5 @@
-"""The App Home tab: each person's own actions (overdue, due this week, later, recently done) and, for
-leads and sponsors, a card per clinic with its numbers."""
+"""The App Home tab: each person's own actions (overdue, due in the next 7 days, later, recently done)
+and, for leads and sponsors, a card per clinic with its numbers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ PAGE = 25  # actions a page: two blocks each, well inside the Home tab's 100
 @dataclass
 class Home:
     overdue: list[Action] = field(default_factory=list)
-    this_week: list[Action] = field(default_factory=list)
+    next_7_days: list[Action] = field(default_factory=list)  # due from now until 7 days from now
     later: list[Action] = field(default_factory=list)
     done: list[Action] = field(default_factory=list)
     clinics: list[tuple[Clinic, int, int, int]] = field(default_factory=list)  # clinic, open, overdue, blocked
@@ -39,11 +39,13 @@ class HomeService:
             pages = max(1, -(-len(mine) // PAGE))
             page = min(max(page, 0), pages - 1)
             shown = mine[page * PAGE : (page + 1) * PAGE]
-            week_end = now + timedelta(days=7)
+            # An action is due at the end of its day in its owner's time zone, so for the owner reading this the
+            # next 7 days hold what is due today and on the six days after, whatever the time of day.
+            soon_end = now + timedelta(days=7)
             home = Home(
                 overdue=[a for a in shown if a.due_at < now],
-                this_week=[a for a in shown if now <= a.due_at < week_end],
-                later=[a for a in shown if a.due_at >= week_end],
+                next_7_days=[a for a in shown if now <= a.due_at < soon_end],
+                later=[a for a in shown if a.due_at >= soon_end],
                 done=list(queries.recently_done_by(session, team_id, user_id, now - timedelta(days=7), limit=10)),
                 page=page,
                 pages=pages,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from slack_sdk.models.views import View
@@ -44,15 +44,52 @@ def text(view: dict) -> str:
 def test_home_shows_my_actions_by_when_they_are_due_and_my_clinics(user, slack, db, clock):
     clinic_id = register_clinic(user, slack, db)
     add(user, slack, ASSIGNER, OWNER, "Later thing", "2026-12-20", clinic_id)
-    add(user, slack, ASSIGNER, OWNER, "This week thing", "2026-11-27", clinic_id)
+    add(user, slack, ASSIGNER, OWNER, "Soon thing", "2026-11-27", clinic_id)
 
     home_event(user, OWNER)
     home_event(user, LEAD)
 
-    mine = text(home_showing(slack, OWNER, "This week thing"))
-    assert mine.index("Due this week") < mine.index("This week thing") < mine.index("Later") < mine.index("Later thing")
+    mine = text(home_showing(slack, OWNER, "Soon thing"))
+    order = ["Due in the next 7 days", "Soon thing", "Later", "Later thing"]
+    assert [mine.index(shown) for shown in order] == sorted(mine.index(shown) for shown in order)
     lead = text(home_showing(slack, LEAD, "Discharge flow"))
     assert "Discharge flow" in lead and "2 open · 0 overdue · 0 blocked" in lead
+
+
+def sections(view: dict) -> dict[str, list[str]]:
+    """The Home tab's sections as shown: each heading with the lines under it, in order."""
+    shown: dict[str, list[str]] = {}
+    for line in text(view).splitlines():
+        if line.startswith("*:"):
+            shown[line.strip("*")] = lines = []
+        elif shown:
+            lines.append(line)
+    return shown
+
+
+@pytest.mark.parametrize(
+    "now",
+    [datetime(2026, 11, 27, 15, tzinfo=UTC), datetime(2026, 11, 28, 4, 30, tzinfo=UTC)],
+    ids=["Friday 10:00 in New York", "Friday 23:30 in New York, already Saturday in UTC"],
+)
+def test_due_in_the_next_7_days_holds_what_is_due_from_today_to_six_days_on_in_the_readers_time_zone(
+    user, slack, db, clock, now
+):
+    """Read on Friday 27 Nov, the section headed "Due this week" listed an action due next Thursday. Its
+    heading now says what it holds: what is due within 7 days from now, today to Thursday 3 Dec for a
+    reader in New York (whatever the day is in UTC); Friday 4 Dec on is "Later"."""
+    clock.set(now)
+    for title, due in [("Due today", "2026-11-27"), ("Due next Thursday", "2026-12-03"),
+                       ("Due next Friday", "2026-12-04"), ("Due in December", "2026-12-20")]:  # fmt: skip
+        add(user, slack, OWNER, OWNER, title, due)
+
+    home_event(user, OWNER)
+
+    shown = sections(home_showing(slack, OWNER, "Due in December"))
+    assert list(shown) == [":calendar: Due in the next 7 days", ":spiral_calendar_pad: Later"], shown
+    soon, later = (" ".join(lines) for lines in shown.values())
+    assert "Due today" in soon and "Due next Thursday" in soon, soon
+    assert "Due next Friday" in later and "Due in December" in later, later
 
 
 def lead_clinics(bot, how_many: int) -> list[str]:

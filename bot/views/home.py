@@ -30,7 +30,7 @@ def home_view(home: Home, reader: Person, now: datetime) -> dict[str, Any]:
     blocks: list[Block] = [HeaderBlock(text=plain("Your clinic actions", 150))]
     sections = [
         (":warning: Overdue", home.overdue),
-        (":calendar: Due this week", home.this_week),
+        (":calendar: Due in the next 7 days", home.next_7_days),
         (":spiral_calendar_pad: Later", home.later),
     ]
     if not any(actions for _, actions in sections):
