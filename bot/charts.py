@@ -1,4 +1,8 @@
-"""Charts for leaders, drawn in memory with matplotlib's Agg backend (no display, no files)."""
+"""Charts for leaders, drawn in memory with matplotlib's Agg backend (no display, no files).
+
+Titles carry what people typed (a clinic's name, an indicator's) and are drawn as typed (parse_math=False):
+matplotlib would otherwise read text between two `$` as maths, drawing it askew, or failing on it outright
+(a `%` between them) so that no chart is sent."""
 
 from __future__ import annotations
 
@@ -59,14 +63,14 @@ def _weeks(axes: Axes, title: str, weeks: Sequence[tuple[date, int, int, int]]) 
     axes.set_xticks(list(positions), labels, fontsize=8)
     axes.set_ylim(0, max([*opened, *overdue, *done, 1]) * 1.3)  # headroom for the legend
     axes.yaxis.get_major_locator().set_params(integer=True)
-    axes.set_title(title, fontsize=11, loc="left")
+    axes.set_title(title, fontsize=11, loc="left", parse_math=False)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=8, frameon=False, loc="upper left", ncols=3)
 
 
 def _indicator(axes: Axes, series: Series) -> None:
     unit = f" ({series.unit})" if series.unit else ""
-    axes.set_title(f"{series.name[:40]}{unit}: {series.verdict}", fontsize=9, loc="left")
+    axes.set_title(f"{series.name[:40]}{unit}: {series.verdict}", fontsize=9, loc="left", parse_math=False)
     axes.axhline(series.target[1], color="#2e7d32", linestyle="--", linewidth=1.2, label="target")
     axes.axhline(series.baseline[1], color="#9e9e9e", linestyle=":", linewidth=1.2, label="baseline")
     if series.readings:

@@ -114,6 +114,40 @@ def test_the_digest_chart_has_a_panel_per_indicator(user, slack, db, bot, clock)
     assert (width, height) == (770, 352 + 2 * 253)  # the weekly chart and two rows of two panels
 
 
+def test_dollar_signs_in_a_clinics_or_an_indicators_name_are_drawn_on_the_chart_as_typed(
+    user, slack, db, bot, clock, monkeypatch
+):
+    """The chart's drawing library reads text between two `$` as maths: "Bank $ vs agency $ per shift" was
+    drawn as "Bank vsagencyper shift" in italics, and with a `%` between the two `$` the chart was never
+    drawn nor uploaded. Every piece of text goes onto the chart as the letters typed."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    drawn: list[tuple[str, bool]] = []  # each line of text painted on a chart, and whether as maths
+    paint = RendererAgg.draw_text
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):  # type: ignore[no-untyped-def]
+        drawn.append((s, bool(ismath)))
+        return paint(self, gc, x, y, s, prop, angle, ismath, mtext)
+
+    monkeypatch.setattr(RendererAgg, "draw_text", draw_text)
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Bank $ & agency $", areas=("Staffing",))
+    [area] = db.scalars(select(FocusArea)).all()
+    indicator(db, area, "Bank $ vs agency $ per shift", "", "down", 130, 60, [120, 110, 100])
+    indicator(db, area, "Agency $ as % of bank $", "%", "down", 40, 10, [35, 30, 28])
+    db.commit()
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+
+    walk.until(MONDAY)
+
+    uploads = slack.calls_to("upload")
+    assert len(uploads) == 2 and all(u.params["data"].startswith(b"\x89PNG") for u in uploads)  # lead, sponsor
+    assert ("Bank $ & agency $: the last 8 weeks", False) in drawn, drawn
+    titles = [(s.split(":")[0], ismath) for s, ismath in drawn]
+    assert ("Bank $ vs agency $ per shift", False) in titles, drawn
+    assert ("Agency $ as % of bank $ (%)", False) in titles, drawn
+
+
 def test_a_one_to_one_brings_the_indicators_they_report_or_their_actions_serve(user, slack, db, bot, clock):
     clinic_with_indicators(user, slack, db, bot, clock)
     clock.set(MONDAY)
