@@ -7,6 +7,7 @@ matplotlib would otherwise read text between two `$` as maths, drawing it askew,
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,7 @@ class Series:
 
 
 PANELS_PER_ROW = 2
+TITLE_LINE = 44  # characters a line of a panel's title holds at its size, across a panel
 
 
 def weekly_chart(title: str, weeks: Sequence[tuple[date, int, int, int]], indicators: Sequence[Series] = ()) -> bytes:
@@ -70,7 +72,10 @@ def _weeks(axes: Axes, title: str, weeks: Sequence[tuple[date, int, int, int]]) 
 
 def _indicator(axes: Axes, series: Series) -> None:
     unit = f" ({series.unit})" if series.unit else ""
-    axes.set_title(f"{series.name[:40]}{unit}: {series.verdict}", fontsize=9, loc="left", parse_math=False)
+    # The whole name, on as many lines as it takes (names are at most 80 characters): two indicators whose
+    # names share a long start differ only at the end.
+    title = textwrap.fill(f"{series.name}{unit}: {series.verdict}", TITLE_LINE)
+    axes.set_title(title, fontsize=9, loc="left", parse_math=False)
     axes.axhline(series.target[1], color="#2e7d32", linestyle="--", linewidth=1.2, label="target")
     axes.axhline(series.baseline[1], color="#9e9e9e", linestyle=":", linewidth=1.2, label="baseline")
     if series.readings:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.demo.walk import Walk
@@ -114,22 +115,28 @@ def test_the_digest_chart_has_a_panel_per_indicator(user, slack, db, bot, clock)
     assert (width, height) == (770, 352 + 2 * 253)  # the weekly chart and two rows of two panels
 
 
+@pytest.fixture
+def drawn(monkeypatch) -> list[tuple[str, bool]]:
+    """Each line of text painted on a chart from now on, and whether it was drawn as maths."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    lines: list[tuple[str, bool]] = []
+    paint = RendererAgg.draw_text
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):  # type: ignore[no-untyped-def]
+        lines.append((s, bool(ismath)))
+        return paint(self, gc, x, y, s, prop, angle, ismath, mtext)
+
+    monkeypatch.setattr(RendererAgg, "draw_text", draw_text)
+    return lines
+
+
 def test_dollar_signs_in_a_clinics_or_an_indicators_name_are_drawn_on_the_chart_as_typed(
-    user, slack, db, bot, clock, monkeypatch
+    user, slack, db, bot, clock, drawn
 ):
     """The chart's drawing library reads text between two `$` as maths: "Bank $ vs agency $ per shift" was
     drawn as "Bank vsagencyper shift" in italics, and with a `%` between the two `$` the chart was never
     drawn nor uploaded. Every piece of text goes onto the chart as the letters typed."""
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    drawn: list[tuple[str, bool]] = []  # each line of text painted on a chart, and whether as maths
-    paint = RendererAgg.draw_text
-
-    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):  # type: ignore[no-untyped-def]
-        drawn.append((s, bool(ismath)))
-        return paint(self, gc, x, y, s, prop, angle, ismath, mtext)
-
-    monkeypatch.setattr(RendererAgg, "draw_text", draw_text)
     register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Bank $ & agency $", areas=("Staffing",))
     [area] = db.scalars(select(FocusArea)).all()
     indicator(db, area, "Bank $ vs agency $ per shift", "", "down", 130, 60, [120, 110, 100])
@@ -146,6 +153,29 @@ def test_dollar_signs_in_a_clinics_or_an_indicators_name_are_drawn_on_the_chart_
     titles = [(s.split(":")[0], ismath) for s, ismath in drawn]
     assert ("Bank $ vs agency $ per shift", False) in titles, drawn
     assert ("Agency $ as % of bank $ (%)", False) in titles, drawn
+
+
+def test_two_indicators_whose_long_names_share_a_start_get_panels_one_can_tell_apart(drawn):
+    """Names may be 80 characters; a panel's title kept the first 40, with no sign it was cut: "Proportion of
+    patients discharged before noon (medical wards)" and "... (surgical wards)" had the same title. The
+    whole name is shown, on two lines when it needs them."""
+    from bot.charts import Series, weekly_chart
+
+    weeks = [(date(2026, 10, 5) + timedelta(weeks=n), 3, 1, n) for n in range(8)]
+    medical = "Proportion of patients discharged before noon (medical wards)"
+    surgical = "Proportion of patients discharged before noon (surgical wards)"
+
+    def panel(name: str, values: list[float]) -> Series:
+        readings = [(date(2026, 11, 2) + timedelta(weeks=n), value) for n, value in enumerate(values)]
+        return Series(name, "%", readings, (date(2026, 10, 26), 18.0), (date(2027, 3, 31), 50.0), "improving")
+
+    right = weekly_chart("Discharge flow", weeks, [panel(medical, [20, 24, 27]), panel(surgical, [30, 34, 40])])
+    lines = [line for line, _ in drawn]
+    swapped = weekly_chart("Discharge flow", weeks, [panel(surgical, [20, 24, 27]), panel(medical, [30, 34, 40])])
+
+    assert right != swapped, "the medical and surgical panels look the same"
+    titles = [" ".join(lines[n : n + 2]) for n, line in enumerate(lines) if line.startswith("Proportion")]
+    assert titles == [f"{medical} (%): improving", f"{surgical} (%): improving"], lines  # whole, on two lines
 
 
 def test_a_one_to_one_brings_the_indicators_they_report_or_their_actions_serve(user, slack, db, bot, clock):
