@@ -202,8 +202,13 @@ def read_value(text: str, unit: str, field: str = "value") -> float:
 
 
 def show_value(value: float, unit: str) -> str:
-    """12, 12.5, 3,400; with the unit after it (`12.5%`, `45 minutes`)."""
-    text = f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+    """12, 12.5, 3,400 (at most 2 decimals); under 1, up to 3 significant digits, so that a small rate
+    reads as typed (0.004, 0.0125, 0.123) rather than as 0 or 0.01. With the unit after it (`12.5%`)."""
+    if value == int(value):
+        text = f"{int(value):,}"
+    else:
+        places = 2 if abs(value) >= 1 else 2 - math.floor(math.log10(abs(value)))
+        text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
     if not unit:
         return text
     return f"{text}{unit}" if unit in ("%",) else f"{text} {unit}"

@@ -154,6 +154,14 @@ def test_values_are_shown_with_their_unit():
     assert show_value(45, "minutes") == "45 minutes"
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.004, "0.004"), (0.012, "0.012"), (0.5, "0.5"), (0.1234, "0.123"), (-0.0015, "-0.0015"), (1e-7, "0.0000001")],
+)
+def test_a_value_under_one_keeps_its_significant_digits(value, shown):
+    assert show_value(value, "") == shown
+
+
 @given(st.floats(min_value=-1e12, max_value=1e12, exclude_max=True, exclude_min=True, allow_subnormal=False))
 def test_a_value_written_back_into_a_form_reads_as_the_same_value(value):
     text = typed_value(value)

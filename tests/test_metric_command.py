@@ -427,6 +427,21 @@ def test_a_name_with_letters_that_grow_when_case_folded_reads_the_whole_value(us
     assert [value for _, value, _ in readings(db)] == [45]
 
 
+def test_a_small_decimal_reading_is_shown_as_typed_not_as_zero(user, db, clinic_id):
+    """A rate such as 0.004 falls per bed day: the answer, the baseline and the target say what was stored,
+    not "0" or "0.01" for all three."""
+    answer = add_indicator(
+        user, db, clinic_id, name="Falls per bed day", unit="", direction="down", baseline="0.012", target="0.006"
+    )
+    assert answer.body.get("response_action") is None, answer.body
+
+    reply = user.command(OWNER, "metric Falls per bed day 0.004")
+
+    assert [value for _, value, _ in readings(db)] == [0.004]
+    assert "= 0.004 for today" in reply.text, reply.text
+    assert "baseline 0.012" in reply.text and "target 0.006" in reply.text, reply.text
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
