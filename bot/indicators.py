@@ -135,9 +135,14 @@ UNIT_WORDS = {
     "weeks": "weeks",
     "£": "£",
     "gbp": "£",
+    "$": "$",
+    "usd": "$",
+    "€": "€",
+    "eur": "€",
 }
+CURRENCIES = "£$€"  # read before the number (`£1,200`) as well as after it
 _NUMBER = re.compile(r"^(?P<sign>[-+]?)(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
-_SPLIT = re.compile(r"^(?P<number>[-+−]?£?[\d.,]+)\s*(?P<unit>[^\d\s].*)?$")
+_SPLIT = re.compile(rf"^(?P<number>[-+−]?[{CURRENCIES}]?[\d.,]+)\s*(?P<unit>[^\d\s].*)?$")
 
 
 def unit_key(unit: str) -> str:
@@ -183,14 +188,15 @@ def read_number(text: str, field: str, what: str = "the value") -> float:
 
 
 def read_value(text: str, unit: str, field: str = "value") -> float:
-    """A reported value with an optional unit (`12.5%`, `45 min`, `£1,200`); a unit that is not the
-    indicator's is refused rather than converted, so a reading is never silently misread."""
+    """A reported value with an optional unit (`12.5%`, `45 min`, `£1,200`, `$1,200`); a unit that is not
+    the indicator's is refused rather than converted, so a reading is never silently misread."""
     raw = " ".join(text.strip().split())
     split = _SPLIT.match(raw)
     number_text, given = (split.group("number"), split.group("unit") or "") if split else (raw, "")
-    if number_text.lstrip("-+−").startswith("£"):
-        given = given or "£"
-        number_text = number_text.replace("£", "", 1)
+    currency = number_text.lstrip("-+−")[:1]
+    if currency and currency in CURRENCIES:
+        given = given or currency
+        number_text = number_text.replace(currency, "", 1)
     value = read_number(number_text, field)
     if given and unit_key(given) != unit_key(unit):
         measured = f"in {unit}" if unit else "as a plain number, without a unit"

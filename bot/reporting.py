@@ -20,6 +20,7 @@ from bot.dates import DueDateError, describe_date, parse_past_date
 from bot.errors import NotAllowed, NotFound, UserError
 from bot.indicators import (
     CADENCES,
+    CURRENCIES,
     DIRECTIONS,
     KINDS,
     LEAD,
@@ -236,7 +237,9 @@ class IndicatorService:
             everything = list(queries.indicators_of_team(session, team_id))
             everything, words = _in_clinic_named(everything, words)
             # Where the value starts, for a name given by its first words only.
-            name_end = next((n for n, word in enumerate(words) if n and re.match(r"[-+£.]?\d", word)), len(words))
+            name_end = next(
+                (n for n, word in enumerate(words) if n and re.match(rf"[-+.{CURRENCIES}]?\d", word)), len(words)
+            )
             whole: list[Indicator] = []
             for taken in range(len(words), 0, -1):  # the longest name first
                 key = queries.name_key(" ".join(words[:taken]))

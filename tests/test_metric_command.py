@@ -442,6 +442,21 @@ def test_a_small_decimal_reading_is_shown_as_typed_not_as_zero(user, db, clinic_
     assert "baseline 0.012" in reply.text and "target 0.006" in reply.text, reply.text
 
 
+def test_a_dollar_amount_is_read_like_a_pound_amount(user, db, clinic_id):
+    """`£1,200` is read for an indicator in £, and `$1,200` for one in $ the same way."""
+    answer = add_indicator(
+        user, db, clinic_id, name="Agency spend", unit="$", direction="down", baseline="5000", target="2000"
+    )
+    assert answer.body.get("response_action") is None, answer.body
+
+    reply = user.command(OWNER, "metric Agency spend $1,200")
+    shortened = user.command(OWNER, "metric agency $1,300 yesterday")
+
+    assert "Stored *Agency spend*" in reply.text, reply.text
+    assert "Stored *Agency spend* = 1,300 $ for Mon 23 Nov" in shortened.text, shortened.text
+    assert [value for _, value, _ in readings(db)] == [1300, 1200]
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
