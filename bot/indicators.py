@@ -142,6 +142,7 @@ UNIT_WORDS = {
 }
 CURRENCIES = "£$€"  # read before the number (`£1,200`) as well as after it
 _NUMBER = re.compile(r"^(?P<sign>[-+]?)(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
+_GROUPED = re.compile(r"[-+]? *\d{1,3}(?: \d{3})*(?:\.\d+)?")  # spaces that only group thousands: `1 200`
 _SPLIT = re.compile(rf"^(?P<number>[-+−]?[{CURRENCIES}]?[\d.,]+)\s*(?P<unit>[^\d\s].*)?$")
 
 
@@ -171,14 +172,15 @@ def clean_unit(unit: str) -> str:
 
 
 def read_number(text: str, field: str, what: str = "the value") -> float:
-    """A number as people type it: `12`, `12.5`, `3,400`, `-2`. Anything else is a UserError on `field`."""
+    """A number as people type it: `12`, `12.5`, `3,400`, `3 400`, `-2`. Anything else is a UserError on
+    `field`; a space is read only between groups of three digits, so `42 5` is refused, not read as 425."""
     raw = text.strip().replace("\u2212", "-")
-    match = _NUMBER.match(raw.replace(" ", ""))
+    match = _NUMBER.match(raw.replace(" ", "") if _GROUPED.fullmatch(raw) else raw)
     if not raw:
         raise UserError(f"Write {what} as a number, for example 12 or 12.5.", field=field)
     if match is None:
         shown = raw if len(raw) <= 30 else raw[:29] + "…"
-        hint = " (use a point for decimals: 3.4)" if re.fullmatch(r"[-+]?\d+,\d{1,2}", raw) else ""
+        hint = " (use a point for decimals: 3.4)" if re.fullmatch(r"[-+]?\d+[, ]\d{1,2}", raw) else ""
         raise UserError(f"\u201c{shown}\u201d is not a number{hint}. Write {what} like 12, 12.5 or 3,400.", field=field)
     value = float(match.group("number").replace(",", ""))
     value = -value if match.group("sign") == "-" else value

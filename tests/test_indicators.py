@@ -168,6 +168,18 @@ def test_a_value_under_one_keeps_its_significant_digits(value, shown):
     assert show_value(value, "") == shown
 
 
+@pytest.mark.parametrize(("typed", "value"), [("1 200", 1200), ("12 500", 12500), ("-1 234 567.5", -1234567.5)])
+def test_spaces_that_group_thousands_are_read_as_thousands(typed, value):
+    assert read_number(typed, "value") == value
+    assert read_value(typed, "") == value
+
+
+@pytest.mark.parametrize("typed", ["42 5", "12 50", "1 2", "1200 000", "1 20 000", "1 200.5 5"])
+def test_a_space_that_does_not_group_thousands_is_not_read_as_part_of_the_number(typed):
+    with pytest.raises(UserError, match="is not a number"):
+        read_value(typed, "")
+
+
 @given(st.floats(min_value=-1e12, max_value=1e12, exclude_max=True, exclude_min=True, allow_subnormal=False))
 def test_a_value_written_back_into_a_form_reads_as_the_same_value(value):
     text = typed_value(value)

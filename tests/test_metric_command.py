@@ -442,6 +442,27 @@ def test_a_small_decimal_reading_is_shown_as_typed_not_as_zero(user, db, clinic_
     assert "baseline 0.012" in reply.text and "target 0.006" in reply.text, reply.text
 
 
+def test_a_value_with_a_stray_space_in_the_report_form_is_refused_not_read_as_another_number(user, db, clinic_id):
+    """In the "Report a reading" form, `42 5` (a point typed as a space) was stored as 425, with no word of
+    it; spaces are read only as thousands separators, between groups of three (`1 200`)."""
+    add_indicator(user, db, clinic_id)
+    indicator_id = db.scalar(select(Indicator.id))
+
+    answer = user.submit(
+        OWNER,
+        ids.REPORT_MODAL,
+        {
+            ids.READING_VALUE: {"type": "plain_text_input", "value": "42 5"},
+            ids.READING_DATE: {"type": "datepicker", "selected_date": "2026-11-24"},
+        },
+        private_metadata=json.dumps({"indicator_id": indicator_id}),
+    )
+
+    assert readings(db) == [], f"stored {readings(db)}; the form answered {answer.body}"
+    assert answer.body["response_action"] == "errors"
+    assert "\u201c42 5\u201d is not a number" in answer.body["errors"][ids.READING_VALUE], answer.body
+
+
 def test_a_dollar_amount_is_read_like_a_pound_amount(user, db, clinic_id):
     """`£1,200` is read for an indicator in £, and `$1,200` for one in $ the same way."""
     answer = add_indicator(
