@@ -268,17 +268,20 @@ class ReportStep:
 def report_plan(state: ReportState, hours: WorkingHours, remind_after: int, lead_after: int) -> list[ReportStep]:
     """Every step for the current due day, in order: ask at the opening of the reporter's working day it
     falls due (or the next), remind `remind_after` working days later, tell the lead `lead_after` working
-    days after asking (not when the reporter is the lead)."""
+    days after asking (not when the reporter is the lead), but never before the working day after the
+    reminder: a clinic that reminds later than it tells the lead still reminds the reporter first."""
     reporter = state.reporter_tz
     ask_at = hours.next_open(hours.window(state.due_on, reporter)[0], reporter)
+    remind_at = hours.start_of_working_day_after(ask_at, remind_after, reporter)
     steps = [
         ReportStep(ASK, state.reporter_id, reporter, ask_at),
-        ReportStep(
-            REMIND, state.reporter_id, reporter, hours.start_of_working_day_after(ask_at, remind_after, reporter)
-        ),
+        ReportStep(REMIND, state.reporter_id, reporter, remind_at),
     ]
     if state.lead_id != state.reporter_id:
-        at = hours.start_of_working_day_after(ask_at, lead_after, state.lead_tz)
+        at = max(
+            hours.start_of_working_day_after(ask_at, lead_after, state.lead_tz),
+            hours.start_of_working_day_after(remind_at, 1, state.lead_tz),
+        )
         steps.append(ReportStep(LEAD, state.lead_id, state.lead_tz, at))
     return steps
 
@@ -294,12 +297,12 @@ def decide_reports(
     state: ReportState, now: datetime, hours: WorkingHours, *, remind_after: int, lead_after: int
 ) -> ReportDecision:
     """What to send at `now`. At most one message to the reporter (after downtime the latest due, not
-    every one missed), and the lead only once the reporter has been asked."""
+    every one missed), and the lead only once the reporter has been reminded: the lead is told so."""
     plan = [s for s in report_plan(state, hours, remind_after, lead_after) if s.number > state.step]
     due = [s for s in plan if s.due_at <= now]
     to_reporter = [s for s in due if s.number in (ASK, REMIND)][-1:]
-    reporter_heard = state.step >= ASK or bool(to_reporter)
-    chosen = to_reporter + [s for s in due if s.number == LEAD and reporter_heard]
+    reminded = state.step >= REMIND or any(s.number == REMIND for s in to_reporter)
+    chosen = to_reporter + [s for s in due if s.number == LEAD and reminded]
     step = max([state.step, *(s.number for s in chosen)])
     later = [s.due_at for s in plan if s.number > step]
     return ReportDecision(chosen, step, min(later, default=None))

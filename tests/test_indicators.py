@@ -236,6 +236,18 @@ def test_after_downtime_the_reporter_gets_one_catch_up_and_the_lead_is_told_once
     assert decide_reports(state(decision.step), late, HOURS, remind_after=2, lead_after=3).steps == []
 
 
+def test_the_lead_is_told_only_after_the_reporter_was_reminded_however_far_apart_reminders_are():
+    ask = decide_reports(state(), datetime(2026, 11, 27, 14, tzinfo=UTC), HOURS, remind_after=5, lead_after=3)
+    assert ask.next_check == datetime(2026, 12, 4, 14, tzinfo=UTC)  # Friday 09:00 in New York: the reminder
+
+    remind = decide_reports(state(ask.step), ask.next_check, HOURS, remind_after=5, lead_after=3)
+    assert [s.kind for s in remind.steps] == ["remind"]
+    assert remind.next_check == datetime(2026, 12, 7, 9, tzinfo=UTC)  # the working day after, in London
+
+    lead = decide_reports(state(remind.step), remind.next_check, HOURS, remind_after=5, lead_after=3)
+    assert [(s.kind, s.recipient) for s in lead.steps] == [("lead", "ULEAD")]
+
+
 def test_a_reporter_who_is_the_lead_is_not_told_about_themselves():
     own = ReportState(date(2026, 11, 27), "ULEAD", "Europe/London", "ULEAD", "Europe/London", REMIND)
     assert decide_reports(own, datetime(2026, 12, 20, tzinfo=UTC), HOURS, remind_after=2, lead_after=3).steps == []

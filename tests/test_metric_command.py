@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from bot.clinics import Area
 from bot.demo.standin import text_in
+from bot.demo.walk import Walk
 from bot.errors import UserError
 from bot.views import ids
 from handlers.replies import TRY_AGAIN
 from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, ROBOT, SPONSOR
-from tests.helpers import count, database_down, form_as_shown, opened_view, wait_dms
+from tests.helpers import count, database_down, form_as_shown, opened_view, text_of, wait_dms
 from tests.test_clinics import clinic_form, register_clinic
 
 
@@ -549,3 +550,29 @@ def test_a_clinic_named_with_a_slash_is_found_by_its_whole_name(user, slack, db)
     db.expire_all()
     stored = {(db.get(Indicator, r.indicator_id).clinic_id, r.value) for r in db.scalars(select(IndicatorReading))}
     assert stored == {(slashed, 45)}
+
+
+# --- asking for readings ----------------------------------------------------------------------------
+
+
+def test_a_clinic_that_nudges_less_often_still_reminds_the_reporter_before_telling_the_lead(
+    user, slack, db, bot, clock, clinic_id
+):
+    """`/clinic chase ... repeat=5` (lead after 3, the default): for a missed reading the lead was told on day 3
+    that the reporter "has had a reminder", and the reminder was never sent."""
+    changed = user.command(LEAD, "chase Discharge flow repeat=5")
+    assert "repeat" in changed.text.lower() or "5" in changed.text, changed.text
+    answer = add_indicator(user, db, clinic_id)  # weekly from Fri 20 Nov, reported by OWNER (New York)
+    assert answer.body.get("response_action") is None, answer.body
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+
+    walk.until(datetime(2026, 12, 20, tzinfo=UTC))
+
+    to_owner = [text_of(t.call) for t in walk.to(OWNER)]
+    [to_lead] = walk.to(LEAD)
+    reminded = any("Reminder:" in t for t in to_owner)
+    told = text_of(to_lead.call)
+    assert reminded, f"owner got {len(to_owner)} message(s), none a reminder; the lead was told: {told}"
+    assert [t.local("America/New_York") for t in walk.to(OWNER)] == ["Fri 27 Nov 09:00", "Fri 04 Dec 09:00"]
+    assert to_lead.at > walk.to(OWNER)[-1].at and "they have had a reminder" in told, told
