@@ -576,3 +576,28 @@ def test_a_clinic_that_nudges_less_often_still_reminds_the_reporter_before_telli
     assert reminded, f"owner got {len(to_owner)} message(s), none a reminder; the lead was told: {told}"
     assert [t.local("America/New_York") for t in walk.to(OWNER)] == ["Fri 27 Nov 09:00", "Fri 04 Dec 09:00"]
     assert to_lead.at > walk.to(OWNER)[-1].at and "they have had a reminder" in told, told
+
+
+def test_the_command_a_time_to_report_dm_suggests_records_the_reading_it_asks_for(
+    user, slack, db, bot, clock, clinic_id
+):
+    """The reporter of two same-named indicators (one per clinic) was told in the DM to type
+    `/clinic metric Discharges before noon <value>`; typing exactly that was answered "Which one?"."""
+    other = register_clinic(user, slack, db, name="Front door", areas=("Triage",))
+    add_indicator(user, db, clinic_id)
+    add_indicator(user, db, other)
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 27, 15, tzinfo=UTC))  # Friday 10:00 in New York: both are due
+
+    asked = [text_of(t.call) for t in walk.to(OWNER)]
+    assert len(asked) == 2 and all("Time to report" in t for t in asked), asked
+    suggested = [t.split("Or type `/clinic ", 1)[1].split("`", 1)[0] for t in asked]
+    replies = [user.command(OWNER, s.replace("<value>", "45")) for s in suggested]
+
+    for suggestion, reply in zip(suggested, replies, strict=True):
+        assert "Stored" in reply.text, f"the DM suggested `/clinic {suggestion}`; typing it got: {reply.text}"
+    db.expire_all()
+    stored = {db.get(Indicator, r.indicator_id).clinic_id for r in db.scalars(select(IndicatorReading))}
+    assert stored == {clinic_id, other}

@@ -297,12 +297,14 @@ def report_due_message(
         if reminder
         else f":bar_chart: Time to report *{name}*: its {indicator.cadence} reading is due {when}."
     )
+    # Named with its clinic: the name alone may also be another clinic's indicator (now or later).
+    command = f"/clinic metric {esc(indicator.clinic.name)} / {name} <value>"
     trend = indicator_trend(indicator, readings)
     lines = [head, where(indicator), standing(indicator, trend, today)]
     blocks: list[Block] = [
         SectionBlock(text=md("\n".join(lines))),
         _report_button(indicator),
-        ContextBlock(elements=[md(f"Or type `/clinic metric {name} <value>`; a past day may follow the value.")]),
+        ContextBlock(elements=[md(f"Or type `{command}`; a past day may follow the value.")]),
     ]
     text = f"{'Reminder: ' if reminder else ''}time to report {indicator.name}"
     return esc(text), render(blocks)
