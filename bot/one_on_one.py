@@ -325,7 +325,9 @@ class OneOnOneScheduler:
             # Keyed by the pair, not the schedule: stopping and setting up again sends no second agenda. Keys
             # written by earlier versions, by the schedule's id, count too, so an upgrade sends none twice.
             fresh = queries.missing_keys(session, [key for r in rows for key in (r["dedupe_key"], _earlier_key(r))])
+            # One dropped when the one-to-ones were stopped goes out after all: they have been set up again.
+            requeued = queries.requeue_dropped(session, [r for r in rows if r["dedupe_key"] not in fresh])
             rows = [r for r in rows if r["dedupe_key"] in fresh and _earlier_key(r) in fresh]
             if rows:
                 queries.enqueue_many(session, rows)
-        return len(rows)
+        return len(rows) + requeued

@@ -812,6 +812,18 @@ def missing_keys(session: Session, keys: list[str]) -> set[str]:
     return set(keys) - present
 
 
+def requeue_dropped(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Queue again, as `rows` now say, the messages their keys name that were dropped unsent (a one-to-one's
+    agenda dropped because the one-to-ones were stopped, then set up again for the same meeting); how many."""
+    requeued = 0
+    for row in rows:
+        dropped = (OutboxMessage.dedupe_key == row["dedupe_key"]) & (OutboxMessage.state == "dropped")
+        fields = {name: row[name] for name in ("recipient", "payload", "created_at", "not_before")}
+        again = {"state": "pending", "attempts": 0, "last_error": None, **fields}
+        requeued += session.execute(update(OutboxMessage).where(dropped).values(**again)).rowcount
+    return requeued
+
+
 def owed_messages(session: Session, now: datetime) -> Sequence[OutboxMessage]:
     """Unsent messages that are due, or were tried and now wait to be tried again: after a failure, or for
     Slack's Retry-After (which uses up no attempt, so the error is what marks them)."""

@@ -216,6 +216,23 @@ def test_agendas_queued_before_an_upgrade_are_neither_sent_twice_nor_lost(user, 
         assert len(agendas) == 1 and "Thursday 26 November" in agendas[0], (reader, agendas)
 
 
+def test_one_to_ones_set_up_again_after_the_queued_agenda_was_dropped_still_send_the_person_theirs(
+    user, slack, db, bot, clock
+):
+    """Stopped on the eve, the person's queued agenda is dropped when its hour comes; set up again later that
+    day for the same Thursday, it goes out after all."""
+    walk = on_the_eve(user, slack, bot, clock)  # Wed 25 Nov 10:00 UTC: the person's side waits for NY 09:00
+
+    user.command(LEAD, f"1on1 <@{OWNER}> stop")
+    walk.until(datetime(2026, 11, 25, 15, tzinfo=UTC), step=timedelta(hours=1))  # dropped at 14:00 UTC
+    again = user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 26, 9, tzinfo=UTC), step=timedelta(hours=1))
+
+    assert "from Thursday 26 November" in again.text
+    to_owner = [text_of(t.call) for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert len(to_owner) == 1 and "Thursday 26 November" in to_owner[0], to_owner
+
+
 def day_before_message_to_the_person(user, slack, db, bot, clock):
     """Weekly one-to-ones on Thursday: the person's side of the agenda, sent on Wednesday."""
     from bot.demo.walk import Walk
