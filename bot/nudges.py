@@ -222,15 +222,15 @@ def _lead_id(action: Action) -> str:
 def _still_called_for(action: Action, step: Step, now: datetime) -> bool:
     """Whether a step decided earlier still holds when its message goes out (it may have waited for the
     recipient's working hours): the action is open and not snoozed, the recipient still has the role the
-    step is for, and the deadline or owner update the step counts from has not moved since."""
+    step is for (a lead who owns the action is not escalated to), and the deadline or owner update the step counts from has not moved since."""
     if action.closed_at is not None or (action.snoozed_until is not None and now < action.snoozed_until):
         return False
     role = {
         "lead": _lead_id(action),
         "sponsor": action.clinic.sponsor_id if action.clinic is not None else None,
     }.get(step.kind, action.owner_id)
-    if step.recipient != role:
-        return False
+    if step.recipient != role or (step.kind == "lead" and role == action.owner_id):
+        return False  # its role changed hands since (and nobody is escalated to about their own action)
     update = action.last_owner_update_at
     if step.kind == "reminder":
         return step.cycle == action.due_at

@@ -468,6 +468,8 @@ class ReportPlanner:
             return None
         if message.recipient != (indicator.reporter_id if message.kind == "report_due" else indicator.clinic.lead_id):
             return None  # the indicator or the clinic changed hands since
+        if message.kind == "report_missed" and message.recipient == indicator.reporter_id:
+            return None  # the reporter has taken the clinic over: nobody is told of their own missed reading
         readings = queries.readings_of(session, message.team_id, indicator.id, limit=12)
         reader = Person(message.recipient, "", payload.get("tz") or "UTC")
         now = self._clock.now()

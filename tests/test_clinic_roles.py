@@ -248,3 +248,31 @@ def test_a_missed_reading_waiting_to_be_told_to_the_old_lead_is_told_to_the_new_
     assert said_to(slack, LEAD, "has not reported") == []
     [told] = said_to(slack, OTHER, "has not reported")
     assert f"<@{OWNER}> has not reported *Discharges before noon*" in told
+
+
+def test_a_missed_reading_note_is_not_passed_to_a_new_lead_who_is_the_reporter_who_missed_it(
+    user, slack, db, bot, clock
+):
+    """A lead is never told of their own missed reading, even one waiting for the lead they replace."""
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add_indicator(user, db, clinic_id)  # reported by OWNER
+    queued_for_the_lead(bot, slack, clock, bot.services.reports)
+
+    edit(user, slack, SPONSOR, lead=OWNER)  # the reporter takes the clinic over
+    slack.wait_for(lambda _c: said_to(slack, OWNER, "made you the lead"))
+    bot.services.delivery.deliver_due()
+
+    assert said_to(slack, OWNER, "has not reported") == []  # "<@OWNER> has not reported ..." told to OWNER
+
+
+def test_an_escalation_is_not_passed_to_a_new_lead_who_owns_the_overdue_action(user, slack, db, bot, clock):
+    """A lead is never sent an escalation about their own action, even one waiting for the lead they replace."""
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+    queued_for_the_lead(bot, slack, clock, bot.services.planner)
+
+    edit(user, slack, SPONSOR, lead=OWNER)  # the owner takes the clinic over
+    slack.wait_for(lambda _c: said_to(slack, OWNER, "made you the lead"))
+    bot.services.delivery.deliver_due()
+
+    assert said_to(slack, OWNER, "Needs your help") == []
