@@ -133,7 +133,8 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
 def _pass_on_escalations(session: Session, clinic: Clinic, kind: str, old: str, new: str | None, now: datetime) -> None:
     """Escalations about the clinic's actions still waiting to go to whoever gave up the role (for their
     working hours, or their owner's nudge first) go to whoever took it, at the same time; with nobody in
-    the role, to nobody. One already handed to Slack stays: Slack may have it."""
+    the role, to nobody. One whose earlier try may have reached Slack stays, and is sent on a retry only
+    to someone who still holds the role."""
     for message in queries.unsent_to(session, clinic.team_id, old, "chase"):
         items = message.payload["items"]
         ours = queries.actions_in_clinic(session, clinic.id, [item[0] for item in items if item[1] == kind])

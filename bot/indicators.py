@@ -142,7 +142,7 @@ UNIT_WORDS = {
 }
 CURRENCIES = "£$€"  # read before the number (`£1,200`) as well as after it
 _NUMBER = re.compile(r"^(?P<sign>[-+]?)(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
-_GROUPED = re.compile(r"[-+]? *\d{1,3}(?: \d{3})*(?:\.\d+)?")  # spaces that only group thousands: `1 200`
+_GROUPED = re.compile(r"[-+]? *(?:\d{1,3}(?: \d{3})+|[\d,]+)(?:\.\d+)?")  # spaces that only group thousands: `1 200`
 _SPLIT = re.compile(rf"^(?P<number>[-+−]?[{CURRENCIES}]?[\d.,]+)\s*(?P<unit>[^\d\s].*)?$")
 
 

@@ -222,7 +222,8 @@ def _lead_id(action: Action) -> str:
 def _still_called_for(action: Action, step: Step, now: datetime) -> bool:
     """Whether a step decided earlier still holds when its message goes out (it may have waited for the
     recipient's working hours): the action is open and not snoozed, the recipient still has the role the
-    step is for (a lead who owns the action is not escalated to), and the deadline or owner update the step counts from has not moved since."""
+    step is for (a lead who owns the action is not escalated to), and the deadline or owner update the
+    step counts from has not moved since."""
     if action.closed_at is not None or (action.snoozed_until is not None and now < action.snoozed_until):
         return False
     role = {

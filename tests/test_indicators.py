@@ -126,6 +126,9 @@ def test_up_and_down_always_disagree_unless_flat_or_too_few(values, direction):
         ("$1,200", "$", 1200),
         ("-€40", "€", -40),
         ("1200 USD", "$", 1200),
+        ("- 1200", "", -1200),
+        ("- 1,200", "", -1200),
+        ("12 500", "", 12500),
     ],
 )
 def test_values_are_read_as_people_type_them(typed, unit, value):
