@@ -70,7 +70,8 @@ def clean_title(title: str) -> str:
 
 
 def clean_text(text: str, what: str, *, required: bool = True) -> str:
-    text = text.strip()
+    """Text someone wrote, stripped; "" when nothing in it would show (see `clean_name`)."""
+    text = text.strip() if clean_name(text) else ""
     if required and not text:
         raise UserError(f"Please write the {what}.", field=what)
     if len(text) > NOTE_LIMIT:
@@ -267,11 +268,11 @@ class ActionService:
                 tell(session, action, "extension_request", decider, message, now, unique=str(request.id))
                 return MoreTime(action, decider_id=decider)
             move_deadline(session, action, actor_id, new_date, owner, now, reason=reason)
-            if actor_id != owner.user_id:  # a lead, sponsor or assigner moved it: the owner must know
-                message = views.deadline_extended(action, actor_id, owner, now)
+            if actor_id != owner.user_id:  # a lead, sponsor or assigner moved it: the owner must know, and why
+                message = views.deadline_extended(action, actor_id, owner, now, reason)
                 tell(session, action, "deadline_extended", owner.user_id, message, now, unique=now.isoformat())
             if action.assigner_id not in (actor_id, owner.user_id):
-                self._tell_assigner(session, action, actor_id, "more_time", now)
+                self._tell_assigner(session, action, actor_id, "more_time", now, reason)
             return MoreTime(action)
 
     def note_from_reply(
@@ -370,9 +371,11 @@ class ActionService:
                 tell(session, action, "cancelled", action.owner_id, views.cancelled(action, actor_id, reason), now)
             return action
 
-    def _tell_assigner(self, session: Session, action: Action, actor_id: str, kind: str, now: datetime) -> None:
+    def _tell_assigner(
+        self, session: Session, action: Action, actor_id: str, kind: str, now: datetime, reason: str = ""
+    ) -> None:
         assigner = self._people.cached(session, action.team_id, action.assigner_id)
-        message = views.assigner_update(action, actor_id, kind, assigner, now)
+        message = views.assigner_update(action, actor_id, kind, assigner, now, reason)
         tell(session, action, kind, assigner.user_id, message, now, unique=now.isoformat())
 
 

@@ -80,7 +80,7 @@ class EscalationService:
                 action,
                 "deadline_extended",
                 owner.user_id,
-                views.deadline_extended(action, actor_id, owner, now),
+                views.deadline_extended(action, actor_id, owner, now, note),
                 now,
                 unique=now.isoformat(),
             )

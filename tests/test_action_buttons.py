@@ -185,6 +185,46 @@ def test_blocked_without_a_reason_shows_the_field_error(user, slack, db, action_
     assert actions_in(db)[0].status == "open"
 
 
+def test_a_blocked_reason_of_only_invisible_characters_is_refused_like_an_empty_one(user, slack, db):
+    """A reason that would show as blank to the assigner is no reason: refused on the field, nothing changes
+    (as a title of invisible characters is)."""
+    user.command(ASSIGNER, f"add <@{OWNER}> Audit discharge letters by next friday")
+    wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+
+    answer = user.submit(
+        OWNER,
+        ids.BLOCKED_MODAL,
+        {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": "\u200b\u200b\u2060"}},
+        private_metadata=json.dumps({"action_id": action.id}),
+    )
+
+    assert answer.body.get("response_action") == "errors", answer.body
+    assert actions_in(db)[0].status == "open"
+
+
+def test_the_assigner_hears_why_the_owner_needs_more_time(user, slack, db):
+    """The owner gives a reason for more time; the assigner, who is told of it, hears it too."""
+    user.command(ASSIGNER, f"add <@{OWNER}> Audit discharge letters by next friday")
+    wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+    slack.reset()
+
+    user.submit(
+        OWNER,
+        ids.MORE_TIME_MODAL,
+        {
+            ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"},
+            ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": "Audit team on leave"},
+        },
+        private_metadata=json.dumps({"action_id": action.id}),
+    )
+
+    [told] = wait_dms(slack, ASSIGNER)
+    assert "needs more time" in text_of(told)
+    assert "Audit team on leave" in text_of(told), text_of(told)
+
+
 def test_more_time_moves_the_deadline_and_tells_the_assigner(user, slack, db, action_id):
     user.click(OWNER, ids.ACTION_MORE_TIME, str(action_id))
     modal = opened_view(slack)

@@ -195,18 +195,19 @@ def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[st
 
 
 def assigner_update(
-    action: Action, actor_id: str, kind: str, reader: Person, now: datetime
+    action: Action, actor_id: str, kind: str, reader: Person, now: datetime, reason: str = ""
 ) -> tuple[str, list[dict[str, Any]]]:
+    """What the assigner hears when someone else marks their action blocked, or moves its deadline, with why."""
     who = mention(actor_id)
     if kind == "blocked":
         head = f":red_circle: {who} marked {_named(action)} as blocked"
         body = f"_{quote(action.blocked_reason or '', 2000)}_"
-    elif actor_id == action.owner_id:
-        head = f":hourglass: {who} needs more time for {_named(action)}"
-        body = f"New deadline: {due_phrase(action, reader, now)}"
     else:
-        head = f":calendar: {who} moved the deadline of {_named(action)}"
-        body = f"New deadline: {due_phrase(action, reader, now)}"
+        if actor_id == action.owner_id:
+            head = f":hourglass: {who} needs more time for {_named(action)}"
+        else:
+            head = f":calendar: {who} moved the deadline of {_named(action)}"
+        body = f"New deadline: {due_phrase(action, reader, now)}" + (f"\n_{quote(reason, 2000)}_" if reason else "")
     blocks: list[Block] = [SectionBlock(text=md(head + "\n" + body)), action_buttons(action)]
     return f"Update on action #{action.id}", render(blocks)
 
@@ -547,8 +548,12 @@ def lead_nudge(action: Action, actor_id: str, reader: Person, now: datetime) -> 
     return _message([SectionBlock(text=md(body)), action_buttons(action)], f"A check-in on action #{action.id}")
 
 
-def deadline_extended(action: Action, actor_id: str, reader: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+def deadline_extended(
+    action: Action, actor_id: str, reader: Person, now: datetime, note: str = ""
+) -> tuple[str, list[dict[str, Any]]]:
     body = f":calendar: {mention(actor_id)} moved the deadline of {_named(action)}: {due_phrase(action, reader, now)}."
+    if note:
+        body += f"\n_{quote(note, 2000)}_"
     return _message([SectionBlock(text=md(body)), action_buttons(action)], f"New deadline for action #{action.id}")
 
 
