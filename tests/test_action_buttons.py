@@ -4,10 +4,11 @@ and who may press them."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.demo.walk import Walk
 from bot.views import ids
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, history_kinds, opened_view, text_of, wait_dms, wait_response
@@ -88,6 +89,32 @@ def test_a_button_on_an_ephemeral_list_answers_beside_it_rather_than_replacing_i
     [answer] = wait_response(slack)
     assert answer.params["replace_original"] is False
     assert "said it is on track" in text_of(answer)
+
+
+def test_a_second_button_on_a_nudge_about_several_keeps_the_other_actions_lines(user, slack, db, bot, clock):
+    """README: on a nudge about several, a button changes that action's line only. After Done on the first
+    item, On track on the second must not wipe the first item (and the record that it was done) away."""
+    walk = Walk(bot, slack, clock)
+    for title in ("Chase the pharmacy", "Book the audit room"):
+        add(user, slack, ASSIGNER, OWNER, title, "2026-11-27")
+    walk.settle()
+    walk.until(datetime(2026, 12, 1, tzinfo=UTC))
+    nudge = slack.messages_to(OWNER)[-1]
+    first, second = (a.id for a in actions_in(db))
+    blocks = nudge.params["blocks"]
+    assert "Chase the pharmacy" in text_of(nudge) and "Book the audit room" in text_of(nudge)
+    slack.reset()
+
+    user.click(OWNER, ids.ACTION_DONE, str(first), blocks=blocks)
+    [after_first] = wait_response(slack)
+    assert "Chase the pharmacy" in text_of(after_first)  # the first press keeps the list
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(second), blocks=after_first.params["blocks"])
+    after_second = wait_response(slack, 2)[-1]
+
+    shown = text_of(after_second)
+    assert "Chase the pharmacy" in shown, shown
+    assert f"#{first}: <@{OWNER}> marked it done" in shown, shown
+    assert f"#{second}: <@{OWNER}> said it is on track" in shown, shown
 
 
 @pytest.mark.parametrize("who", [OWNER, ASSIGNER])

@@ -245,14 +245,18 @@ def after_press(
     for an ephemeral one). A message about this action alone is replaced by its new state; a list (one with a
     heading, as a status has, or naming other actions too) keeps the rest, even when it lists this action
     only, the pressed action's buttons giving way to what was done (so the block count never grows); an
-    ephemeral one, whose blocks Slack does not send back, is answered beside it."""
+    ephemeral one, whose blocks Slack does not send back, is answered beside it. The line that takes the
+    buttons' place keeps a `pressed:` id naming its action, so a later press on the same list still sees it is
+    about several (a nudge has no heading)."""
     blocks = pressed.get("blocks") or []
     own = f"action:{action.id}"
-    others = [b for b in blocks if str(b.get("block_id", "")).startswith(("action:", "escalation:"))]
+    others = [b for b in blocks if str(b.get("block_id", "")).startswith(("action:", "escalation:", "pressed:"))]
     headed = any(b.get("type") == "header" for b in blocks)
     if not headed and all(b.get("block_id") == own for b in others):
         return {"replace_original": bool(pressed), **changed_message(action, actor_id, reader, now)}
-    done = ContextBlock(elements=[md(f"#{action.id}: {mention(actor_id)} {_said(action)}")]).to_dict()
+    done = ContextBlock(
+        block_id=f"pressed:{action.id}", elements=[md(f"#{action.id}: {mention(actor_id)} {_said(action)}")]
+    ).to_dict()
     return {
         "replace_original": True,
         "text": pressed.get("text") or f"Action #{action.id} is {STATUS_WORDS[action.status]}",
