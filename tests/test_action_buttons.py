@@ -230,29 +230,7 @@ def test_a_blocked_reason_of_only_invisible_characters_is_refused_like_an_empty_
     assert actions_in(db)[0].status == "open"
 
 
-def test_the_assigner_hears_why_the_owner_needs_more_time(user, slack, db):
-    """The owner gives a reason for more time; the assigner, who is told of it, hears it too."""
-    user.command(ASSIGNER, f"add <@{OWNER}> Audit discharge letters by next friday")
-    wait_dms(slack, OWNER)
-    [action] = actions_in(db)
-    slack.reset()
-
-    user.submit(
-        OWNER,
-        ids.MORE_TIME_MODAL,
-        {
-            ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"},
-            ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": "Audit team on leave"},
-        },
-        private_metadata=json.dumps({"action_id": action.id}),
-    )
-
-    [told] = wait_dms(slack, ASSIGNER)
-    assert "needs more time" in text_of(told)
-    assert "Audit team on leave" in text_of(told), text_of(told)
-
-
-def test_more_time_moves_the_deadline_and_tells_the_assigner(user, slack, db, action_id):
+def test_more_time_moves_the_deadline_and_tells_the_assigner_why(user, slack, db, action_id):
     user.click(OWNER, ids.ACTION_MORE_TIME, str(action_id))
     modal = opened_view(slack)
 
@@ -271,6 +249,7 @@ def test_more_time_moves_the_deadline_and_tells_the_assigner(user, slack, db, ac
     assert history_kinds(db, action_id) == ["created", "deadline"]
     [told] = wait_dms(slack, ASSIGNER)
     assert "needs more time" in text_of(told) and "Fri 18 Dec" in text_of(told)
+    assert "Audit team on leave" in text_of(told)
 
 
 def test_a_lead_moving_the_deadline_tells_the_owner_and_the_assigner_who_moved_it(user, slack, db):

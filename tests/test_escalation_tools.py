@@ -14,7 +14,7 @@ from bot.escalation import NUDGE_AGAIN_AFTER
 from bot.views import ids
 from storage.models import AgendaItem, ExtensionRequest, OutboxMessage
 from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, buttons_of, history_kinds, opened_view, text_of, wait_dms, wait_response
+from tests.helpers import actions_in, buttons_of, history_kinds, opened_view, text_of, wait_response
 from tests.test_clinics import register_clinic
 from tests.test_status import add
 
@@ -97,48 +97,28 @@ def test_only_the_lead_side_may_use_the_escalation_buttons(user, slack, db, esca
     assert history_kinds(db, action_id) == ["created"]
 
 
-def test_extend_moves_the_deadline_and_tells_the_owner(user, slack, db, escalated):
+def test_extend_moves_the_deadline_and_tells_the_owner_with_the_leads_note(user, slack, db, escalated):
     _, action_id = escalated
     user.click(LEAD, ids.ESCALATION_EXTEND, str(action_id))
     modal = opened_view(slack)
-
-    answer = user.submit(
-        LEAD,
-        ids.EXTEND_MODAL,
-        {ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-11"}},
-        private_metadata=modal["private_metadata"],
-    )
-
-    assert answer.body.get("response_action") is None
-    assert actions_in(db)[0].due_date == date(2026, 12, 11)
-    slack.wait_for(lambda _c: any("moved the deadline" in text_of(c) for c in slack.messages_to(OWNER)))
-
-
-def test_the_leads_note_for_the_owner_on_extend_deadline_reaches_the_owner(user, slack, db):
-    """The Extend deadline form labels its text box "Note for the owner"; the owner's DM must carry it."""
-    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
-    add(user, slack, ASSIGNER, OWNER, "Review weekend discharges", "2026-12-04", clinic_id)
-    wait_dms(slack, OWNER)
-    [action] = actions_in(db)
-    slack.reset()
-    user.click(LEAD, ids.ESCALATION_EXTEND, str(action.id))
-    modal = opened_view(slack)
-    assert any(b.get("label", {}).get("text") == "Note for the owner" for b in modal["blocks"])
+    note = "Take the extra week for the night shifts"
 
     answer = user.submit(
         LEAD,
         ids.EXTEND_MODAL,
         {
-            ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-18"},
-            ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": "Take the extra week for the night shifts"},
+            ids.NEW_DUE: {"type": "datepicker", "selected_date": "2026-12-11"},
+            ids.MORE_TIME_REASON: {"type": "plain_text_input", "value": note},
         },
         private_metadata=modal["private_metadata"],
     )
-    assert answer.body.get("response_action") is None, answer.body
 
-    [told] = wait_dms(slack, OWNER)
-    assert "moved the deadline" in text_of(told)
-    assert "Take the extra week for the night shifts" in text_of(told), text_of(told)
+    assert any(b.get("label", {}).get("text") == "Note for the owner" for b in modal["blocks"])
+    assert answer.body.get("response_action") is None
+    assert actions_in(db)[0].due_date == date(2026, 12, 11)
+    slack.wait_for(lambda _c: any("moved the deadline" in text_of(c) for c in slack.messages_to(OWNER)))
+    [told] = [text_of(c) for c in slack.messages_to(OWNER) if "moved the deadline" in text_of(c)]
+    assert note in told, told
 
 
 def test_a_deadline_moved_without_a_note_reads_without_an_empty_quote_in_the_history(user, slack, db, escalated):
