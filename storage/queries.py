@@ -815,13 +815,17 @@ def missing_keys(session: Session, keys: list[str]) -> set[str]:
 def requeue_dropped(session: Session, rows: list[dict[str, Any]]) -> int:
     """Queue again, as `rows` now say, the messages their keys name that were dropped unsent (a one-to-one's
     agenda dropped because the one-to-ones were stopped, then set up again for the same meeting); how many."""
-    requeued = 0
-    for row in rows:
-        dropped = (OutboxMessage.dedupe_key == row["dedupe_key"]) & (OutboxMessage.state == "dropped")
-        fields = {name: row[name] for name in ("recipient", "payload", "created_at", "not_before")}
-        again = {"state": "pending", "attempts": 0, "last_error": None, **fields}
-        requeued += session.execute(update(OutboxMessage).where(dropped).values(**again)).rowcount
-    return requeued
+    if not rows:
+        return 0
+    keys = [row["dedupe_key"] for row in rows]
+    dropped = OutboxMessage.state == "dropped"
+    found = set(session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys), dropped)))
+    for row in rows:  # one query each pass; an update only for the rare one dropped
+        if row["dedupe_key"] in found:
+            fields = {name: row[name] for name in ("recipient", "payload", "created_at", "not_before")}
+            again = {"state": "pending", "attempts": 0, "last_error": None, **fields}
+            session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key == row["dedupe_key"]).values(**again))
+    return len(found)
 
 
 def owed_messages(session: Session, now: datetime) -> Sequence[OutboxMessage]:
