@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 
 from bot.actions import lead_of, tell
 from bot.clock import Clock
-from bot.slack import RateLimited, RecipientGone, SlackFailure, SlackGateway, SlackUnavailable, outbox_metadata
+from bot.slack import (
+    LookupThrottled,
+    RateLimited,
+    RecipientGone,
+    SlackFailure,
+    SlackGateway,
+    SlackUnavailable,
+    outbox_metadata,
+)
 from bot.views import actions as views
 from bot.wins import tell_wins_refused
 from storage import queries
@@ -295,6 +303,9 @@ class Delivery:
                 posted = gateway.upload(upload)
             else:
                 posted = gateway.post(recipient, text, blocks, metadata=outbox_metadata(key))
+        except LookupThrottled as exc:  # a wait, like a post's 429, that uses up none of its tries
+            until = self._clock.now() + timedelta(seconds=exc.retry_after)
+            return self._try_later(message_id, attempts, exc.error, until, settled=False)
         except RateLimited as exc:
             self.pacer.posted(team_id, recipient)
             return self._wait_for_slack(message_id, team_id, attempts, exc, settled=not doubt)

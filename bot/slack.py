@@ -50,6 +50,15 @@ class RateLimited(SlackFailure):
         self.retry_after = retry_after
 
 
+class LookupThrottled(SlackFailure):
+    """Slack asked us to wait before reading a DM again (its methods have their own limits): the message
+    being looked for waits, and posting to the workspace is not held back."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"looking for an earlier try: ratelimited (Retry-After {retry_after:g} s)")
+        self.retry_after = retry_after
+
+
 class RecipientGone(SlackFailure):
     """A permanent failure: the user, channel or token will not come back by retrying."""
 
@@ -177,8 +186,8 @@ class SlackGateway:
                 response = self.client.conversations_history(
                     channel=channel, limit=LOOK_BACK, include_all_metadata=True
                 )
-        except RateLimited as exc:  # these methods' own limits: posting to the workspace is not held back
-            raise SlackUnavailable(f"looking for an earlier try: {exc.error}") from None
+        except RateLimited as exc:
+            raise LookupThrottled(exc.retry_after) from None
         except RecipientGone as exc:
             if exc.error != "missing_scope":
                 raise

@@ -307,6 +307,29 @@ def test_looking_for_an_earlier_try_while_slack_is_down_posts_nothing_blind(bot,
     assert [text_of(c) for c in slack.messages_to(OWNER)] == ["The audit moved to Friday"]
 
 
+def test_slack_throttling_the_look_for_an_earlier_try_uses_up_none_of_the_tries(bot, slack, db, clock):
+    """Reading the DM has its own limits: its 429 is a wait for that message, as a post's is, not a failure."""
+    bot.services.delivery.stop()
+    refusals = bot.services.settings.delivery_attempts + 2
+    message_id = queue_note(bot, clock, "note-throttled", "The ward round starts at nine")
+    died_while_sending(bot, clock, message_id)
+    slack.fail_next("conversations.history", status=429, retry_after=20, times=refusals)
+    clock.advance(timedelta(minutes=2))
+
+    for _ in range(refusals):
+        bot.services.delivery.deliver_due()
+        [message] = queued(db)
+        assert (message.state, message.attempts, message.sending_at is not None) == ("pending", 0, True)
+        assert message.not_before == clock.now() + timedelta(seconds=20)  # Retry-After, not a growing backoff
+        clock.advance(timedelta(seconds=20))
+
+    bot.services.delivery.deliver_due()
+
+    [message] = queued(db)
+    assert (message.state, message.attempts) == ("sent", 1)
+    assert [text_of(c) for c in slack.messages_to(OWNER)] == ["The ward round starts at nine"]
+
+
 def test_a_dm_the_bot_may_not_read_is_sent_again_rather_than_lost(bot, slack, db, clock):
     """An install whose token lacks `im:history`: at least once, as before."""
     bot.services.delivery.stop()
