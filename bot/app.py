@@ -136,7 +136,7 @@ def create_app(
         sessions=session_factory,
         people=people,
         actions=ActionService(session_factory, clock, people, patient_data),
-        clinics=ClinicService(session_factory, clock, patient_data),
+        clinics=ClinicService(session_factory, clock, settings.hours(), patient_data),
         status=StatusService(session_factory, clock, people),
         delivery=Delivery(
             session_factory,

@@ -21,6 +21,7 @@ from bot.patient_data import PatientData
 from bot.people import Person, check_active
 from bot.views import actions as action_views
 from bot.views import clinics as views
+from bot.working_time import WorkingHours
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import Clinic, FocusArea
@@ -88,10 +89,13 @@ def _check_roles(lead: Person | None, sponsor: Person | None, lead_id: str, spon
         check_active(sponsor, "sponsor", "sponsor a clinic")
 
 
-def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, now: datetime) -> set[str]:
+def _hand_over(
+    session: Session, clinic: Clinic, actor_id: str, roles: Roles, now: datetime, hours: WorkingHours
+) -> set[str]:
     """Give the clinic's roles to the people picked; who took a role or gave it up. They hear it from the
     actor, and the lead's pending decisions on requests for more time go to the new lead; this hour's wins
-    post goes to the new channel."""
+    post goes to the new channel. What was waiting to go to whoever gave up a role goes to whoever took it,
+    in their working hours (`hours`)."""
     picked = (roles.lead.user_id, roles.sponsor.user_id if roles.sponsor else None, roles.channel_id)
     held = (clinic.lead_id, clinic.sponsor_id, clinic.channel_id)
     new_lead, new_sponsor, channel = (p if p != s else h for p, s, h in zip(picked, roles.shown, held, strict=True))
@@ -118,9 +122,9 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
             queries.notify(session, clinic.team_id, key, "clinic_role", recipient, message, now)
     for kind, old, new in (("lead", old_lead, new_lead), ("sponsor", old_sponsor, new_sponsor)):
         if old is not None and old != new:
-            _pass_on_escalations(session, clinic, kind, old, new, now)
+            _pass_on_escalations(session, clinic, kind, old, new, now, hours)
     if new_lead != old_lead:
-        _pass_on_missed_readings(session, clinic, old_lead, new_lead)
+        _pass_on_missed_readings(session, clinic, old_lead, new_lead, now, hours)
         for request, action in queries.pending_extensions_of_clinic(session, clinic.id, decider_id=old_lead):
             request.decider_id = new_lead
             message = action_views.extension_request(action, request, roles.lead, now)
@@ -130,11 +134,13 @@ def _hand_over(session: Session, clinic: Clinic, actor_id: str, roles: Roles, no
     return {old_lead, old_sponsor, new_lead, new_sponsor} - {None}
 
 
-def _pass_on_escalations(session: Session, clinic: Clinic, kind: str, old: str, new: str | None, now: datetime) -> None:
+def _pass_on_escalations(
+    session: Session, clinic: Clinic, kind: str, old: str, new: str | None, now: datetime, hours: WorkingHours
+) -> None:
     """Escalations about the clinic's actions still waiting to go to whoever gave up the role (for their
-    working hours, or their owner's nudge first) go to whoever took it, at the same time; with nobody in
-    the role, to nobody. One whose earlier try may have reached Slack stays, and is sent on a retry only
-    to someone who still holds the role."""
+    working hours, or their owner's nudge first) go to whoever took it, no sooner and in their working
+    hours; with nobody in the role, to nobody. One whose earlier try may have reached Slack stays, and is
+    sent on a retry only to someone who still holds the role."""
     for message in queries.unsent_to(session, clinic.team_id, old, "chase"):
         items = message.payload["items"]
         ours = queries.actions_in_clinic(session, clinic.id, [item[0] for item in items if item[1] == kind])
@@ -148,20 +154,25 @@ def _pass_on_escalations(session: Session, clinic: Clinic, kind: str, old: str, 
                 message.state, message.last_error = "dropped", "the clinic has nobody in that role"
             continue
         tz = queries.tz_of(session, clinic.team_id, new)
+        at = hours.next_open(max(message.not_before, now), tz)
         if staying:  # the other items stay where they were going; the moving ones go in a message of their own
             message.payload = {**message.payload, "items": staying}
-            queries.enqueue_many(session, [chase_row(clinic.team_id, new, tz, moving, now, message.not_before)])
+            queries.enqueue_many(session, [chase_row(clinic.team_id, new, tz, moving, now, at)])
         else:  # readdressed whole, so a hand-over undone at once moves it back
-            message.recipient, message.payload = new, {**message.payload, "tz": tz}
+            message.recipient, message.payload, message.not_before = new, {**message.payload, "tz": tz}, at
 
 
-def _pass_on_missed_readings(session: Session, clinic: Clinic, old_lead: str, new_lead: str) -> None:
-    """The notes of the clinic's missed readings still waiting to go to its old lead go to the new one."""
+def _pass_on_missed_readings(
+    session: Session, clinic: Clinic, old_lead: str, new_lead: str, now: datetime, hours: WorkingHours
+) -> None:
+    """The notes of the clinic's missed readings still waiting to go to its old lead go to the new one, in
+    their working hours."""
     indicators = {indicator.id for indicator in queries.indicators_of_clinic(session, clinic.team_id, clinic.id)}
     tz = queries.tz_of(session, clinic.team_id, new_lead)
     for message in queries.unsent_to(session, clinic.team_id, old_lead, "report_missed"):
         if message.payload.get("indicator_id") in indicators:
             message.recipient, message.payload = new_lead, {**message.payload, "tz": tz}
+            message.not_before = hours.next_open(max(message.not_before, now), tz)
 
 
 def clean_areas(
@@ -202,9 +213,17 @@ def may_lead_clinic(clinic: Clinic, user_id: str) -> bool:
 
 
 class ClinicService:
-    def __init__(self, session_factory: SessionFactory, clock: Clock, patient_data: PatientData | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        clock: Clock,
+        hours: WorkingHours,
+        patient_data: PatientData | None = None,
+    ) -> None:
+        """`hours`: when a message passed on to someone who takes a role over may reach them."""
         self._sessions = session_factory
         self._clock = clock
+        self._hours = hours
         self._patient_data = patient_data
 
     def register(self, new: NewClinic, lead: Person, sponsor: Person | None = None) -> Clinic:
@@ -286,7 +305,7 @@ class ClinicService:
                 raise NotAllowed(f"Only the lead and sponsor of {clinic.name} can change it. Nothing was changed.")
             existing = {area.position: area for area in clinic.focus_areas}
             filled = dict(clean_areas(slots, self._patient_data, dropping=existing))
-            concerned = _hand_over(session, clinic, actor_id, roles, self._clock.now()) if roles else set()
+            concerned = _hand_over(session, clinic, actor_id, roles, self._clock.now(), self._hours) if roles else set()
             for slot in sorted(set(existing) - set(filled)):
                 area = existing[slot]
                 actions, indicators = queries.focus_area_users(session, team_id, area.id)

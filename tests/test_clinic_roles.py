@@ -237,6 +237,39 @@ def test_an_escalation_waiting_to_go_to_the_old_lead_goes_to_the_new_one(user, s
     assert "overdue" in escalation, escalation
 
 
+FAR = "UFARLEAD"
+
+
+def handed_to_someone_asleep(user, slack, bot) -> None:  # type: ignore[no-untyped-def]
+    """At 09:00 London on Wed 2 Dec, the clinic goes to a lead in New York, where it is 04:00."""
+    slack.add_user(FAR, name="Nia York", tz="America/New_York")
+    edit(user, slack, SPONSOR, lead=FAR)
+    slack.wait_for(lambda _c: said_to(slack, FAR, "made you the lead"))
+    bot.services.delivery.deliver_due()
+
+
+@pytest.mark.parametrize("what", ["escalation", "missed reading"])
+def test_what_is_passed_to_a_new_lead_waits_for_their_working_hours(user, slack, db, bot, clock, what):
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    if what == "escalation":
+        add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+        planner, words = bot.services.planner, "Audit weekend discharges"
+    else:
+        add_indicator(user, db, clinic_id)
+        planner, words = bot.services.reports, "has not reported"
+    queued_for_the_lead(bot, slack, clock, planner)
+
+    handed_to_someone_asleep(user, slack, bot)
+
+    assert said_to(slack, FAR, words) == []
+    clock.set(datetime(2026, 12, 2, 13, 59, tzinfo=UTC))
+    bot.services.delivery.deliver_due()
+    assert said_to(slack, FAR, words) == []
+    clock.set(datetime(2026, 12, 2, 14, 0, tzinfo=UTC))  # 09:00 in New York
+    bot.services.delivery.deliver_due()
+    assert len(said_to(slack, FAR, words)) == 1
+
+
 def test_a_missed_reading_waiting_to_be_told_to_the_old_lead_is_told_to_the_new_one(user, slack, db, bot, clock):
     clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
     add_indicator(user, db, clinic_id)  # weekly, reported by the owner: due Fri 27 Nov
