@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.dates import DueDateError, describe_date, end_of_day, parse_due_date
-from bot.errors import NotAllowed, NotFound, UserError
+from bot.errors import NotAllowed, NotFound, UserError, too_long
 from bot.names import clean_name
 from bot.patient_data import PatientData
 from bot.people import People, Person, check_active
@@ -290,22 +290,23 @@ class ActionService:
             if message is None or not message.action_ids:
                 return False
             try:
-                action_id = replied_about(message.action_ids, text)
+                action = load_changeable(session, team_id, replied_about(message.action_ids, text), actor_id)
+                if len(text) > NOTE_LIMIT:
+                    raise UserError(too_long("note", text, NOTE_LIMIT))
+            except (NotFound, NotAllowed) as error:  # say, the owner it was taken from
+                refused = UserError(f"I didn't keep that note. {error.message}")
             except UserError as error:
-                unclear = error
+                refused = error
             else:
-                action = queries.get_action(session, team_id, action_id, lock=True)
-                if action is None or not may_change(action, actor_id):
-                    return False
                 if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
                     return False
                 touch(action, actor_id, now)
-                record(session, action, actor_id, "note", now, text=text[:NOTE_LIMIT])
+                record(session, action, actor_id, "note", now, text=text)
                 return True
             # The event is kept as processed, so that Slack delivering it again repeats no hint.
             if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
                 return False
-        raise unclear
+        raise refused
 
     def first_delivery(self, team_id: str, event_id: str) -> bool:
         """Whether Slack delivers this event for the first time: records its id (a reply refused before

@@ -16,3 +16,11 @@ class NotAllowed(UserError):
 
 class NotFound(UserError):
     """What the user named does not exist (or is not theirs to see)."""
+
+
+def too_long(what: str, text: str, limit: int) -> str:
+    """Why a reply in a thread was not kept: it is longer than what it would become may hold."""
+    return (
+        f"That {what} is {len(text):,} characters long, and a {what} holds at most {limit:,}. "
+        "I didn't keep it: say it in shorter replies."
+    )

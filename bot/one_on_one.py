@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.dates import weekday_number
-from bot.errors import UserError
+from bot.errors import UserError, too_long
 from bot.indicators import WINDOW, Trend
 from bot.people import zone
 from bot.reporting import indicator_trend
@@ -33,6 +33,7 @@ QUESTIONS = (
 )
 STALLED = timedelta(days=14)
 SOON = timedelta(days=7)
+TOPIC_LIMIT = 1000  # characters in a topic the person raises by replying to their agenda
 
 
 @dataclass
@@ -61,29 +62,39 @@ class OneOnOneService:
     def topic_from_reply(
         self, team_id: str, *, channel: str, thread_ts: str, actor_id: str, text: str, event_id: str
     ) -> bool:
-        """A reply to someone's side of a one-to-one agenda goes on the lead's agenda (once per event)."""
+        """A reply to someone's side of a one-to-one agenda goes on the lead's agenda (once per event). One
+        that cannot (the one-to-ones were stopped, the topic is too long) is explained, once, and kept nowhere."""
         now = self._clock.now()
+        topic = text.strip()
         with self._sessions.begin() as session:
             message = queries.outbox_for_message(session, team_id, channel, thread_ts)
             if message is None or message.kind != "one_on_one" or (message.payload or {}).get("side") != "person":
                 return False
-            schedule = _schedule_of(session, message)
-            if schedule is None or actor_id != schedule.person_id or not text.strip():
+            if actor_id != message.recipient or not topic:
                 return False
+            schedule = _schedule_of(session, message)
+            if schedule is None:
+                refused = "These one-to-ones have been stopped, so I didn't put that on an agenda."
+            elif len(topic) > TOPIC_LIMIT:
+                refused = too_long("topic", topic, TOPIC_LIMIT)
+            else:
+                refused = ""
             if event_id and not queries.mark_event_processed(session, team_id, event_id, now):
                 return False
-            session.add(
-                AgendaItem(
-                    team_id=team_id,
-                    lead_id=schedule.lead_id,
-                    person_id=actor_id,
-                    action_id=None,
-                    topic=text.strip()[:1000],
-                    added_by=actor_id,
-                    added_at=now,
+            if schedule is not None and not refused:
+                session.add(
+                    AgendaItem(
+                        team_id=team_id,
+                        lead_id=schedule.lead_id,
+                        person_id=actor_id,
+                        action_id=None,
+                        topic=topic,
+                        added_by=actor_id,
+                        added_at=now,
+                    )
                 )
-            )
-            return True
+                return True
+        raise UserError(refused)  # the event stays processed: Slack delivering it again repeats no hint
 
     def render(self, session, message):  # type: ignore[no-untyped-def]
         """The day-before agenda: the lead's full side, or the person's own view with an invitation to add topics."""

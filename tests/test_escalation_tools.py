@@ -204,12 +204,12 @@ def extend(user, slack, action_id: int, day: str):  # type: ignore[no-untyped-de
     )
 
 
-def reassign(user, slack, action_id: int, to: str):  # type: ignore[no-untyped-def]
-    """The lead presses Reassign on the escalation and picks `to`."""
+def reassign(user, slack, action_id: int, to: str, by: str = LEAD):  # type: ignore[no-untyped-def]
+    """The lead (or `by`) presses Reassign on the escalation and picks `to`."""
     opened = len(slack.calls_to("views.open"))
-    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
+    user.click(by, ids.ESCALATION_REASSIGN, str(action_id))
     return user.submit(
-        LEAD,
+        by,
         ids.REASSIGN_MODAL,
         {ids.NEW_OWNER: {"type": "users_select", "selected_user": to}},
         private_metadata=opened_view(slack, opened + 1)["private_metadata"],

@@ -16,6 +16,7 @@ from storage.db import make_session_factory
 from storage.models import ActionEvent, OutboxMessage
 from tests.conftest import ASSIGNER, OTHER, OWNER, SIGNING_SECRET
 from tests.helpers import actions_in, history_kinds, text_of, wait_dms
+from tests.test_escalation_tools import reassign
 from tests.test_status import add
 
 
@@ -86,6 +87,36 @@ def test_replies_that_are_not_about_an_action_change_nothing(user, slack, db):
     )
 
     assert history_kinds(db, action_id) == ["created"]
+
+
+def hint_to(slack, user_id: str, thread_ts: str) -> str:
+    slack.wait_for(lambda _c: bool(slack.calls_to("chat.postEphemeral")))
+    [told] = slack.calls_to("chat.postEphemeral")
+    assert (told.params["user"], told.params["thread_ts"]) == (user_id, thread_ts)
+    return told.params["text"]
+
+
+def test_a_reply_from_an_owner_the_action_was_handed_away_from_is_not_kept_and_they_are_told_why(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+    reassign(user, slack, action_id, OTHER, by=ASSIGNER)
+
+    for retry in (0, 1):  # Slack delivering it again repeats no hint
+        user.dm_reply(OWNER, channel, ts, "Spoke to the audit team", event_id="EvNOLONGER", retry=retry)
+
+    told = hint_to(slack, OWNER, ts)
+    assert told.startswith("I didn't keep that note.") and f"Only the owner of action #{action_id}" in told
+    assert history_kinds(db, action_id) == ["created", "reassigned"]
+
+
+def test_a_reply_too_long_for_a_note_is_not_cut_short_but_refused_with_the_limit(user, slack, db):
+    action_id, channel, ts = assigned(user, slack, db)
+
+    user.dm_reply(OWNER, channel, ts, "Spoke to the audit team. " * 150, event_id="EvLONG")  # 3,750 characters
+
+    told = hint_to(slack, OWNER, ts)
+    assert "3,749 characters" in told and "at most 3,000" in told and "didn't keep it" in told
+    assert history_kinds(db, action_id) == ["created"]
+    assert slack.calls_to("reactions.add") == []
 
 
 def test_a_reply_to_a_nudge_about_several_actions_is_noted_on_the_one_it_names(user, slack, db, bot, clock):

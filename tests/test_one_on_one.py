@@ -260,6 +260,31 @@ def test_the_persons_replies_land_on_the_leads_agenda(user, slack, db, bot, cloc
     assert f"<@{OWNER}> wants to talk about" in agenda.text
 
 
+def test_a_reply_too_long_for_a_topic_is_refused_with_the_limit_not_cut_short(user, slack, db, bot, clock):
+    _walk, prep = day_before_message_to_the_person(user, slack, db, bot, clock)
+
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "Rota cover over the winter. " * 40, event_id="EvLONG")
+    slack.wait_for(lambda _c: bool(slack.calls_to("chat.postEphemeral")))
+    agenda = user.command(LEAD, f"1on1 <@{OWNER}>")
+
+    [told] = slack.calls_to("chat.postEphemeral")
+    assert told.params["user"] == OWNER and "1,119 characters" in told.params["text"]
+    assert "at most 1,000" in told.params["text"]
+    assert "Rota cover" not in agenda.text
+
+
+def test_a_reply_to_the_agenda_of_stopped_one_to_ones_says_it_went_nowhere(user, slack, db, bot, clock):
+    _walk, prep = day_before_message_to_the_person(user, slack, db, bot, clock)
+    user.command(LEAD, f"1on1 <@{OWNER}> stop")
+
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "Can we talk about rota cover?", event_id="EvSTOPPED")
+    slack.wait_for(lambda _c: bool(slack.calls_to("chat.postEphemeral")))
+
+    [told] = slack.calls_to("chat.postEphemeral")
+    assert told.params["user"] == OWNER and "stopped" in told.params["text"]
+    assert "Can we talk" not in user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+
 def test_a_schedule_that_cannot_be_read_says_how_to_write_it(user):
     answer = user.command(LEAD, f"1on1 <@{OWNER}> whenever we feel like it")
 
