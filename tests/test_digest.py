@@ -3,6 +3,7 @@ whatever the replicas, with its chart under it, and still delivered when the cha
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from storage.models import DigestPreference, OutboxMessage
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, opened_view, text_of
 from tests.test_clinics import register_clinic
+from tests.test_export import uploaded
 from tests.test_status import add
 
 
@@ -183,6 +185,50 @@ def test_long_lists_end_with_and_n_more_within_slacks_limits(user, slack, db, bo
 
     assert "…and 22 more: `/clinic status Discharge flow`" in preview.text
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in preview.body["blocks"])
+
+
+def listed(answer, title: str) -> str:  # type: ignore[no-untyped-def]
+    """The digest's list under `title`, as the reader sees it."""
+    [section] = [t for b in answer.body["blocks"] if (t := b.get("text", {}).get("text", "")).startswith(f"*{title}")]
+    return section
+
+
+def test_each_cut_list_points_to_where_the_actions_it_leaves_out_are(user, slack, db, bot, clock):
+    """The wins are closed, which `/clinic status` never lists: the export has them. What falls due is not
+    overdue: a combined digest sends the reader to each clinic's status, not to `/clinic status overdue`."""
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Discharge flow")
+    register_clinic(user, slack, db, lead=LEAD, sponsor=None, name="Theatre utilisation")
+    wins = [f"Win {n:02}" for n in range(10)]
+    coming = [f"Coming {n:02}" for n in range(10)]
+    for title in wins + coming:
+        add(user, slack, ASSIGNER, OWNER, title, "2026-11-27", clinic_id)
+    for action in actions_in(db)[: len(wins)]:
+        user.command(OWNER, f"done {action.id}")
+    clock.set(datetime(2026, 11, 25, 10, tzinfo=UTC))
+
+    one = user.command(SPONSOR, "digest")  # sponsors one clinic
+    combined = user.command(LEAD, "digest")  # leads both
+
+    def last_lines(answer) -> list[str]:  # type: ignore[no-untyped-def]
+        return [listed(answer, title).splitlines()[-1] for title in ("Wins this week", "Due in the coming week")]
+
+    assert last_lines(one) == [
+        "…and 2 more: `/clinic export Discharge flow` (every action, with when it was closed)",
+        "…and 2 more: `/clinic status Discharge flow`",
+    ]
+    assert last_lines(combined) == [
+        "…and 2 more: `/clinic export` with a clinic's name (every action, with when it was closed)",
+        "…and 2 more: `/clinic status` with a clinic's name",
+    ]
+    # Followed, each pointer shows the actions the list left out.
+    left_out = [t for t in coming if t not in listed(combined, "Due in the coming week")]
+    assert len(left_out) == 2 and all(t in user.command(LEAD, "status Discharge flow").text for t in left_out)
+    left_out = [t for t in wins if t not in listed(combined, "Wins this week")]
+    slack.reset()
+    user.command(LEAD, "export Discharge flow json")
+    [data] = uploaded(slack)
+    closed = {a["title"] for a in json.loads(data)["clinics"][0]["actions"] if a["status"] == "done" and a["closed_at"]}
+    assert len(left_out) == 2 and set(left_out) <= closed
 
 
 def test_digest_time_holds_across_the_clock_change(user, slack, db, bot, clock):

@@ -1,4 +1,4 @@
-"""Block Kit for the weekly digest. Long lists end with "and N more" and a pointer to `/clinic status`;
+"""Block Kit for the weekly digest. Long lists end with "and N more" and a pointer to where the rest are;
 focus areas take as many sections as they need; every section stays inside Slack's limits (3000
 characters a section, 50 blocks a message)."""
 
@@ -28,9 +28,11 @@ NOTE_NAMES = 2000  # a context's text may hold 3000 characters
 
 def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
     today = digest.now.astimezone(zone(tz)).date()
-    pointer = (
-        f"`/clinic status {esc(digest.clinics[0].name)}`" if len(digest.clinics) == 1 else "`/clinic status overdue`"
-    )
+    # Each pointer leads to a list that holds what its list leaves out: `/clinic status` shows open actions
+    # only, so the week's wins (closed) are in the export; `overdue` holds no action still to fall due.
+    name = esc(digest.clinics[0].name) if len(digest.clinics) == 1 else None
+    status = f"`/clinic status {name}`" if name else "`/clinic status` with a clinic's name"
+    export = f"`/clinic export {name}`" if name else "`/clinic export` with a clinic's name"
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Weekly digest: {digest.title}", 150)),
         ContextBlock(
@@ -45,7 +47,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         DividerBlock(),
     ]
 
-    def listing(title: str, actions: Sequence[Action], total: int, line, empty: str) -> None:  # type: ignore[no-untyped-def]
+    def listing(title: str, actions: Sequence[Action], total: int, line, empty: str, pointer: str) -> None:  # type: ignore[no-untyped-def]
         lines = [line(a) for a in actions]
         blocks.append(SectionBlock(text=md(_lines(f"*{title}*", lines, empty, pointer, total))))
 
@@ -55,6 +57,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         digest.slipping_total,
         lambda a: _slipping(a, digest.now, zone(tz)),
         "Nothing overdue or blocked. :tada:",
+        status if name else "`/clinic status overdue`",
     )
     listing(
         "Wins this week: thank them",
@@ -62,6 +65,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         digest.headline.done,
         lambda a: f":white_check_mark: {mention(a.owner_id)}: {quote(a.title, 120)}",
         "No actions closed this week.",
+        f"{export} (every action, with when it was closed)",
     )
     listing(
         "Due in the coming week",
@@ -69,6 +73,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         digest.headline.due_next_week,
         lambda a: f"• {describe_date(a.due_date, today)}: {mention(a.owner_id)}: {quote(a.title, 120)}",
         "Nothing falls due in the coming week.",
+        status,
     )
     if digest.areas:
         room = MESSAGE_BLOCKS - len(blocks) - 1  # the closing note
