@@ -194,35 +194,51 @@ def listed(answer, title: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_each_cut_list_points_to_where_the_actions_it_leaves_out_are(user, slack, db, bot, clock):
-    """The wins are closed, which `/clinic status` never lists: the export has them. What falls due is not
-    overdue: a combined digest sends the reader to each clinic's status, not to `/clinic status overdue`."""
+    """The wins are closed, which `/clinic status` never lists: the export has them. What falls due, and
+    what is blocked before its deadline, is not overdue: a combined digest sends the reader to each clinic's
+    status, not to `/clinic status overdue`."""
     clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, name="Discharge flow")
-    register_clinic(user, slack, db, lead=LEAD, sponsor=None, name="Theatre utilisation")
+    theatre_id = register_clinic(user, slack, db, lead=LEAD, sponsor=None, name="Theatre utilisation")
     wins = [f"Win {n:02}" for n in range(10)]
     coming = [f"Coming {n:02}" for n in range(10)]
+    blocked = [f"Blocked {n:02}" for n in range(10)]
     for title in wins + coming:
         add(user, slack, ASSIGNER, OWNER, title, "2026-11-27", clinic_id)
-    for action in actions_in(db)[: len(wins)]:
-        user.command(OWNER, f"done {action.id}")
+    for title in blocked:
+        add(user, slack, ASSIGNER, OWNER, title, "2026-12-18", theatre_id)
+    for action in actions_in(db):
+        if action.title in wins:
+            user.command(OWNER, f"done {action.id}")
+        elif action.title in blocked:
+            values = {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": "No rota yet"}}
+            user.submit(OWNER, ids.BLOCKED_MODAL, values, private_metadata=json.dumps({"action_id": action.id}))
     clock.set(datetime(2026, 11, 25, 10, tzinfo=UTC))
 
     one = user.command(SPONSOR, "digest")  # sponsors one clinic
     combined = user.command(LEAD, "digest")  # leads both
 
     def last_lines(answer) -> list[str]:  # type: ignore[no-untyped-def]
-        return [listed(answer, title).splitlines()[-1] for title in ("Wins this week", "Due in the coming week")]
+        titles = ("Overdue and blocked", "Wins this week", "Due in the coming week")
+        return [listed(answer, title).splitlines()[-1] for title in titles]
 
     assert last_lines(one) == [
+        "Nothing overdue or blocked. :tada:",  # what is blocked is in the other clinic
         "…and 2 more: `/clinic export Discharge flow` (every action, with when it was closed)",
         "…and 2 more: `/clinic status Discharge flow`",
     ]
     assert last_lines(combined) == [
+        "…and 2 more: `/clinic status` with a clinic's name",
         "…and 2 more: `/clinic export` with a clinic's name (every action, with when it was closed)",
         "…and 2 more: `/clinic status` with a clinic's name",
     ]
     # Followed, each pointer shows the actions the list left out.
-    left_out = [t for t in coming if t not in listed(combined, "Due in the coming week")]
-    assert len(left_out) == 2 and all(t in user.command(LEAD, "status Discharge flow").text for t in left_out)
+    for title, listing, clinic in (
+        ("Due in the coming week", coming, "Discharge flow"),
+        ("Overdue and blocked", blocked, "Theatre utilisation"),
+    ):
+        left_out = [t for t in listing if t not in listed(combined, title)]
+        status = user.command(LEAD, f"status {clinic}").text
+        assert len(left_out) == 2 and all(t in status for t in left_out), (title, status)
     left_out = [t for t in wins if t not in listed(combined, "Wins this week")]
     slack.reset()
     user.command(LEAD, "export Discharge flow json")

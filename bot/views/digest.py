@@ -29,7 +29,8 @@ NOTE_NAMES = 2000  # a context's text may hold 3000 characters
 def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
     today = digest.now.astimezone(zone(tz)).date()
     # Each pointer leads to a list that holds what its list leaves out: `/clinic status` shows open actions
-    # only, so the week's wins (closed) are in the export; `overdue` holds no action still to fall due.
+    # only, so the week's wins (closed) are in the export; `overdue` holds neither what is still to fall due
+    # nor what is blocked before its deadline.
     name = esc(digest.clinics[0].name) if len(digest.clinics) == 1 else None
     status = f"`/clinic status {name}`" if name else "`/clinic status` with a clinic's name"
     export = f"`/clinic export {name}`" if name else "`/clinic export` with a clinic's name"
@@ -57,7 +58,7 @@ def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
         digest.slipping_total,
         lambda a: _slipping(a, digest.now, zone(tz)),
         "Nothing overdue or blocked. :tada:",
-        status if name else "`/clinic status overdue`",
+        status,
     )
     listing(
         "Wins this week: thank them",
