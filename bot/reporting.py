@@ -230,8 +230,8 @@ class IndicatorService:
     def find(self, team_id: str, actor_id: str, text: str) -> tuple[Indicator, str]:
         """The indicator `/clinic metric` names at the start of `text`, and what follows its name. Names are
         matched whole (case and spacing aside), the longest first, else as the start of one name; the same
-        name in two clinics is told apart by `Clinic / indicator`, or by who reports it. Names are taken
-        word by word, never by length: a name may change length when case-folded (`Maß`, `mass`)."""
+        name in two clinics is told apart by `Clinic / indicator`, or by who may report it and who does. Names
+        are taken word by word, never by length: a name may change length when case-folded (`Maß`, `mass`)."""
         words = text.split()
         with self._sessions() as session:
             everything = list(queries.indicators_of_team(session, team_id))
@@ -252,10 +252,10 @@ class IndicatorService:
                 taken = name_end
                 start = queries.name_key(" ".join(words[:taken]))
                 matches = [i for i in everything if start and i.name_key.startswith(start)]
-            if len(matches) > 1:
-                mine = [i for i in matches if i.reporter_id == actor_id]
-                if len(mine) == 1:
-                    matches = mine
+            if len(matches) > 1:  # told apart by those they may report, then by those they report
+                theirs = [i for i in matches if may_report(i, actor_id)] or matches
+                mine = [i for i in theirs if i.reporter_id == actor_id]
+                matches = mine if len(mine) == 1 else theirs
             if not matches:
                 shown = " ".join(words[:name_end])[:80] or "that"
                 raise NotFound(
@@ -377,8 +377,13 @@ def _check_leader(clinic: Clinic, actor_id: str) -> None:
         )
 
 
+def may_report(indicator: Indicator, actor_id: str) -> bool:
+    """Its reporter, and its clinic's lead and sponsor."""
+    return actor_id == indicator.reporter_id or may_lead_clinic(indicator.clinic, actor_id)
+
+
 def _check_reporter(indicator: Indicator, actor_id: str) -> None:
-    if actor_id != indicator.reporter_id and not may_lead_clinic(indicator.clinic, actor_id):
+    if not may_report(indicator, actor_id):
         raise NotAllowed(
             f"Only whoever reports {indicator.name}, and the lead and sponsor of {indicator.clinic.name}, "
             "can report it. Nothing was stored."

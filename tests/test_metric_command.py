@@ -508,6 +508,21 @@ def test_someone_who_neither_reports_nor_leads_may_not_report(user, db, indicato
     assert readings(db) == []
 
 
+def test_the_same_name_in_a_clinic_one_may_not_report_to_is_neither_asked_about_nor_shown(
+    user, slack, db, clinic_id, indicator
+):
+    """A lead types the name their clinic's indicator shares with another clinic's, which is not theirs."""
+    other = register_clinic(user, slack, db, lead=OTHER, sponsor=None, name="Front door", areas=("Triage",))
+    add_indicator(user, db, other, actor=OTHER, reporter=OTHER)
+
+    answer = user.command(LEAD, "metric Discharges before noon 45")
+
+    assert "Stored" in answer.text and "Front door" not in answer.text, answer.text
+    db.expire_all()
+    stored = db.scalar(select(IndicatorReading))
+    assert db.get(Indicator, stored.indicator_id).clinic_id == clinic_id
+
+
 def test_the_same_name_in_two_clinics_is_answered_with_the_choices(user, slack, db, clinic_id, indicator):
     other = register_clinic(user, slack, db, name="Front door", areas=("Triage",))
     add_indicator(user, db, other, reporter=SPONSOR)
