@@ -141,8 +141,11 @@ UNIT_WORDS = {
     "eur": "€",
 }
 CURRENCIES = "£$€"  # read before the number (`£1,200`) as well as after it
-_NUMBER = re.compile(r"^(?P<sign>[-+]?)(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
-_GROUPED = re.compile(r"[-+]? *(?:\d{1,3}(?: \d{3})+|[\d,]+)(?:\.\d+)?")  # spaces that only group thousands: `1 200`
+# A comma or space groups thousands only after a leading group of 1-3 digits that does not start with 0:
+# `1,500` and `1 500` are 1500, but `0,500` is 0.5 written the European way, refused rather than read as 500.
+_NUMBER = re.compile(r"^(?P<sign>[-+]?)(?P<number>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
+_GROUPED = re.compile(r"[-+]? *(?:[1-9]\d{0,2}(?: \d{3})+|[\d,]+)(?:\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"(?P<zero>[-+]?0+)[, ](?P<digits>\d+)|(?P<whole>[-+]?\d+)[, ](?P<fraction>\d{1,2})")
 _SPLIT = re.compile(rf"^(?P<number>[-+−]?[{CURRENCIES}]?[\d.,]+)\s*(?P<unit>[^\d\s].*)?$")
 
 
@@ -173,20 +176,33 @@ def clean_unit(unit: str) -> str:
 
 def read_number(text: str, field: str, what: str = "the value") -> float:
     """A number as people type it: `12`, `12.5`, `3,400`, `3 400`, `-2`. Anything else is a UserError on
-    `field`; a space is read only between groups of three digits, so `42 5` is refused, not read as 425."""
+    `field`; a comma or space is read only between groups of three digits after a leading group not starting
+    with 0, so `42 5` and `0,500` are refused (saying to write 42.5, 0.5), not read as 425 or 500."""
     raw = text.strip().replace("\u2212", "-")
-    match = _NUMBER.match(raw.replace(" ", "") if _GROUPED.fullmatch(raw) else raw)
+    compact = raw.replace(" ", "") if _GROUPED.fullmatch(raw) else raw
+    match = _NUMBER.match(compact)
     if not raw:
         raise UserError(f"Write {what} as a number, for example 12 or 12.5.", field=field)
     if match is None:
         shown = raw if len(raw) <= 30 else raw[:29] + "…"
-        hint = " (use a point for decimals: 3.4)" if re.fullmatch(r"[-+]?\d+[, ]\d{1,2}", raw) else ""
+        hint = f" (use a point for decimals: {pointed})" if (pointed := _with_a_point(compact)) else ""
         raise UserError(f"\u201c{shown}\u201d is not a number{hint}. Write {what} like 12, 12.5 or 3,400.", field=field)
     value = float(match.group("number").replace(",", ""))
     value = -value if match.group("sign") == "-" else value
     if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
         raise UserError(f"{what.capitalize()} is too large to be a reading.", field=field)
     return value
+
+
+def _with_a_point(text: str) -> str | None:
+    """`3,4`, `42 5` or `0,500` as the decimal it most likely means (3.4, 42.5, 0.5), or None when it does not
+    look like a decimal written with a comma (or a space)."""
+    decimal = _DECIMAL_COMMA.fullmatch(text)
+    if decimal is None:
+        return None
+    whole = decimal.group("zero").rstrip("0") + "0" if decimal.group("zero") else decimal.group("whole")  # `00,5`
+    fraction = (decimal.group("digits") or decimal.group("fraction")).rstrip("0") or "0"
+    return f"{whole}.{fraction}"
 
 
 def read_value(text: str, unit: str, field: str = "value") -> float:

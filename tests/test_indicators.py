@@ -129,6 +129,7 @@ def test_up_and_down_always_disagree_unless_flat_or_too_few(values, direction):
         ("- 1200", "", -1200),
         ("- 1,200", "", -1200),
         ("12 500", "", 12500),
+        ("1,500", "", 1500),
     ],
 )
 def test_values_are_read_as_people_type_them(typed, unit, value):
@@ -140,6 +141,11 @@ def test_values_are_read_as_people_type_them(typed, unit, value):
     [
         ("lots", "%", "is not a number"),
         ("3,4", "", "use a point for decimals"),
+        ("0,500", "", "use a point for decimals: 0.5)"),
+        ("0,5", "", "use a point for decimals: 0.5)"),
+        ("1,5", "", "use a point for decimals: 1.5)"),
+        ("-0,250", "", "use a point for decimals: -0.25)"),
+        ("0 500", "", "use a point for decimals: 0.5)"),
         ("12..5", "%", "is not a number"),
         ("", "%", "as a number"),
         ("45 min", "%", "measured in %, not in \u201cmin\u201d"),

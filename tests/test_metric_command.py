@@ -479,6 +479,22 @@ def test_a_dollar_amount_is_read_like_a_pound_amount(user, db, clinic_id):
     assert [value for _, value, _ in readings(db)] == [1300, 1200]
 
 
+@pytest.mark.parametrize(("typed", "point"), [("0,500", "0.5"), ("0,5", "0.5"), ("1,5", "1.5"), ("00,500", "0.5")])
+def test_a_decimal_comma_is_refused_with_the_value_written_with_a_point(user, db, indicator, typed, point):
+    """`0,500` (0.5 written the European way) was stored as 500: a comma groups thousands only after a
+    leading group that does not start with 0, so it is refused, saying how to write it; `1,500` is still 1500."""
+    refused = user.command(OWNER, f"metric Discharges before noon {typed}")
+
+    assert readings(db) == [], f"stored {readings(db)}; the answer was {refused.text}"
+    assert f"\u201c{typed}\u201d is not a number (use a point for decimals: {point})" in refused.text, refused.text
+    assert "Nothing was stored" in refused.text, refused.text
+
+    stored = user.command(OWNER, "metric Discharges before noon 1,500")
+
+    assert "Stored *Discharges before noon* = 1,500% for today" in stored.text, stored.text
+    assert [value for _, value, _ in readings(db)] == [1500]
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
