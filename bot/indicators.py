@@ -206,14 +206,17 @@ def _with_a_point(text: str) -> str | None:
 
 
 def read_value(text: str, unit: str, field: str = "value") -> float:
-    """A reported value with an optional unit (`12.5%`, `45 min`, `£1,200`, `$1,200`); a unit that is not
-    the indicator's is refused rather than converted, so a reading is never silently misread."""
+    """A reported value with an optional unit (`12.5%`, `45 min`, `£1,200`, `$1,200`, `£1.2k` for an
+    indicator in £k); a unit that is not the indicator's is refused rather than converted, so a reading is
+    never silently misread (`£1,200` for one in £k, `1.2k` for one in patients)."""
     raw = " ".join(text.strip().split())
     split = _SPLIT.match(raw)
     number_text, given = (split.group("number"), split.group("unit") or "") if split else (raw, "")
     currency = number_text.lstrip("-+−")[:1]
     if currency and currency in CURRENCIES:
-        given = given or currency
+        # The sign before the number is part of the unit: `£1.2k` is in £k (as `1.2 £k` is), while `£1,200 GBP`
+        # names £ twice; `£1,200 USD` is in neither, so it is refused, not read as $1,200.
+        given = given if unit_key(given) == unit_key(currency) else currency + given
         number_text = number_text.replace(currency, "", 1)
     value = read_number(number_text, field)
     if given and unit_key(given) != unit_key(unit):

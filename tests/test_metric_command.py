@@ -495,6 +495,27 @@ def test_a_decimal_comma_is_refused_with_the_value_written_with_a_point(user, db
     assert [value for _, value, _ in readings(db)] == [1500]
 
 
+def test_an_amount_in_thousands_of_pounds_is_read_with_a_k(user, db, clinic_id):
+    """For an indicator in £k, `£1.2k` was refused as "not in k": the £ before the number and the k after it
+    are one unit, £k, the same as `1.2 £k`. `£1,200` is still refused there (it would be £1.2m)."""
+    answer = add_indicator(
+        user, db, clinic_id, name="Agency spend", unit="£k", direction="down", baseline="50", target="20"
+    )
+    assert answer.body.get("response_action") is None, answer.body
+
+    pounds = user.command(OWNER, "metric Agency spend £1,200")
+
+    assert "measured in £k, not in \u201c£\u201d. Nothing was stored." in pounds.text, pounds.text
+    assert readings(db) == []
+
+    reply = user.command(OWNER, "metric Agency spend £1.2k")
+    spelled = user.command(OWNER, "metric agency 1.3 £k yesterday")
+
+    assert "Stored *Agency spend* = 1.2 £k for today" in reply.text, reply.text
+    assert "Stored *Agency spend* = 1.3 £k for Mon 23 Nov" in spelled.text, spelled.text
+    assert [value for _, value, _ in readings(db)] == [1.3, 1.2]
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
