@@ -1,9 +1,11 @@
-"""`/clinic status`: which open actions a person asked about, limited to what they may see."""
+"""`/clinic status`: which open actions a person asked about, limited to what they may see, a page at a time."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from bot.clock import Clock
@@ -17,6 +19,8 @@ SHOWN = 15  # each action is two blocks; Slack allows 50 a message
 FETCH = 200  # loaded to say how many more there are; past that, they are counted, not loaded
 
 StatusKind = Literal["mine", "person", "channel", "clinic", "clinic_id", "overdue"]
+KINDS = ("mine", "person", "channel", "clinic", "clinic_id", "overdue")
+LAST_PAGE = (FETCH - 1) // SHOWN  # the furthest a list is paged; past it, narrowing it down is the way
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,27 @@ class StatusQuery:
     viewer_id: str
     kind: StatusKind = "mine"
     target: str | None = None
+    page: int = 0
+
+
+def page_value(query: StatusQuery, page: int) -> str:
+    """What a paging button carries: the list and the page, never who may see it (decided on each press)."""
+    return json.dumps({"kind": query.kind, "target": query.target, "page": page})
+
+
+def paged(team_id: str, viewer_id: str, value: str) -> StatusQuery:
+    """The query a paging button asks for, for whoever pressed it; the first page of their own actions when
+    the value is not one the bot wrote."""
+    try:
+        asked = json.loads(value)
+        kind, target, page = asked["kind"], asked["target"], asked["page"]
+    except (ValueError, TypeError, KeyError):
+        return StatusQuery(team_id, viewer_id)
+    if kind not in KINDS or not isinstance(page, int) or not 0 <= page <= LAST_PAGE:
+        return StatusQuery(team_id, viewer_id)
+    if kind != "mine" and kind != "overdue" and not isinstance(target, str):
+        return StatusQuery(team_id, viewer_id)
+    return StatusQuery(team_id, viewer_id, kind, target, page)
 
 
 @dataclass(frozen=True)
@@ -39,9 +64,20 @@ class ClinicSummary:
 @dataclass
 class StatusReport:
     heading: str
-    actions: Sequence[Action]
-    more: int = 0
+    actions: Sequence[Action]  # the page asked for
+    more: int = 0  # after it
     clinics: list[ClinicSummary] = field(default_factory=list)
+    page: int = 0
+
+    @property
+    def first(self) -> int:
+        """How many come before the page."""
+        return self.page * SHOWN
+
+    @property
+    def further(self) -> bool:
+        """Whether a next page can be shown."""
+        return self.more > 0 and self.page < LAST_PAGE
 
 
 class StatusService:
@@ -52,13 +88,14 @@ class StatusService:
 
     def report(self, query: StatusQuery) -> StatusReport:
         now = self._clock.now()
+        cut = partial(_cut, page=query.page)
         with self._sessions() as session:
             if query.kind == "mine":
                 found = queries.open_actions_owned_by(
                     session, query.team_id, query.viewer_id, limit=FETCH, loading=queries.FOR_LINES
                 )
                 total = _total(found, lambda: queries.count_open_owned_by(session, query.team_id, query.viewer_id))
-                return _cut("Your open actions", found, total)
+                return cut("Your open actions", found, total)
             if query.kind == "overdue":
                 found = queries.open_actions_visible_to(
                     session, query.team_id, query.viewer_id, overdue_at=now, limit=FETCH, loading=queries.FOR_LINES
@@ -67,7 +104,7 @@ class StatusService:
                     found,
                     lambda: queries.count_open_visible_to(session, query.team_id, query.viewer_id, overdue_at=now),
                 )
-                return _cut("Overdue actions you can see", found, total)
+                return cut("Overdue actions you can see", found, total)
             if query.kind == "person":
                 assert query.target
                 found = queries.open_actions_visible_to(
@@ -86,7 +123,7 @@ class StatusService:
                 )
                 # The heading is plain text, where a mention would show as its raw id.
                 name = self._people.cached(session, query.team_id, query.target).name or "that person"
-                return _cut(f"Open actions of {name} that you can see", found, total)
+                return cut(f"Open actions of {name} that you can see", found, total)
             assert query.target
             if query.kind == "channel":
                 clinics = list(queries.clinics_in_channel(session, query.team_id, query.target))
@@ -117,7 +154,7 @@ class StatusService:
                 (full_ids if full else own_ids).append(clinic.id)
             found = list(
                 queries.open_actions_in_clinics(
-                    session, query.team_id, full_ids, limit=SHOWN, loading=queries.FOR_LINES
+                    session, query.team_id, full_ids, limit=(query.page + 1) * SHOWN, loading=queries.FOR_LINES
                 )
             )
             total = sum(s.open for s in summaries if s.full_view)
@@ -131,7 +168,7 @@ class StatusService:
                     lambda: queries.count_open_visible_to(session, query.team_id, query.viewer_id, clinic_ids=own_ids),
                 )
             heading = "Open actions in " + ", ".join(c.name for c in clinics)
-            report = _cut(heading, found, total)
+            report = cut(heading, found, total)
             report.clinics = summaries
             return report
 
@@ -141,7 +178,7 @@ def _total(found: Sequence[Action], count: Callable[[], int]) -> int:
     return count() if len(found) >= FETCH else len(found)
 
 
-def _cut(heading: str, found: Sequence[Action], total: int) -> StatusReport:
-    """The first SHOWN of `found` (in the order they are listed), and how many of `total` are left out."""
-    shown = found[:SHOWN]
-    return StatusReport(heading, shown, more=max(0, total - len(shown)))
+def _cut(heading: str, found: Sequence[Action], total: int, *, page: int) -> StatusReport:
+    """The `page`th SHOWN of `found` (in the order they are listed), and how many of `total` come after."""
+    shown = found[page * SHOWN : (page + 1) * SHOWN]
+    return StatusReport(heading, shown, more=max(0, total - page * SHOWN - len(shown)), page=page)

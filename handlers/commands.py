@@ -17,10 +17,11 @@ from bot.dates import describe_date
 from bot.errors import UserError
 from bot.services import Services
 from bot.slack import RecipientGone, SlackFailure, SlackGateway
-from bot.status import StatusQuery
+from bot.status import StatusQuery, page_value, paged
 from bot.views import actions as action_views
 from bot.views import clinics as clinic_views
 from bot.views import digest as digest_views
+from bot.views import ids
 from bot.views import indicators as indicator_views
 from bot.views.help import help_message
 from bot.views.ids import COMMAND
@@ -29,6 +30,7 @@ from bot.views.text import esc, mention
 from handlers.replies import (
     DELIVER,
     OPEN_VIEW,
+    REPLY,
     TRY_AGAIN,
     changed,
     ephemeral,
@@ -59,16 +61,7 @@ def register(app: App, services: Services) -> None:
             case commands.Help(unknown=unknown):
                 ack(help_message(unknown))
             case commands.Status(kind=kind, target=target, share=share):
-                report = services.status.report(StatusQuery(team_id, user_id, kind, target))
-                reader = services.people.cached_person(team_id, user_id)
-                message = action_views.status_message(
-                    report.heading,
-                    report.actions,
-                    reader,
-                    services.clock.now(),
-                    more=report.more,
-                    summaries=[(s.clinic, s.open, s.overdue, s.blocked) for s in report.clinics],
-                )
+                message = status_answer(services, StatusQuery(team_id, user_id, kind, target), paged=not share)
                 ack({**message, "response_type": "in_channel" if share else "ephemeral"})
             case commands.Done(action_id=action_id):
                 action = services.actions.set_status(team_id, action_id, user_id, Status.DONE)
@@ -265,5 +258,34 @@ def register(app: App, services: Services) -> None:
         caller = services.people.knows(team_of(context, command), command["user_id"])
         return caller and isinstance(request, (commands.Status, commands.Help))
 
+    def turn_status_page(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """A page of a `/clinic status` answer, in its place, with what whoever pressed may see."""
+        ack()
+        query = paged(team_of(context, body), body["user"]["id"], body["actions"][0].get("value") or "")
+        context[REPLY] = {**status_answer(services, query, paged=True), "replace_original": True}
+
+    for turn in (ids.STATUS_PAGE, ids.STATUS_BACK):
+        app.action(turn)(ack=turn_status_page, lazy=[follow_up])
     app.command(COMMAND, matchers=[answered_in_ack])(answer)
     app.command(COMMAND)(ack=answer, lazy=[after_ack])
+
+
+def status_answer(services: Services, query: StatusQuery, *, paged: bool) -> dict[str, Any]:
+    """The answer to `/clinic status` (one page of it), with buttons to the pages either side when `paged`
+    (an answer only its asker sees: a shared one would page for everyone with one person's view)."""
+    report = services.status.report(query)
+    reader = services.people.cached_person(query.team_id, query.viewer_id)
+    pages = (
+        page_value(query, query.page - 1) if paged and query.page else None,
+        page_value(query, query.page + 1) if paged and report.further else None,
+    )
+    return action_views.status_message(
+        report.heading,
+        report.actions,
+        reader,
+        services.clock.now(),
+        more=report.more,
+        summaries=[(s.clinic, s.open, s.overdue, s.blocked) for s in report.clinics],
+        first=report.first,
+        pages=pages,
+    )

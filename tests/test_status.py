@@ -13,7 +13,7 @@ from bot.people import Person
 from bot.views import ids
 from storage.db import make_session_factory
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SIGNING_SECRET, SPONSOR
-from tests.helpers import actions_in, history_kinds, opened_view
+from tests.helpers import actions_in, history_kinds, opened_view, text_of, wait_response
 from tests.test_clinics import register_clinic
 
 
@@ -248,6 +248,60 @@ def test_status_says_how_many_more_however_many_there_are(user, slack, db, bot):
     assert "…and 206 more" in mine
     assert "Item 001" in clinic and "Item 029" in clinic and "Item 031" not in clinic
     assert "…and 95 more" in clinic
+
+
+def paging(blocks: list[dict]) -> dict[str, tuple[str, str]]:
+    """The status answer's paging buttons: label to (action id, value)."""
+    return {
+        e["text"]["text"]: (e["action_id"], e["value"])
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") in (ids.STATUS_PAGE, ids.STATUS_BACK)
+    }
+
+
+def test_a_long_status_is_paged_through_in_place_with_next_and_previous(user, slack, db, bot):
+    clinic_id = register_clinic(user, slack, db)
+    owner = Person(OWNER, "Olu Owner", "America/New_York")
+    for n in range(40):
+        due = date(2026, 12, 5) + timedelta(days=n)
+        new = NewAction(team_id=TEAM, title=f"Item {n:03}", owner_id=OWNER, assigner_id=ASSIGNER, due_date=due)
+        bot.services.actions.create(replace(new, clinic_id=clinic_id), owner)
+
+    first = user.command(LEAD, "status Discharge flow").body
+    assert list(paging(first["blocks"])) == ["Next 15 ›"]
+    user.click(LEAD, *paging(first["blocks"])["Next 15 ›"], ephemeral=True)
+    [second] = wait_response(slack)
+    user.click(LEAD, *paging(second.params["blocks"])["Next 10 ›"], ephemeral=True)
+    third = wait_response(slack, 2)[-1]
+    user.click(LEAD, *paging(third.params["blocks"])["‹ Previous 15"], ephemeral=True)
+    back = wait_response(slack, 3)[-1]
+
+    shown = [[t for n in range(40) if (t := f"Item {n:03}") in text_of(c)] for c in (second, third, back)]
+    assert shown == [[f"Item {n:03}" for n in page] for page in (range(15, 30), range(30, 40), range(15, 30))]
+    assert all(c.params["replace_original"] is True for c in (second, third, back))
+    assert "16–30 of 40" in text_of(second) and "…and 10 more" in text_of(second)
+    assert list(paging(third.params["blocks"])) == ["‹ Previous 15"]
+    shared = user.command(LEAD, "status Discharge flow share")  # for everyone in the channel: no paging
+    assert paging(shared.body["blocks"]) == {} and "…and 25 more" in shared.text
+
+
+def test_a_page_of_status_shows_only_what_the_person_pressing_may_see(user, slack, db, bot):
+    """The button's value says which list and page; who may see what is decided again for whoever pressed."""
+    clinic_id = register_clinic(user, slack, db)
+    owner = Person(OWNER, "Olu Owner", "America/New_York")
+    for n in range(20):
+        new = NewAction(
+            team_id=TEAM, title=f"Item {n:03}", owner_id=OWNER, assigner_id=ASSIGNER, due_date=date(2026, 12, 5)
+        )
+        bot.services.actions.create(replace(new, clinic_id=clinic_id), owner)
+    button = paging(user.command(LEAD, "status Discharge flow").body["blocks"])["Next 5 ›"]
+
+    user.click(OTHER, *button, ephemeral=True)
+
+    [answer] = wait_response(slack)
+    assert "Item" not in text_of(answer)
 
 
 def test_status_right_after_a_restart_while_slack_blips_is_answered_not_told_to_reinstall(

@@ -29,6 +29,7 @@ from slack_sdk.models.views import View
 
 from bot.dates import describe_date
 from bot.people import Person
+from bot.status import SHOWN
 from bot.views import ids
 from bot.views.text import clip, esc, md, mention, plain, quote
 from storage.models import Action, ActionEvent, Clinic, ExtensionRequest
@@ -273,7 +274,11 @@ def status_message(
     more: int = 0,
     summaries: Sequence[tuple[Clinic, int, int, int]] = (),
     empty: str = "Nothing open. :tada:",
+    first: int = 0,
+    pages: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
+    """`actions`: a page of a list, after `first` others and before `more`; `pages`: what the buttons to the
+    page before and the page after carry (None: no such button)."""
     blocks: list[Block] = [HeaderBlock(text=plain(heading, 150))]
     for clinic, open_count, overdue, blocked in summaries[:CLINICS_SHOWN]:
         blocks.append(
@@ -305,12 +310,21 @@ def status_message(
         blocks.append(_Line(action_line(action, reader, now)))
         if action.closed_at is None:
             blocks.append(action_buttons(action))
+    said = [f"{first + 1}–{first + len(actions)} of {first + len(actions) + more}."] if first and actions else []
     if more:
-        blocks.append(
-            ContextBlock(
-                elements=[md(f"…and {more} more. Narrow it down: `/clinic status overdue`, `/clinic status @person`.")]
-            )
+        said.append(f"…and {more} more. Narrow it down: `/clinic status overdue`, `/clinic status @person`.")
+    if said:
+        blocks.append(ContextBlock(elements=[md(" ".join(said))]))
+    before, after = pages
+    buttons = []
+    if before:
+        buttons.append(ButtonElement(text=plain(f"\u2039 Previous {SHOWN}"), action_id=ids.STATUS_BACK, value=before))
+    if after:
+        buttons.append(
+            ButtonElement(text=plain(f"Next {min(more, SHOWN)} \u203a"), action_id=ids.STATUS_PAGE, value=after)
         )
+    if buttons:
+        blocks.append(ActionsBlock(block_id=ids.STATUS_PAGE, elements=buttons))
     return {"text": esc(heading), "blocks": render(blocks)}
 
 

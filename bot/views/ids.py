@@ -26,6 +26,8 @@ EXTENSION_REFUSE = "extension_refuse"
 
 # The Home tab.
 HOME_PAGE = "home_page"  # value: the page to show
+STATUS_PAGE = "status_page"  # value: which list and page (bot.status.page_value)
+STATUS_BACK = "status_back"  # the same, to the page before
 HOME_BACK = "home_back"  # the same, one page back (action ids in a block must differ)
 HOME_CLINIC_STATUS = "home_clinic_status"  # value: the clinic id
 
