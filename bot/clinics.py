@@ -139,8 +139,9 @@ def _pass_on_escalations(
 ) -> None:
     """Escalations about the clinic's actions still waiting to go to whoever gave up the role (for their
     working hours, or their owner's nudge first) go to whoever took it, no sooner and in their working
-    hours; with nobody in the role, to nobody. One whose earlier try may have reached Slack stays, and is
-    sent on a retry only to someone who still holds the role."""
+    hours; with nobody in the role, to nobody. One whose earlier try may have reached Slack (or is being
+    sent now) is left as it is, to be found posted or, tried again, to leave out what is no longer theirs;
+    whoever took the role is sent its items in a message of their own."""
     for message in queries.unsent_to(session, clinic.team_id, old, "chase"):
         items = message.payload["items"]
         ours = queries.actions_in_clinic(session, clinic.id, [item[0] for item in items if item[1] == kind])
@@ -148,31 +149,50 @@ def _pass_on_escalations(
         if not moving:
             continue
         staying = [item for item in items if item not in moving]
-        if new is None:
+        in_doubt = message.sending_at is not None
+        if new is not None and not in_doubt and not staying:  # readdressed whole: undone at once, it moves back
+            tz = queries.tz_of(session, clinic.team_id, new)
+            message.recipient, message.payload = new, {**message.payload, "tz": tz}
+            message.not_before = hours.next_open(max(message.not_before, now), tz)
+            continue
+        if not in_doubt:
             message.payload = {**message.payload, "items": staying}
             if not staying:
                 message.state, message.last_error = "dropped", "the clinic has nobody in that role"
-            continue
-        tz = queries.tz_of(session, clinic.team_id, new)
-        at = hours.next_open(max(message.not_before, now), tz)
-        if staying:  # the other items stay where they were going; the moving ones go in a message of their own
-            message.payload = {**message.payload, "items": staying}
+        if new is not None:
+            tz = queries.tz_of(session, clinic.team_id, new)
+            at = hours.next_open(max(message.not_before, now), tz)
             queries.enqueue_many(session, [chase_row(clinic.team_id, new, tz, moving, now, at)])
-        else:  # readdressed whole, so a hand-over undone at once moves it back
-            message.recipient, message.payload, message.not_before = new, {**message.payload, "tz": tz}, at
 
 
 def _pass_on_missed_readings(
     session: Session, clinic: Clinic, old_lead: str, new_lead: str, now: datetime, hours: WorkingHours
 ) -> None:
     """The notes of the clinic's missed readings still waiting to go to its old lead go to the new one, in
-    their working hours."""
+    their working hours. One whose earlier try may have reached Slack is left as it is (a retry finds it
+    posted, or leaves it unsent to someone no longer the lead), and the new lead is sent one of their own."""
     indicators = {indicator.id for indicator in queries.indicators_of_clinic(session, clinic.team_id, clinic.id)}
     tz = queries.tz_of(session, clinic.team_id, new_lead)
     for message in queries.unsent_to(session, clinic.team_id, old_lead, "report_missed"):
-        if message.payload.get("indicator_id") in indicators:
-            message.recipient, message.payload = new_lead, {**message.payload, "tz": tz}
-            message.not_before = hours.next_open(max(message.not_before, now), tz)
+        if message.payload.get("indicator_id") not in indicators:
+            continue
+        payload, at = {**message.payload, "tz": tz}, hours.next_open(max(message.not_before, now), tz)
+        if message.sending_at is None:
+            message.recipient, message.payload, message.not_before = new_lead, payload, at
+            continue
+        copy = {
+            "team_id": message.team_id,
+            "dedupe_key": f"{message.dedupe_key}:{new_lead}",
+            "kind": message.kind,
+            "recipient": new_lead,
+            "action_id": None,
+            "text": "",
+            "blocks": [],
+            "payload": payload,
+            "created_at": now,
+            "not_before": at,
+        }
+        queries.enqueue_many(session, [copy])
 
 
 def clean_areas(

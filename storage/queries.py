@@ -470,7 +470,8 @@ def move_pending_wins(session: Session, team_id: str, clinic_id: int, channel_id
 
 
 def unsent_to(session: Session, team_id: str, recipient: str, kind: str) -> list[OutboxMessage]:
-    """The messages of a kind waiting to go to someone, none of them handed to Slack yet."""
+    """The messages of a kind waiting to go to someone, with those an earlier try may have posted (their
+    `sending_at` set)."""
     return list(
         session.scalars(
             select(OutboxMessage)
@@ -479,7 +480,6 @@ def unsent_to(session: Session, team_id: str, recipient: str, kind: str) -> list
                 OutboxMessage.team_id == team_id,
                 OutboxMessage.kind == kind,
                 OutboxMessage.recipient == recipient,
-                OutboxMessage.sending_at.is_(None),
             )
             .order_by(OutboxMessage.id)
         )

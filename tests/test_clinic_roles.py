@@ -237,6 +237,36 @@ def test_an_escalation_waiting_to_go_to_the_old_lead_goes_to_the_new_one(user, s
     assert "overdue" in escalation, escalation
 
 
+@pytest.mark.parametrize("what", ["escalation", "missed reading"])
+def test_what_was_being_sent_to_the_old_lead_when_the_clinic_changes_hands_reaches_the_new_one(
+    user, slack, db, bot, clock, what
+):
+    """Its try may or may not have reached the old lead (a process died mid-post): the new lead hears of it
+    either way, and the old one is not sent it again."""
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    if what == "escalation":
+        add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", clinic_id)
+        planner, words, said = bot.services.planner, "Audit weekend discharges", "overdue"
+    else:
+        add_indicator(user, db, clinic_id)
+        planner, words, said = bot.services.reports, "has not reported", "Discharges before noon"
+    queued_for_the_lead(bot, slack, clock, planner)
+    told_before = said_to(slack, LEAD, words)  # the action's digest
+    with bot.services.sessions.begin() as session:  # a process began posting it, then died
+        message = session.scalars(select(OutboxMessage).where(OutboxMessage.state == "pending")).one()
+        message.lease_owner, message.lease_until = "dead", clock.now() + timedelta(minutes=1)
+        message.sending_at = clock.now()
+
+    edit(user, slack, SPONSOR, lead=OTHER)
+    slack.wait_for(lambda _c: said_to(slack, OTHER, "made you the lead"))
+    clock.advance(timedelta(minutes=2))  # the dead process's lease has run out
+    bot.services.delivery.deliver_due()
+
+    assert said_to(slack, LEAD, words) == told_before
+    [told] = said_to(slack, OTHER, words)
+    assert said in told, told
+
+
 FAR = "UFARLEAD"
 
 
