@@ -73,7 +73,7 @@ class OneOnOneService:
             if actor_id != message.recipient or not topic:
                 return False
             schedule = _schedule_of(session, message)
-            if schedule is None:
+            if schedule is None or schedule.person_id != actor_id:  # (an id an earlier version named, reused)
                 refused = "These one-to-ones have been stopped, so I didn't put that on an agenda."
             elif len(topic) > TOPIC_LIMIT:
                 refused = too_long("topic", topic, TOPIC_LIMIT)

@@ -20,7 +20,7 @@ FETCH = 200  # loaded to say how many more there are; past that, they are counte
 
 StatusKind = Literal["mine", "person", "channel", "clinic", "clinic_id", "overdue"]
 KINDS = ("mine", "person", "channel", "clinic", "clinic_id", "overdue")
-LAST_PAGE = (FETCH - 1) // SHOWN  # the furthest a list is paged; past it, narrowing it down is the way
+LAST_PAGE = FETCH // SHOWN - 1  # the furthest a list is paged (each page whole); past it, narrowing it down
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def paged(team_id: str, viewer_id: str, value: str) -> StatusQuery:
         return StatusQuery(team_id, viewer_id)
     if kind not in KINDS or not isinstance(page, int) or not 0 <= page <= LAST_PAGE:
         return StatusQuery(team_id, viewer_id)
-    if kind != "mine" and kind != "overdue" and not isinstance(target, str):
+    if kind not in ("mine", "overdue") and not (isinstance(target, str) and target):
         return StatusQuery(team_id, viewer_id)
     return StatusQuery(team_id, viewer_id, kind, target, page)
 
@@ -179,6 +179,9 @@ def _total(found: Sequence[Action], count: Callable[[], int]) -> int:
 
 
 def _cut(heading: str, found: Sequence[Action], total: int, *, page: int) -> StatusReport:
-    """The `page`th SHOWN of `found` (in the order they are listed), and how many of `total` come after."""
+    """The `page`th SHOWN of `found` (in the order they are listed), and how many of `total` come after; the
+    last page when the list has grown shorter than that since its button was drawn."""
+    if page * SHOWN >= len(found) > 0:
+        page = (len(found) - 1) // SHOWN
     shown = found[page * SHOWN : (page + 1) * SHOWN]
     return StatusReport(heading, shown, more=max(0, total - page * SHOWN - len(shown)), page=page)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.demo.driver import TEAM
 from bot.views import ids
-from storage.models import OneOnOneSchedule, OutboxMessage, SlackUser
+from storage.models import AgendaItem, OneOnOneSchedule, OutboxMessage, SlackUser
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, text_of, wait_dms, wait_response
 from tests.test_clinics import register_clinic
@@ -283,6 +283,29 @@ def test_a_reply_to_the_agenda_of_stopped_one_to_ones_says_it_went_nowhere(user,
     [told] = slack.calls_to("chat.postEphemeral")
     assert told.params["user"] == OWNER and "stopped" in told.params["text"]
     assert "Can we talk" not in user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+
+def test_a_topic_replied_to_an_agenda_naming_a_reused_schedule_id_never_reaches_another_leads_agenda(
+    user, slack, db, bot, clock
+):
+    """An agenda queued by an earlier version names its schedule by id alone; stopped, that id can come back
+    (SQLite reuses a deleted id) as someone else's schedule: the person's topic must not land on the agenda
+    of a lead they never had one-to-ones with."""
+    _walk, prep = day_before_message_to_the_person(user, slack, db, bot, clock)
+    user.command(LEAD, f"1on1 <@{OWNER}> stop")
+    add(user, slack, SPONSOR, OTHER, "Check the winter rota", "2026-12-20")
+    user.command(SPONSOR, f"1on1 <@{OTHER}> every week on friday")
+    db.expire_all()
+    theirs = db.scalar(select(OneOnOneSchedule).where(OneOnOneSchedule.person_id == OTHER))
+    with bot.services.sessions.begin() as session:  # as earlier versions wrote it, with the reused id
+        message = session.get(OutboxMessage, prep.id)
+        payload = {k: v for k, v in message.payload.items() if k not in ("lead", "person")}
+        message.payload = {**payload, "schedule_id": theirs.id}
+
+    user.dm_reply(OWNER, prep.sent_channel, prep.sent_ts, "Can we talk about rota cover?", event_id="EvREUSED")
+
+    db.expire_all()
+    assert db.scalars(select(AgendaItem).where(AgendaItem.topic.like("%rota%"))).all() == []
 
 
 def test_a_schedule_that_cannot_be_read_says_how_to_write_it(user):

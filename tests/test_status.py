@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from bot.actions import NewAction
+from bot.actions import NewAction, Status
 from bot.app import create_app
 from bot.demo.driver import TEAM, SlackDriver
 from bot.people import Person
@@ -302,6 +302,55 @@ def test_a_page_of_status_shows_only_what_the_person_pressing_may_see(user, slac
 
     [answer] = wait_response(slack)
     assert "Item" not in text_of(answer)
+
+
+def owned(bot, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """`count` open actions of the owner's, one due each day from Sat 5 Dec: their ids."""
+    owner = Person(OWNER, "Olu Owner", "America/New_York")
+    made = []
+    for n in range(count):
+        due = date(2026, 12, 5) + timedelta(days=n)
+        new = NewAction(team_id=TEAM, title=f"Item {n:03}", owner_id=OWNER, assigner_id=ASSIGNER, due_date=due)
+        made.append(bot.services.actions.create(new, owner).id)
+    return made
+
+
+def test_next_pressed_after_actions_were_closed_meanwhile_shows_the_last_page_there_is(user, slack, db, bot):
+    made = owned(bot, 20)
+    button = paging(user.command(OWNER, "status").body["blocks"])["Next 5 ›"]
+    for action_id in made[:10]:
+        bot.services.actions.set_status(TEAM, action_id, OWNER, Status.DONE)
+
+    user.click(OWNER, *button, ephemeral=True)
+
+    [answer] = wait_response(slack)
+    shown = text_of(answer)
+    assert "Nothing open" not in shown and "Item 010" in shown and "Item 019" in shown, shown
+
+
+def test_a_garbled_page_button_gives_the_first_page_of_their_own_actions_not_an_error(user, slack, db, bot):
+    owned(bot, 3)
+
+    for value in ('{"kind": "person", "target": "", "page": 1}', '{"kind": "clinic", "page": 99}', "[]", "x"):
+        user.click(OWNER, ids.STATUS_PAGE, value, ephemeral=True)
+
+    for answer in wait_response(slack, 4):
+        assert "Your open actions" in text_of(answer) and "Item 000" in text_of(answer), text_of(answer)
+
+
+def test_each_next_button_says_how_many_the_next_page_shows_up_to_where_narrowing_down_takes_over(user, slack, db, bot):
+    owned(bot, 230)
+    answer = user.command(OWNER, "status").body
+    pages = 1
+    while nexts := [(k, v) for k, v in paging(answer["blocks"]).items() if k.startswith("Next")]:
+        [(label, button)] = nexts
+        user.click(OWNER, *button, ephemeral=True)
+        answer = wait_response(slack, pages)[-1].params
+        shown = [n for n in range(230) if f"Item {n:03}" in json.dumps(answer)]
+        assert label == f"Next {len(shown)} ›" and shown[0] == 15 * pages, (label, shown)
+        pages += 1
+
+    assert pages == 13 and "…and 35 more. Narrow it down" in text_of(wait_response(slack, 12)[-1])
 
 
 def test_status_right_after_a_restart_while_slack_blips_is_answered_not_told_to_reinstall(
