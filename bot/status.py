@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal
+from typing import Literal, get_args
 
 from bot.clock import Clock
 from bot.errors import NotFound
@@ -19,7 +19,7 @@ SHOWN = 15  # each action is two blocks; Slack allows 50 a message
 FETCH = 200  # loaded to say how many more there are; past that, they are counted, not loaded
 
 StatusKind = Literal["mine", "person", "channel", "clinic", "clinic_id", "overdue"]
-KINDS = ("mine", "person", "channel", "clinic", "clinic_id", "overdue")
+KINDS = get_args(StatusKind)
 LAST_PAGE = FETCH // SHOWN - 1  # the furthest a list is paged (each page whole); past it, narrowing it down
 
 
