@@ -73,6 +73,8 @@ def interactive_probes() -> list[BoltRequest]:
             ids.CLINIC_SPONSOR,
             *ids.INDICATOR_BUTTONS,
             ids.AGENDA_DISCUSSED,
+            ids.STATUS_PAGE,
+            ids.STATUS_BACK,
         )
     ]
     probes += [
