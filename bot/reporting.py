@@ -229,9 +229,10 @@ class IndicatorService:
 
     def find(self, team_id: str, actor_id: str, text: str) -> tuple[Indicator, str]:
         """The indicator `/clinic metric` names at the start of `text`, and what follows its name. Names are
-        matched whole (case and spacing aside), the longest first, else as the start of one name; the same
-        name in two clinics is told apart by `Clinic / indicator`, or by who may report it and who does. Names
-        are taken word by word, never by length: a name may change length when case-folded (`Maß`, `mass`)."""
+        matched whole (case and spacing aside), the longest first, else as the start of one name, among the
+        indicators the person may report before all the others (another clinic's longer name never takes the
+        value typed after one's own); the same name in two clinics is told apart by `Clinic / indicator`, or by
+        who reports it."""
         words = text.split()
         with self._sessions() as session:
             everything = list(queries.indicators_of_team(session, team_id))
@@ -240,22 +241,13 @@ class IndicatorService:
             name_end = next(
                 (n for n, word in enumerate(words) if n and re.match(rf"[-+.{CURRENCIES}]?\d", word)), len(words)
             )
-            whole: list[Indicator] = []
-            for taken in range(len(words), 0, -1):  # the longest name first
-                key = queries.name_key(" ".join(words[:taken]))
-                whole = [i for i in everything if i.name_key == key]
-                if whole:
-                    break
-            if whole:
-                matches = whole
+            theirs = [i for i in everything if may_report(i, actor_id)]
+            matches, taken = _named(theirs, words, name_end)
+            if matches:
+                mine = [i for i in matches if i.reporter_id == actor_id]
+                matches = mine if len(mine) == 1 else matches
             else:
-                taken = name_end
-                start = queries.name_key(" ".join(words[:taken]))
-                matches = [i for i in everything if start and i.name_key.startswith(start)]
-            if len(matches) > 1:  # told apart by those they may report, then by those they report
-                theirs = [i for i in matches if may_report(i, actor_id)] or matches
-                mine = [i for i in theirs if i.reporter_id == actor_id]
-                matches = mine if len(mine) == 1 else theirs
+                matches, taken = _named(everything, words, name_end)
             if not matches:
                 shown = " ".join(words[:name_end])[:80] or "that"
                 raise NotFound(
@@ -362,6 +354,19 @@ def _in_clinic_named(indicators: list[Indicator], words: list[str]) -> tuple[lis
         clinic = " ".join(words[: splits[0]])
         raise NotFound(f"There is no clinic called \u201c{clinic[:100]}\u201d with indicators.")
     return indicators, words
+
+
+def _named(indicators: list[Indicator], words: list[str], name_end: int) -> tuple[list[Indicator], int]:
+    """The indicators named by the longest run of `words` that is a whole name, else those whose name starts
+    with the words before the value; and how many words the name took. Names are taken word by word, never
+    by length: a name may change length when case-folded (`Maß`, `mass`)."""
+    for taken in range(len(words), 0, -1):
+        key = queries.name_key(" ".join(words[:taken]))
+        whole = [i for i in indicators if i.name_key == key]
+        if whole:
+            return whole, taken
+    start = queries.name_key(" ".join(words[:name_end]))
+    return [i for i in indicators if start and i.name_key.startswith(start)], name_end
 
 
 def _yours(indicators: Sequence[Indicator], actor_id: str) -> str:

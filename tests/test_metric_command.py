@@ -560,6 +560,18 @@ def test_the_same_name_in_a_clinic_one_may_not_report_to_is_neither_asked_about_
     assert db.get(Indicator, stored.indicator_id).clinic_id == clinic_id
 
 
+def test_a_longer_name_in_a_clinic_one_may_not_report_to_does_not_swallow_the_value(user, slack, db, clinic_id):
+    """Another clinic's `Stranded patients 21` would take the 21 typed after one's own `Stranded patients`."""
+    add_indicator(user, db, clinic_id, name="Stranded patients", unit="patients")
+    other = register_clinic(user, slack, db, lead=OTHER, sponsor=None, name="Front door", areas=("Triage",))
+    add_indicator(user, db, other, actor=OTHER, reporter=OTHER, name="Stranded patients 21", unit="patients")
+
+    answer = user.command(OWNER, "metric Stranded patients 21")
+
+    assert "Stored" in answer.text and "Front door" not in answer.text, answer.text
+    assert [value for _, value, _ in readings(db)] == [21]
+
+
 def test_the_same_name_in_two_clinics_is_answered_with_the_choices(user, slack, db, clinic_id, indicator):
     other = register_clinic(user, slack, db, name="Front door", areas=("Triage",))
     add_indicator(user, db, other, reporter=SPONSOR)
