@@ -233,13 +233,20 @@ def test_status_finds_a_clinic_whose_name_slack_sent_encoded(user, slack, db):
     assert "Triage within 4h" in answer.text and "*A&amp;E flow*" in answer.text
 
 
-def test_status_says_how_many_more_however_many_there_are(user, slack, db, bot):
-    clinic_id = register_clinic(user, slack, db)
+def owned(bot, count: int, *, clinic_id: int | None = None) -> list[int]:  # type: ignore[no-untyped-def]
+    """`count` open actions of the owner's, one due each day from Sat 5 Dec, the odd-numbered ones in
+    `clinic_id` if given: their ids."""
     owner = Person(OWNER, "Olu Owner", "America/New_York")
-    for n in range(221):
+    made = []
+    for n in range(count):
         due = date(2026, 12, 5) + timedelta(days=n)
         new = NewAction(team_id=TEAM, title=f"Item {n:03}", owner_id=OWNER, assigner_id=ASSIGNER, due_date=due)
-        bot.services.actions.create(replace(new, clinic_id=clinic_id) if n % 2 else new, owner)
+        made.append(bot.services.actions.create(replace(new, clinic_id=clinic_id) if n % 2 else new, owner).id)
+    return made
+
+
+def test_status_says_how_many_more_however_many_there_are(user, slack, db, bot):
+    owned(bot, 221, clinic_id=register_clinic(user, slack, db))
 
     mine = user.command(OWNER, "status").text
     clinic = user.command(LEAD, "status Discharge flow").text  # the 110 in the clinic
@@ -302,17 +309,6 @@ def test_a_page_of_status_shows_only_what_the_person_pressing_may_see(user, slac
 
     [answer] = wait_response(slack)
     assert "Item" not in text_of(answer)
-
-
-def owned(bot, count: int) -> list[int]:  # type: ignore[no-untyped-def]
-    """`count` open actions of the owner's, one due each day from Sat 5 Dec: their ids."""
-    owner = Person(OWNER, "Olu Owner", "America/New_York")
-    made = []
-    for n in range(count):
-        due = date(2026, 12, 5) + timedelta(days=n)
-        new = NewAction(team_id=TEAM, title=f"Item {n:03}", owner_id=OWNER, assigner_id=ASSIGNER, due_date=due)
-        made.append(bot.services.actions.create(new, owner).id)
-    return made
 
 
 def test_next_pressed_after_actions_were_closed_meanwhile_shows_the_last_page_there_is(user, slack, db, bot):
