@@ -209,14 +209,18 @@ class IndicatorService:
                         f"It has readings from {describe_date(latest, today)}: the baseline comes before them.",
                         field="baseline_date",
                     )
+            reporter_today = now.astimezone(zone(reporter.tz)).date()
+            schedule = (form.cadence, form.baseline_date)
+            if indicator_id is None or (indicator.cadence, indicator.baseline_date) != schedule:
+                due = first_due(form.cadence, form.baseline_date, latest, reporter_today)
+            else:  # renamed, retargeted or handed to another reporter: the reading is as due (or overdue) as it was
+                due = indicator.due_on
             indicator.focus_area_id = area.id
             indicator.name, indicator.name_key = name, queries.name_key(name)
             indicator.kind, indicator.unit = form.kind, unit
             indicator.direction, indicator.cadence = form.direction, form.cadence
             indicator.baseline_value, indicator.baseline_date = baseline, form.baseline_date
             indicator.target_value, indicator.target_date = target, form.target_date
-            reporter_today = now.astimezone(zone(reporter.tz)).date()
-            due = first_due(form.cadence, form.baseline_date, latest, reporter_today)
             if (indicator.due_on, indicator.reporter_id) != (due, reporter.user_id):
                 indicator.report_step = 0
             indicator.reporter_id, indicator.due_on = reporter.user_id, due
@@ -400,7 +404,7 @@ def _check_reporter(indicator: Indicator, actor_id: str) -> None:
 
 class ReportPlanner:
     """Asks reporters for readings when due, reminds them, and tells the lead of a missed one. Each message
-    is keyed by (indicator, due day, step), so a second pass or replica queues nothing twice, and is
+    is keyed by (indicator, due day, reporter, step), so a second pass or replica queues nothing twice, and is
     rendered when sent: if the reading arrived meanwhile, it is dropped."""
 
     def __init__(
@@ -446,10 +450,12 @@ class ReportPlanner:
         )
         indicator.report_step = decision.step
         indicator.next_check_at = decision.next_check
+        # Whose reading is chased is part of the key: a new reporter is asked for a day the last one was.
+        chase = f"report:{indicator.id}:{indicator.due_on.isoformat()}:{indicator.reporter_id}"
         return [
             {
                 "team_id": indicator.team_id,
-                "dedupe_key": f"report:{indicator.id}:{indicator.due_on.isoformat()}:{step.kind}",
+                "dedupe_key": f"{chase}:{step.kind}",
                 "kind": "report_missed" if step.number == LEAD else "report_due",
                 "recipient": step.recipient,
                 "action_id": None,

@@ -161,3 +161,50 @@ def test_changing_the_reporter_asks_the_new_one(user, slack, db, bot, walk, indi
 
     assert walk.to(OWNER) == []
     assert local_times(walk, OTHER, "Europe/London") == ["Fri 27 Nov 09:00"]
+
+
+def test_changing_the_reporter_after_the_ask_went_out_asks_the_new_one_that_day(
+    user, slack, db, bot, walk, indicator_id
+):
+    """The owner was asked on Friday; the lead then hands the indicator to someone else for the same due day.
+    The new reporter must be asked too (the old ask was keyed by indicator and day, not by whom it went to)."""
+    walk.until(datetime(2026, 11, 27, 15, tzinfo=UTC))  # 10:00 in New York: the owner has been asked
+    assert local_times(walk, OWNER, "America/New_York") == ["Fri 27 Nov 09:00"]
+    db.expire_all()
+    area_id = db.get(Indicator, indicator_id).focus_area_id
+    answer = user.submit(
+        LEAD,
+        ids.INDICATOR_MODAL,
+        indicator_form(reporter=OTHER),
+        private_metadata=json.dumps({"area_id": area_id, "indicator_id": indicator_id, "parent": None}),
+    )
+    assert answer.body.get("response_action") is None, answer.body
+
+    walk.until(datetime(2026, 12, 20, tzinfo=UTC))
+
+    to_other = [text_of(t.call) for t in walk.to(OTHER)]
+    assert any("Time to report *Discharges before noon*" in t for t in to_other), to_other
+
+
+def test_renaming_an_overdue_indicator_neither_asks_the_reporter_again_nor_delays_telling_the_lead(
+    user, slack, db, bot, walk, indicator_id
+):
+    """The owner was asked on Friday 27 Nov and reminded on Tuesday; the lead then fixes a typo in the name. The
+    reading is as overdue as before: the lead is still told on Wednesday, and the owner is not asked afresh
+    as if a new reading fell due that day."""
+    walk.until(datetime(2026, 12, 1, 15, tzinfo=UTC))  # Tue 10:00 in New York: asked and reminded
+    assert local_times(walk, OWNER, "America/New_York") == ["Fri 27 Nov 09:00", "Tue 01 Dec 09:00"]
+    db.expire_all()
+    area_id = db.get(Indicator, indicator_id).focus_area_id
+    answer = user.submit(
+        LEAD,
+        ids.INDICATOR_MODAL,
+        indicator_form(name="Discharges before midday"),
+        private_metadata=json.dumps({"area_id": area_id, "indicator_id": indicator_id, "parent": None}),
+    )
+    assert answer.body.get("response_action") is None, answer.body
+
+    walk.until(datetime(2026, 12, 20, tzinfo=UTC))
+
+    assert local_times(walk, OWNER, "America/New_York") == ["Fri 27 Nov 09:00", "Tue 01 Dec 09:00"]
+    assert local_times(walk, LEAD, "Europe/London") == ["Wed 02 Dec 09:00"]
