@@ -205,12 +205,16 @@ class OutboxMessage(Base):
 
     @property
     def action_ids(self) -> list[int]:
-        """The actions it is about: its own, or the items of a message about several as it showed them
-        when sent (each item starting with an action's id; none for a digest)."""
-        if self.action_id is not None:
-            return [self.action_id]
-        payload = self.payload or {}
-        return payload.get("shown") or [item[0] for item in payload.get("items", [])]
+        return actions_named(self.action_id, self.payload)
+
+
+def actions_named(action_id: int | None, payload: dict[str, Any] | None) -> list[int]:
+    """The actions a message is about: its own, or the items of a message about several as it showed them
+    when sent (each item starting with an action's id; none for a digest)."""
+    if action_id is not None:
+        return [action_id]
+    payload = payload or {}
+    return payload.get("shown") or [item[0] for item in payload.get("items", [])]
 
 
 class ChaseStep(Base):

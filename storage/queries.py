@@ -56,6 +56,7 @@ from storage.models import (
     ProcessedEvent,
     SlackUser,
     UTCDateTime,
+    actions_named,
 )
 
 # --- workspaces --------------------------------------------------------------------------------
@@ -1144,29 +1145,53 @@ def purge(session: Session, before: datetime, *, now: datetime | None = None, dr
     requests and agenda items (by the foreign keys' cascades); one-to-one agenda items the lead marked
     discussed then (a topic is the person's own words, and once discussed nothing reads it again); and the
     record of messages about those actions, or sent or given up before `before` and queued before
-    `dedupe_horizon(now)` (`now`: the system clock when not given, as `clinic-bot purge` runs); and the ids
+    `dedupe_horizon(now)` (`now`: the system clock when not given, as `clinic-bot purge` runs), except of one
+    about an action still open: it is what ties the owner's replies in its thread to the action; and the ids
     of Slack events handled before both (Slack sends an event again within the hour, not later)."""
     now = now or datetime.now(UTC)  # ok: the one caller without a clock is the command line, on system time
     closed = select(Action.id).where(Action.closed_at.is_not(None), Action.closed_at < before)
-    done_with = OutboxMessage.state.in_(("sent", "failed"))
     finished_before = and_(
         func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
         OutboxMessage.created_at < dedupe_horizon(now),
     )
-    old_messages = or_(OutboxMessage.action_id.in_(closed), finished_before)
+    about_open = exists().where(Action.id == OutboxMessage.action_id, Action.closed_at.is_(None))
+    old_messages = and_(
+        OutboxMessage.state.in_(("sent", "failed")),
+        or_(OutboxMessage.action_id.in_(closed), and_(finished_before, ~about_open)),
+    )
+    # A posted message about several actions names them in its payload, which is read here.
+    several = and_(OutboxMessage.action_id.is_(None), OutboxMessage.sent_ts.is_not(None))
+    aged_several = session.execute(select(OutboxMessage.id, OutboxMessage.payload).where(old_messages, several)).all()
+    named = {row.id: actions_named(None, row.payload) for row in aged_several}
+    still_open = _open_among(session, {action_id for ids in named.values() for action_id in ids})
+    going = [message_id for message_id, ids in named.items() if still_open.isdisjoint(ids)]
     discussed = and_(AgendaItem.discussed_at.is_not(None), AgendaItem.discussed_at < before)
     handled = ProcessedEvent.received_at < min(before, dedupe_horizon(now))
     if dry_run:
         actions = session.scalar(select(func.count()).select_from(closed.subquery())) or 0
-        messages = session.scalar(select(func.count()).where(done_with, old_messages)) or 0
+        messages = (session.scalar(select(func.count()).where(old_messages, ~several)) or 0) + len(going)
         items = session.scalar(select(func.count()).where(discussed)) or 0
         events = session.scalar(select(func.count()).where(handled)) or 0
         return Purged(actions, messages, items, events)
-    messages = session.execute(delete(OutboxMessage).where(done_with, old_messages)).rowcount
+    messages = session.execute(delete(OutboxMessage).where(old_messages, ~several)).rowcount
+    for start in range(0, len(going), 500):
+        session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(going[start : start + 500])))
+    messages += len(going)
     items = session.execute(delete(AgendaItem).where(discussed)).rowcount
     actions = session.execute(delete(Action).where(Action.id.in_(closed))).rowcount
     events = session.execute(delete(ProcessedEvent).where(handled)).rowcount
     return Purged(actions, messages, items, events)
+
+
+def _open_among(session: Session, action_ids: Collection[int]) -> set[int]:
+    ids = sorted(action_ids)
+    return {
+        found
+        for start in range(0, len(ids), 500)
+        for found in session.scalars(
+            select(Action.id).where(Action.id.in_(ids[start : start + 500]), Action.closed_at.is_(None))
+        )
+    }
 
 
 def forget_workspace(session: Session, team_id: str, *, dry_run: bool = False) -> dict[str, int]:

@@ -183,7 +183,8 @@ def test_with_a_retention_period_discussed_topics_go_once_discussed_longer_ago(u
 
 def test_a_purge_keeps_the_record_that_stops_this_weeks_digest_going_out_again(user, slack, db, bot, clock):
     """An admin purges up to today on a Wednesday: the record of Monday's digest stays (it is what says the
-    digest went out this week), the record of older messages goes, and the lead gets no second digest."""
+    digest went out this week), the record of older messages goes (but for those about open actions), and the
+    lead gets no second digest."""
     from storage.queries import purge as purge_now
     from tests.test_digest import clinic_with_actions, digests_to
 
@@ -200,7 +201,9 @@ def test_a_purge_keeps_the_record_that_stops_this_weeks_digest_going_out_again(u
 
     assert purged.messages > 0
     db.expire_all()
-    assert db.scalar(select(func.min(OutboxMessage.created_at))) >= datetime(2026, 11, 29, tzinfo=UTC)
+    older = db.scalars(select(OutboxMessage).where(OutboxMessage.created_at < datetime(2026, 11, 29, tzinfo=UTC)))
+    still_open = {a.id for a in actions_in(db) if a.closed_at is None}
+    assert {m.kind for m in older if still_open.isdisjoint(m.action_ids)} == set()  # kept: threads of open actions
     assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
     assert [t.local("Asia/Kolkata") for t in digests_to(walk, SPONSOR)] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00"]
 
@@ -241,3 +244,66 @@ def test_the_workspace_the_bot_token_still_serves_is_not_forgotten(user, slack, 
     assert kept == ["Still wanted"]
     assert removed.returncode == 0 and "from actions" in removed.stdout, removed.stderr
     assert actions_in(db) == []
+
+
+def test_a_purge_leaves_the_dm_thread_of_an_action_still_open_taking_notes(user, slack, db, bot, clock, settings):
+    """Open actions are never purged, so neither is what ties the owner's DM thread to one: an owner replying
+    under the message that assigned them a long-running action, after the retention period, is still noted."""
+    from bot.app import create_app
+    from scheduler import run_pass
+    from tests.test_notes import sent_thread
+
+    add(user, slack, ASSIGNER, OWNER, "Redesign the discharge letter", "2027-06-30")
+    bot.services.delivery.deliver_due()
+    [action] = actions_in(db)
+    channel, ts = sent_thread(db, action.id)
+    keeping = create_app(
+        settings.model_copy(update={"retention_days": 30}), session_factory=bot.services.sessions, clock=clock
+    )
+    try:
+        clock.advance(timedelta(days=45))
+        run_pass(keeping.services)
+    finally:
+        keeping.close()
+
+    answer = user.dm_reply(OWNER, channel, ts, "Draft letter agreed with the ward clerks", event_id="EvLATE")
+
+    assert answer.status == 200
+    assert [a.status for a in actions_in(db)] == ["open"]
+    assert history_kinds(db, action.id)[-1] == "note"
+
+
+def test_a_nudge_about_several_actions_is_kept_while_one_of_them_is_open(user, slack, db, bot, clock):
+    """A reply under a nudge names the action it is about; the nudge's record goes once all it named are closed."""
+    from bot.actions import Status
+    from bot.demo.walk import Walk
+    from storage.queries import purge as purge_now
+
+    for title in ("Chase the pharmacy", "Book the audit room"):
+        add(user, slack, ASSIGNER, OWNER, title, "2026-11-27")
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+    walk.until(datetime(2026, 12, 1, tzinfo=UTC))  # nudged about both in one message
+    db.expire_all()
+    nudge = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "chase", OutboxMessage.state == "sent")).all()[
+        -1
+    ]
+    first, second = (a.id for a in actions_in(db))
+    assert nudge.action_ids == [first, second]
+    nudge_id = nudge.id
+
+    def purge_all() -> None:
+        later = clock.now() + timedelta(days=60)
+        with bot.services.sessions.begin() as session:
+            purge_now(session, later, now=later)
+
+    bot.services.actions.set_status(TEAM, first, OWNER, Status.DONE)
+    purge_all()
+    user.dm_reply(OWNER, nudge.sent_channel, nudge.sent_ts, f"#{second} room booked for Friday", event_id="EvNAMED")
+    slack.wait_for(lambda _c: bool(slack.calls_to("reactions.add")))
+    assert history_kinds(db, second).count("note") == 1
+
+    bot.services.actions.set_status(TEAM, second, OWNER, Status.DONE)
+    purge_all()
+    db.expire_all()
+    assert db.get(OutboxMessage, nudge_id) is None
