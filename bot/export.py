@@ -174,12 +174,13 @@ def write_json(export: ClinicExport, out: TextIO, exported_at: datetime) -> Expo
 
 def write_csv(export: ClinicExport, folder: Path) -> dict[str, Path]:
     """One file per table in `folder`, with a header row; empty cells for nothing, JSON for details, and
-    text a spreadsheet would run as a formula kept as text (JSON documents hold text exactly as stored)."""
+    text a spreadsheet would run as a formula kept as text (JSON documents hold text exactly as stored).
+    Each starts with UTF-8's byte-order mark, without which Excel reads `£` and `Zoë` in the Windows code page."""
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for table, columns in COLUMNS.items():
         path = folder / f"{table}.csv"
-        with path.open("w", newline="", encoding="utf-8") as file:
+        with path.open("w", newline="", encoding="utf-8-sig") as file:
             writer = csv.writer(file)
             writer.writerow([c.name for c in columns])
             writer.writerows([_cell(row[c.name]) for c in columns] for row in export.rows(table))

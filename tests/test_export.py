@@ -171,7 +171,7 @@ def test_csv_export_writes_one_file_per_table_that_reads_back(user, slack, db, b
 
     assert done.returncode == 0, done.stderr
     for table in TABLES:
-        with (tmp_path / "out" / f"{table}.csv").open(newline="", encoding="utf-8") as file:
+        with (tmp_path / "out" / f"{table}.csv").open(newline="", encoding="utf-8-sig") as file:
             assert_rows_match(table, list(csv.DictReader(file)), db)
 
 
@@ -239,7 +239,7 @@ def test_the_csv_export_is_a_zip_of_one_file_per_table(user, slack, db, bot, clo
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert sorted(archive.namelist()) == sorted(f"{t}.csv" for t in TABLES)
         for table in TABLES:
-            rows = list(csv.DictReader(io.TextIOWrapper(archive.open(f"{table}.csv"), encoding="utf-8")))
+            rows = list(csv.DictReader(io.TextIOWrapper(archive.open(f"{table}.csv"), encoding="utf-8-sig")))
             assert_rows_match(table, rows, db)
 
 
@@ -324,10 +324,24 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_exported_as_text_in_csv_an
     [document] = uploaded(slack)
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        rows = list(csv.DictReader(io.TextIOWrapper(archive.open("actions.csv"), encoding="utf-8")))
+        rows = list(csv.DictReader(io.TextIOWrapper(archive.open("actions.csv"), encoding="utf-8-sig")))
     [row] = [r for r in rows if "HYPERLINK" in r["title"]]
     assert row["title"] == "'" + hostile
     assert row["notes"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
     assert [r["title"] for r in rows[:3]] == [a.title for a in actions_in(db)[:3]]  # other text as stored
     [clinic] = json.loads(document)["clinics"]
     assert [a["title"] for a in clinic["actions"] if "HYPERLINK" in a["title"]] == [hostile]
+
+
+def test_the_csv_files_say_they_are_utf8_so_excel_shows_pounds_and_accents_as_typed(user, slack, db, bot, clock):
+    """Excel, double-clicked, reads a CSV without a byte-order mark in the Windows code page: "½ staffed"
+    would show as "Â½ staffed", a £k unit as "Â£k". Every file in the zip starts with the UTF-8 mark."""
+    a_clinic_with_history(user, slack, db, bot, clock)
+    slack.reset()
+
+    user.command(LEAD, "export Discharge flow")
+
+    [data] = uploaded(slack)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        starts = {table: archive.read(f"{table}.csv")[:3] for table in TABLES}
+    assert starts == dict.fromkeys(TABLES, b"\xef\xbb\xbf")
