@@ -229,13 +229,20 @@ def read_value(text: str, unit: str, field: str = "value") -> float:
 
 
 def show_value(value: float, unit: str) -> str:
-    """12, 12.5, 3,400 (at most 2 decimals); under 1, up to 3 significant digits, so that a small rate
-    reads as typed (0.004, 0.0125, 0.123) rather than as 0 or 0.01. With the unit after it (`12.5%`)."""
+    """12, 12.5, 3,400 (at most 2 decimals, more where 2 would round a value to a whole number it is not:
+    99.996% is not 100%); under 1, up to 3 significant digits, so that a small rate reads as typed (0.004,
+    0.0125, 0.123) rather than as 0 or 0.01. With the unit after it (`12.5%`, `45 minutes`), but for a sum of
+    money, whose sign goes before it (`£1,200`, `£1.2k`, `-$40 per bed day`)."""
     if value == int(value):
         text = f"{int(value):,}"
     else:
         places = 2 if abs(value) >= 1 else 2 - math.floor(math.log10(abs(value)))
+        while places < 6 and round(value, places) == round(value):
+            places += 1
         text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
+    if unit[:1] and unit[0] in CURRENCIES:
+        sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+        return f"{sign}{unit[0]}{digits}{unit[1:]}"
     if not unit:
         return text
     return f"{text}{unit}" if unit in ("%",) else f"{text} {unit}"

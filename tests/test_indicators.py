@@ -181,6 +181,20 @@ def test_values_are_shown_with_their_unit():
 
 
 @pytest.mark.parametrize(
+    ("value", "unit", "shown"),
+    [(1234.5, "£", "£1,234.5"), (1.2, "£k", "£1.2k"), (-40, "$ per bed day", "-$40 per bed day"), (3, "€m", "€3m")],
+)
+def test_a_sum_of_money_is_shown_with_its_sign_before_it(value, unit, shown):
+    assert show_value(value, unit) == shown
+
+
+@pytest.mark.parametrize(("value", "shown"), [(99.996, "99.996%"), (99.9999, "99.9999%"), (12.004, "12.004%")])
+def test_a_value_just_short_of_a_whole_number_is_not_shown_as_it(value, shown):
+    """A target of 100% not yet met must not read as met."""
+    assert show_value(value, "%") == shown
+
+
+@pytest.mark.parametrize(
     ("value", "shown"),
     [(0.004, "0.004"), (0.012, "0.012"), (0.5, "0.5"), (0.1234, "0.123"), (-0.0015, "-0.0015"), (1e-7, "0.0000001")],
 )
