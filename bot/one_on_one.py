@@ -297,21 +297,25 @@ class OneOnOneScheduler:
     def plan(self) -> int:
         """Queue the day-before agendas that are due (once per meeting and side: the outbox key says so).
         "The day before" is the working day before: a Monday one-to-one's agenda comes on the Friday, and
-        one after a holiday comes before the holiday."""
+        one after a holiday comes before the holiday. Each side goes by its reader's own calendar: a person
+        a day ahead of their lead gets theirs on their own day before, not on the meeting day, and one a day
+        behind not two working days early."""
         now = self._clock.now()
         rows = []
         with self._sessions.begin() as session:
             for schedule in queries.one_on_one_schedules(session, self._oauth_client_id):
                 lead_tz = queries.tz_of(session, schedule.team_id, schedule.lead_id)
-                today = now.astimezone(zone(lead_tz)).date()
+                person_tz = queries.tz_of(session, schedule.team_id, schedule.person_id)
+                today = now.astimezone(zone(lead_tz)).date()  # the meeting days are the lead's
                 pair = f"1on1:{schedule.team_id}:{schedule.lead_id}:{schedule.person_id}"
                 for meeting in meetings(schedule, today, today + LOOK_AHEAD):
                     eve = self._hours.working_day_before(meeting)
-                    if now < datetime.combine(eve, self._hours.start, tzinfo=zone(lead_tz)):
-                        continue
-                    for side in ("lead", "person"):
-                        who = schedule.lead_id if side == "lead" else schedule.person_id
-                        tz = lead_tz if side == "lead" else queries.tz_of(session, schedule.team_id, who)
+                    for side, who, tz in (
+                        ("lead", schedule.lead_id, lead_tz),
+                        ("person", schedule.person_id, person_tz),
+                    ):
+                        if now < self._hours.window(eve, tz)[0]:
+                            continue  # its reader's day before has not begun (the other side's may have)
                         rows.append(
                             {
                                 "team_id": schedule.team_id,

@@ -426,3 +426,48 @@ def test_a_monday_one_to_ones_agenda_comes_on_the_working_day_before_even_around
     assert [t.local("Europe/London") for t in to_lead] == ["Fri 27 Nov 09:00", "Thu 03 Dec 09:00"]
     assert [t.local("America/New_York") for t in to_owner] == ["Fri 27 Nov 09:00", "Thu 03 Dec 09:00"]
     assert "Monday 30 November" in text_of(to_lead[0].call)
+
+
+def test_a_person_far_east_of_their_lead_gets_their_side_on_their_working_day_before_the_meeting(
+    user, slack, db, bot, clock
+):
+    """Thursday one-to-ones between a lead in London and a person in Auckland: the person's side is the day-before
+    agenda too, so it comes on Wednesday in their working hours, not on Thursday, the day of the meeting."""
+    from bot.demo.walk import Walk
+
+    slack.add_user(OWNER, name="Olu Owner", tz="Pacific/Auckland")
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.until(datetime(2026, 11, 27, tzinfo=UTC), step=timedelta(hours=1))
+
+    to_lead = [t for t in walk.to(LEAD) if "one-to-one with" in text_of(t.call)]
+    to_owner = [t for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert [t.local("Europe/London") for t in to_lead] == ["Wed 25 Nov 09:00"]
+    assert "Thursday 26 November" in text_of(to_owner[0].call)
+    assert [t.local("Pacific/Auckland") for t in to_owner] == ["Wed 25 Nov 09:00"]
+
+
+def test_a_person_far_west_of_their_lead_gets_their_side_no_sooner_than_their_working_day_before(
+    user, slack, db, bot, clock
+):
+    """Monday one-to-ones between a lead in Auckland and a person in Los Angeles: the lead's Friday begins on
+    Thursday in Los Angeles, and the person's side waits for their own Friday, not two working days early."""
+    from bot.demo.walk import Walk
+
+    slack.add_user(LEAD, name="Lee Lead", tz="Pacific/Auckland")
+    slack.add_user(OWNER, name="Olu Owner", tz="America/Los_Angeles")
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on monday")
+    walk.until(datetime(2026, 12, 1, tzinfo=UTC), step=timedelta(hours=1))
+
+    to_lead = [t for t in walk.to(LEAD) if "one-to-one with" in text_of(t.call)]
+    to_owner = [t for t in walk.to(OWNER) if "one-to-one with" in text_of(t.call)]
+    assert [t.local("Pacific/Auckland") for t in to_lead] == ["Fri 27 Nov 09:00"]
+    assert [t.local("America/Los_Angeles") for t in to_owner] == ["Fri 27 Nov 09:00"]
+    assert "Monday 30 November" in text_of(to_owner[0].call)
