@@ -160,7 +160,9 @@ def create_app(
         digests=digests,
         home=HomeService(session_factory, clock, people),
         one_on_one=one_on_one,
-        one_on_one_schedule=OneOnOneScheduler(session_factory, clock, settings.hours(), oauth_client_id=installs),
+        one_on_one_schedule=OneOnOneScheduler(
+            session_factory, clock, people, settings.hours(), oauth_client_id=installs
+        ),
         indicators=IndicatorService(session_factory, clock, patient_data),
         exports=ExportService(session_factory, clock),
         reports=reports,

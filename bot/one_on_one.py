@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.dates import weekday_number
 from bot.errors import UserError, too_long
 from bot.indicators import WINDOW, Trend
-from bot.people import zone
+from bot.people import People, check_active, zone
 from bot.reporting import indicator_trend
 from bot.views.text import mention
 from bot.working_time import WorkingHours
@@ -239,18 +239,26 @@ class OneOnOneScheduler:
     """Sets up recurring one-to-ones, and the day before each, sends both sides their agenda."""
 
     def __init__(
-        self, session_factory: SessionFactory, clock: Clock, hours: WorkingHours, *, oauth_client_id: str | None = None
+        self,
+        session_factory: SessionFactory,
+        clock: Clock,
+        people: People,
+        hours: WorkingHours,
+        *,
+        oauth_client_id: str | None = None,
     ) -> None:
         """`oauth_client_id`: when workspaces install the app through OAuth, one that removed it gets no agendas."""
         self._sessions = session_factory
         self._clock = clock
+        self._people = people
         self._hours = hours
         self._oauth_client_id = oauth_client_id
 
     def schedule(self, team_id: str, lead_id: str, person_id: str, text: str) -> tuple[OneOnOneSchedule, date, bool]:
         """Only someone who may see the person's actions (they assigned them one, or lead or sponsor a clinic
-        the person has actions in) may set up recurring one-to-ones: each one messages both of them. The
-        schedule, its next day, and whether anything changed (the person is told of each change)."""
+        the person has actions in) may set up recurring one-to-ones: each one messages both of them, so a bot
+        or a deactivated account, which no agenda could reach, is refused. The schedule, its next day, and
+        whether anything changed (the person is told of each change)."""
         if lead_id == person_id:
             raise UserError("A one-to-one needs someone else.")
         every, day = read_schedule(text)
@@ -261,6 +269,7 @@ class OneOnOneScheduler:
                     "You can set up recurring one-to-ones only with someone whose actions you follow: you assigned "
                     "them one, or you lead or sponsor a clinic where they have actions. Nothing was scheduled."
                 )
+            check_active(self._people.cached(session, team_id, person_id), "person", "have recurring one-to-ones")
             lead_tz = queries.tz_of(session, team_id, lead_id)
             today = now.astimezone(zone(lead_tz)).date()
             first = today + timedelta(days=(day - today.weekday()) % 7 or 7)

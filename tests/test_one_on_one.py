@@ -471,3 +471,25 @@ def test_a_person_far_west_of_their_lead_gets_their_side_no_sooner_than_their_wo
     assert [t.local("Pacific/Auckland") for t in to_lead] == ["Fri 27 Nov 09:00"]
     assert [t.local("America/Los_Angeles") for t in to_owner] == ["Fri 27 Nov 09:00"]
     assert "Monday 30 November" in text_of(to_owner[0].call)
+
+
+def test_recurring_one_to_ones_with_someone_who_has_left_the_workspace_are_refused(user, slack, db):
+    """Olu's account was deactivated (Slack said so in a `user_change` event): no agenda can reach them, so the
+    lead is told why and nothing is scheduled, rather than "They have been told"."""
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    wait_dms(slack, OWNER)
+    slack.add_user(OWNER, name="Olu Owner", tz="America/New_York", deleted=True)
+    user.event(
+        {
+            "type": "user_change",
+            "user": {"id": OWNER, "name": "olu", "deleted": True, "tz": "America/New_York", "profile": {}},
+            "event_ts": "1.2",
+        }
+    )
+    slack.wait_for(lambda _c: db.expire_all() or db.get(SlackUser, (TEAM, OWNER)).deleted)
+
+    answer = user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+
+    assert "deactivated" in answer.text and "They have been told" not in answer.text, answer.text
+    db.expire_all()
+    assert db.scalars(select(OneOnOneSchedule)).all() == []
