@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.actions import lead_of, tell
 from bot.clock import Clock
+from bot.one_on_one import tell_agenda_refused
 from bot.slack import (
     LookupThrottled,
     RateLimited,
@@ -359,8 +360,8 @@ class Delivery:
         return "retrying"
 
     def _give_up(self, message_id: int, attempts: int, error: str) -> str:
-        """Record why, and tell whoever answers for the actions it was about, once, in one notice each: a
-        person may never hear otherwise."""
+        """Record why, and tell whoever answers for the actions it was about (or for the clinic whose wins, or
+        the one-to-ones whose agenda, it was), once, in one notice each: a person may never hear otherwise."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             message = self._close(session, message_id, attempts, "failed", error)
@@ -376,6 +377,8 @@ class Delivery:
                 tell(session, first, "delivery_failed", person, notice, now, unique=unique, also=others)
             if message.kind in ("wins", "wins_failed"):
                 tell_wins_refused(session, message, error, now)
+            if message.kind == "one_on_one":
+                tell_agenda_refused(session, message, error, now)
         log.error("delivery_failed", extra={"outbox_id": message_id, "error": error})
         return "failed"
 

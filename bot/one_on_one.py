@@ -216,6 +216,21 @@ def _schedule_of(session: Session, message: OutboxMessage) -> OneOnOneSchedule |
     return session.get(OneOnOneSchedule, payload.get("schedule_id"))
 
 
+def tell_agenda_refused(session: Session, message: OutboxMessage, error: str, now: datetime) -> None:
+    """The person's side of an agenda refused for good (they left): the lead is told, once for the person and
+    reason (not before every meeting), since the person cannot say so and the lead would otherwise prepare for
+    a one-to-one they never heard of. The lead's own side refused tells nobody: the person's still went out."""
+    from bot.views.one_on_one import agenda_undeliverable
+
+    payload = message.payload or {}
+    schedule = _schedule_of(session, message)
+    if payload.get("side") != "person" or schedule is None or schedule.person_id != message.recipient:
+        return
+    notice = agenda_undeliverable(schedule.person_id, date.fromisoformat(payload["meeting"]), error)
+    key = f"1on1_failed:{schedule.team_id}:{schedule.lead_id}:{schedule.person_id}:{error[:100]}"
+    queries.notify(session, schedule.team_id, key, "one_on_one_failed", schedule.lead_id, notice, now)
+
+
 def _earlier_key(row: dict) -> str:
     """The key earlier versions gave a day-before agenda, by the schedule's id."""
     payload = row["payload"]

@@ -493,3 +493,28 @@ def test_recurring_one_to_ones_with_someone_who_has_left_the_workspace_are_refus
     assert "deactivated" in answer.text and "They have been told" not in answer.text, answer.text
     db.expire_all()
     assert db.scalars(select(OneOnOneSchedule)).all() == []
+
+
+def test_a_lead_is_told_when_the_persons_side_of_the_agenda_cannot_reach_them(user, slack, db, bot, clock):
+    """Olu leaves after the one-to-ones are set up: Slack refuses their side of the agenda for good. As with any
+    message refused for good, the lead hears of it once, rather than preparing week after week for a meeting
+    with someone who never got their side."""
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.settle()
+    slack.add_user(OWNER, name="Olu Owner", tz="America/New_York", deleted=True)  # deactivated since
+
+    walk.until(datetime(2026, 12, 5, tzinfo=UTC), step=timedelta(hours=1))
+
+    db.expire_all()
+    failed = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "one_on_one", OutboxMessage.state == "failed")
+    ).all()
+    assert [m.recipient for m in failed] == [OWNER, OWNER]  # both weeks' agendas refused: account_inactive
+    told = [text_of(t.call) for t in walk.to(LEAD) if "one-to-one with" not in text_of(t.call)]
+    about = [t for t in told if f"<@{OWNER}>" in t and "one-to-one" in t]
+    assert len(about) == 1 and "deactivated" in about[0], told  # once, not before every meeting

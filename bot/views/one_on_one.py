@@ -12,7 +12,7 @@ from bot.indicators import WORSENING
 from bot.one_on_one import Agenda
 from bot.people import Person
 from bot.views import ids
-from bot.views.actions import due_phrase, render
+from bot.views.actions import due_phrase, render, undeliverable_because
 from bot.views.indicators import standing, where
 from bot.views.text import listing, md, mention, plain, quote
 from storage.models import Action
@@ -115,3 +115,15 @@ def person_side(agenda: Agenda, schedule, meeting: date, reader: Person, now: da
         ContextBlock(elements=[md("Reply in this thread with anything you want to raise: it goes on the agenda.")]),
     ]
     return f"Your one-to-one is on {when}", render(blocks)
+
+
+def agenda_undeliverable(person_id: str, meeting: date, error: str) -> tuple[str, list[dict[str, Any]]]:
+    """The lead hears, once, that the person's side of their one-to-ones' agenda cannot reach them, and how
+    to end one-to-ones with someone who has left."""
+    when = f"{meeting:%A} {meeting.day} {meeting:%B}"
+    body = (
+        f":warning: I couldn't send {mention(person_id)} their side of the agenda for your one-to-one on *{when}*: "
+        f"{undeliverable_because(error)}. I'll still try before each one-to-one, without telling you again. If they "
+        f"have left, `/clinic 1on1 {mention(person_id)} stop` ends these one-to-ones."
+    )
+    return f"Couldn't send {mention(person_id)} their side of your one-to-one", render([SectionBlock(text=md(body))])
