@@ -241,6 +241,17 @@ def _schema_current(settings: Settings, doing: str = "a dry run changes nothing"
         raise CannotStart(f"the database schema is not up to date, and {doing}: run `clinic-bot db upgrade` first")
 
 
+def _existing_database(settings: Settings) -> None:
+    """A command that deletes from the database refuses a SQLite file that is not there: a mistyped path would
+    otherwise be created, migrated and reported as holding nothing to delete."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_file and not Path(url.database).exists():
+        raise CannotStart(f"there is no database at {url.database}: check DATABASE_URL. Nothing was deleted.")
+
+
 def _config(_settings: Settings, _args: argparse.Namespace) -> int:
     from bot.settings import reference
 
@@ -252,6 +263,7 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     from storage.db import make_engine, make_session_factory, upgrade
     from storage.queries import purge
 
+    _existing_database(settings)
     if args.dry_run:
         _schema_current(settings)
     else:
@@ -274,6 +286,7 @@ def _forget_workspace(settings: Settings, args: argparse.Namespace) -> int:
     from storage.db import make_engine, make_session_factory, upgrade
     from storage.queries import forget_workspace, installed
 
+    _existing_database(settings)
     if args.dry_run:
         _schema_current(settings)
     else:

@@ -77,6 +77,17 @@ def test_a_date_in_the_future_or_not_a_date_is_refused(user, slack, db, bot, clo
     assert count(db, Action) == 3
 
 
+def test_a_database_file_that_is_not_there_is_refused_not_made(tmp_path):
+    """A mistyped SQLite path would otherwise be created, migrated, and reported as purged of nothing."""
+    missing = tmp_path / "clinc.db"
+
+    for command, args in (("purge", ("--closed-before", "2026-11-25")), ("forget-workspace", ("--team", "T0OLD"))):
+        done = purge(f"sqlite:///{missing}", *args, command=command)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert f"there is no database at {missing}" in done.stderr and "DATABASE_URL" in done.stderr
+    assert not missing.exists()
+
+
 def test_with_a_retention_period_the_scheduler_purges_once_a_day(user, slack, db, bot, clock, settings, engine):
     from bot.app import create_app
     from scheduler import run_pass
