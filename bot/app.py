@@ -116,11 +116,12 @@ def create_app(
     tokens: Tokens = (
         InstalledWorkspaces(oauth.installation_store, settings.slack_api_url)  # type: ignore[arg-type]
         if oauth is not None
-        else OneWorkspace(token, settings.slack_api_url)
+        else OneWorkspace(token, settings.slack_api_url, session_factory, clock)
     )
     people = People(session_factory, clock)
     patient_data = PatientData(clock, settings.patient_id_patterns)
-    # With installs per workspace, the pass plans nothing for a workspace that removed the app.
+    # The pass plans nothing for a workspace that removed the app: with installs per workspace, one with no
+    # installation stored; with one token (None), one marked removed (see OneWorkspace).
     installs = settings.slack_client_id if oauth is not None else None
     planner = NudgePlanner(session_factory, clock, settings.hours(), settings.chase_policy(), oauth_client_id=installs)
     digests = DigestPlanner(session_factory, clock, settings.digest_preference(), oauth_client_id=installs)

@@ -277,7 +277,8 @@ class DigestPlanner:
     replica queues nothing twice."""
 
     def __init__(self, session_factory, clock, default: Preference, *, oauth_client_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
-        """`oauth_client_id`: when workspaces install the app through OAuth, one that removed it gets none."""
+        """`oauth_client_id`: the OAuth client when workspaces install the app, None with one token; a
+        workspace that removed the app gets none."""
         self._sessions = session_factory
         self._clock = clock
         self.default = default

@@ -52,8 +52,9 @@ class NudgePlanner:
         *,
         oauth_client_id: str | None = None,
     ) -> None:
-        """`oauth_client_id`: when workspaces install the app through OAuth, a workspace that removed it is
-        not chased until it installs again; then each item is caught up in one message, as after downtime."""
+        """`oauth_client_id`: the OAuth client when workspaces install the app, None with one token. A
+        workspace that removed the app is not chased until it has it again (see `queries._installed_only`);
+        then each item is caught up in one message, as after downtime."""
         self._sessions = session_factory
         self._clock = clock
         self._hours = hours

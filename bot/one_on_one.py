@@ -262,7 +262,8 @@ class OneOnOneScheduler:
         *,
         oauth_client_id: str | None = None,
     ) -> None:
-        """`oauth_client_id`: when workspaces install the app through OAuth, one that removed it gets no agendas."""
+        """`oauth_client_id`: the OAuth client when workspaces install the app, None with one token; a
+        workspace that removed the app gets no agendas."""
         self._sessions = session_factory
         self._clock = clock
         self._people = people

@@ -417,8 +417,9 @@ class ReportPlanner:
         oauth_client_id: str | None = None,
     ) -> None:
         """`policy_for(clinic) -> ChasePolicy`: the clinic's chasing numbers (reminder after its
-        `repeat` working days, the lead after its `lead_after`). `oauth_client_id`: when workspaces install
-        the app through OAuth, one that removed it is not asked for readings until it installs again."""
+        `repeat` working days, the lead after its `lead_after`). `oauth_client_id`: the OAuth client when
+        workspaces install the app, None with one token; a workspace that removed the app is not asked for
+        readings until it has it again."""
         self._sessions = session_factory
         self._clock = clock
         self._hours = hours

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
 
+from bot.clock import Clock
 from bot.settings import SettingsError
 from bot.slack import REFUSED_TOKEN_ERRORS, RecipientGone, SlackFailure, SlackGateway, new_web_client
 from storage import queries
@@ -56,9 +57,13 @@ class OneToken(Authorize):
 
 
 class OneWorkspace:
-    def __init__(self, token: str | None, api_url: str) -> None:
+    """One token for one workspace. Removing the app revokes it, and the admin adds the app again and starts
+    the bot with the new token: the workspace is marked removed until a start finds Slack accepting it."""
+
+    def __init__(self, token: str | None, api_url: str, session_factory: SessionFactory, clock: Clock) -> None:
         self._gateway = SlackGateway(new_web_client(token, api_url))
         self._token, self._api_url = token, api_url
+        self._sessions, self._clock = session_factory, clock
         self.authorize = OneToken(token)
 
     def check(self) -> None:
@@ -77,12 +82,20 @@ class OneWorkspace:
             return
         self.authorize.identity = who
         log.info("token_checked", extra={"team_id": who.get("team_id")})
+        if who.get("team_id"):
+            with self._sessions.begin() as session:
+                back = queries.mark_back(session, who["team_id"])
+            if back:  # what went overdue meanwhile is caught up by the next pass, one message per item
+                log.warning("workspace_back", extra={"team_id": who["team_id"]})
 
     def gateway(self, team_id: str) -> SlackGateway:
         return self._gateway
 
     def forget(self, team_id: str) -> None:
-        """The token is revoked with the app; what is still queued fails at Slack and is recorded."""
+        """The token is revoked with the app: the passes plan nothing more for the workspace (the settings
+        hold the token, so there is none to delete)."""
+        with self._sessions.begin() as session:
+            queries.mark_removed(session, team_id, self._clock.now())
 
 
 class InstalledWorkspaces:

@@ -317,6 +317,17 @@ class Heartbeat(Base):
     at: Mapped[datetime]
 
 
+class RemovedWorkspace(Base):
+    """A workspace that removed the app, or revoked its token, while one bot token (SLACK_BOT_TOKEN) serves
+    it: nothing is planned for it until a start finds Slack accepting the token for it again. With installs
+    per workspace, a stored installation (`SLACK_BOTS`) says whether a workspace has the app instead."""
+
+    __tablename__ = "removed_workspaces"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    removed_at: Mapped[datetime]
+
+
 # Slack's own tables for installations in several workspaces (the OAuth flow), as slack_sdk defines them;
 # declared here so that migrations create and check them like ours.
 SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(Base.metadata, "slack_installations")

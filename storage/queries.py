@@ -54,6 +54,7 @@ from storage.models import (
     OneOnOneSchedule,
     OutboxMessage,
     ProcessedEvent,
+    RemovedWorkspace,
     SlackUser,
     UTCDateTime,
     actions_named,
@@ -63,13 +64,25 @@ from storage.models import (
 
 
 def _installed_only(query: Select[Any], team_id: ColumnElement[str], oauth_client_id: str | None) -> Select[Any]:
-    """`query` kept to workspaces that have the app installed, when workspaces install it through OAuth
-    (`oauth_client_id`): one that removed it keeps its data, but nothing is planned for it until it installs
-    again. With one token (None), every workspace."""
+    """`query` kept to workspaces that have the app: one that removed it keeps its data, but nothing is
+    planned for it until it has the app again. When workspaces install it through OAuth (`oauth_client_id`),
+    those with an installation stored; with one token (None), those not marked removed since the last start
+    Slack accepted the token at."""
     if oauth_client_id is None:
-        return query
+        return query.where(~exists().where(RemovedWorkspace.team_id == team_id))
     bots = SLACK_BOTS.c
     return query.where(exists().where(bots.client_id == oauth_client_id, bots.team_id == team_id))
+
+
+def mark_removed(session: Session, team_id: str, at: datetime) -> None:
+    """With one token: the workspace removed the app or revoked the token (Slack may say so twice)."""
+    statement = _insert(session)(RemovedWorkspace).values(team_id=team_id, removed_at=at)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["team_id"]))
+
+
+def mark_back(session: Session, team_id: str) -> bool:
+    """With one token: Slack accepts it for the workspace again; True when it had been marked removed."""
+    return session.execute(delete(RemovedWorkspace).where(RemovedWorkspace.team_id == team_id)).rowcount > 0
 
 
 # --- people -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.slack import RecipientGone
 from storage.db import make_session_factory
 from storage.models import Base, OutboxMessage
-from tests.conftest import ASSIGNER, LEAD, OWNER, SIGNING_SECRET, SPONSOR
+from tests.conftest import ASSIGNER, LEAD, OWNER, SIGNING_SECRET, SPONSOR, START
 from tests.helpers import text_of
 from tests.test_clinics import clinic_form
 from tests.test_running import run_once
@@ -290,3 +290,55 @@ def test_a_token_the_key_cannot_open_is_logged_without_the_token(multi, slack, e
     [record] = [r for r in caplog.records if r.getMessage() == "token_unreadable"]
     assert record.team_id == "T0001"
     assert not any("xox" in str(vars(r)) for r in caplog.records)
+
+
+def test_a_workspace_served_by_one_token_that_removes_the_app_has_nothing_more_planned_or_sent(
+    user, slack, bot, clock, db
+):
+    """With SLACK_BOT_TOKEN, removing the app revokes that token: the passes that follow must not go on
+    deciding nudges, escalations and digests for the workspace and posting them with a revoked token."""
+    from bot.demo.driver import TEAM
+
+    add(user, slack, ASSIGNER, OWNER, "Audit the weekend rota", "2026-11-27")
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+    assert user.event({"type": "app_uninstalled"}).status == 200
+    slack.reset()
+    slack.fail_next("chat.postMessage", error="token_revoked", times=100)  # as Slack answers a removed app's token
+
+    walk.until(datetime(2026, 12, 8, 12, tzinfo=UTC))  # the due date, the nudges, the escalations, a Monday
+
+    db.expire_all()
+    planned = db.execute(
+        select(OutboxMessage.kind, OutboxMessage.recipient, OutboxMessage.state).where(
+            OutboxMessage.team_id == TEAM, OutboxMessage.created_at > START
+        )
+    ).all()
+    assert not planned, [tuple(row) for row in planned]
+    assert len(slack.failed_calls) + len(slack.calls_to("chat.postMessage")) == 0
+
+
+def test_a_workspace_served_by_one_token_that_adds_the_app_again_hears_once_about_what_went_overdue(
+    user, slack, bot, clock, engine, settings
+):
+    """With SLACK_BOT_TOKEN the admin adds the app again and starts the bot with its new token: the start's
+    check that Slack accepts the token brings the workspace back, and each item is caught up in one message."""
+    add(user, slack, ASSIGNER, OWNER, "Audit the weekend rota", "2026-11-27")
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+    assert user.event({"type": "app_uninstalled"}).status == 200
+    walk.until(datetime(2026, 12, 8, 12, tzinfo=UTC))
+    assert walk.told == []
+
+    renewed = Settings(**{**settings.model_dump(), "slack_bot_token": "xoxb-added-again"}, _env_file=None)
+    restarted = create_app(renewed, session_factory=make_session_factory(engine), clock=clock)
+    try:
+        restarted.services.workspaces.tokens.check()
+        walk = Walk(restarted, slack, clock)
+        walk.until(datetime(2026, 12, 8, 23, tzinfo=UTC))  # the owner's working day in New York
+    finally:
+        restarted.close()
+
+    [catch_up] = walk.to(OWNER)
+    assert "Audit the weekend rota" in text_of(catch_up.call)
+    assert catch_up.call.token == "xoxb-added-again"
