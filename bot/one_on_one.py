@@ -324,12 +324,15 @@ class OneOnOneScheduler:
         "The day before" is the working day before: a Monday one-to-one's agenda comes on the Friday, and
         one after a holiday comes before the holiday. Each side goes by its reader's own calendar: a person
         a day ahead of their lead gets theirs on their own day before, not on the meeting day, and one a day
-        behind not two working days early."""
+        behind not two working days early. None go out once the lead has left the workspace."""
         now = self._clock.now()
         rows = []
         with self._sessions.begin() as session:
             for schedule in queries.one_on_one_schedules(session, self._oauth_client_id):
-                lead_tz = queries.tz_of(session, schedule.team_id, schedule.lead_id)
+                lead = queries.get_user(session, schedule.team_id, schedule.lead_id)
+                if lead is not None and lead.deleted:
+                    continue  # the lead has left: nobody will hold these one-to-ones
+                lead_tz = lead.tz if lead is not None else "UTC"
                 person_tz = queries.tz_of(session, schedule.team_id, schedule.person_id)
                 today = now.astimezone(zone(lead_tz)).date()  # the meeting days are the lead's
                 pair = f"1on1:{schedule.team_id}:{schedule.lead_id}:{schedule.person_id}"

@@ -518,3 +518,27 @@ def test_a_lead_is_told_when_the_persons_side_of_the_agenda_cannot_reach_them(us
     told = [text_of(t.call) for t in walk.to(LEAD) if "one-to-one with" not in text_of(t.call)]
     about = [t for t in told if f"<@{OWNER}>" in t and "one-to-one" in t]
     assert len(about) == 1 and "deactivated" in about[0], told  # once, not before every meeting
+
+
+def test_a_lead_who_has_left_the_workspace_sends_the_person_no_more_agendas(user, slack, db, bot, clock):
+    """The lead's account was deactivated after the one-to-ones were set up: nobody will hold them, so the person
+    gets no agenda for them."""
+    from bot.demo.walk import Walk
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, LEAD, OWNER, "Rota review", "2026-12-20")
+    walk.settle()
+    user.command(LEAD, f"1on1 <@{OWNER}> every week on thursday")
+    walk.settle()
+    user.event(
+        {
+            "type": "user_change",
+            "user": {"id": LEAD, "name": "lee", "deleted": True, "tz": "Europe/London", "profile": {}},
+            "event_ts": "1.2",
+        }
+    )
+    slack.wait_for(lambda _c: db.expire_all() or db.get(SlackUser, (TEAM, LEAD)).deleted)
+
+    walk.until(datetime(2026, 12, 5, tzinfo=UTC), step=timedelta(hours=1))
+
+    assert [text_of(t.call) for t in walk.to(OWNER) if "one-to-one is on" in text_of(t.call).lower()] == []
