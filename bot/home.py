@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.dates import end_of_day
 from bot.people import People
 from storage import queries
 from storage.db import SessionFactory
@@ -18,7 +19,7 @@ PAGE = 25  # actions a page: two blocks each, well inside the Home tab's 100
 @dataclass
 class Home:
     overdue: list[Action] = field(default_factory=list)
-    next_7_days: list[Action] = field(default_factory=list)  # due from now until 7 days from now
+    next_7_days: list[Action] = field(default_factory=list)  # due from now to the end of the 6th day after today
     later: list[Action] = field(default_factory=list)
     done: list[Action] = field(default_factory=list)
     clinics: list[tuple[Clinic, int, int, int]] = field(default_factory=list)  # clinic, open, overdue, blocked
@@ -40,12 +41,14 @@ class HomeService:
             page = min(max(page, 0), pages - 1)
             shown = mine[page * PAGE : (page + 1) * PAGE]
             # An action is due at the end of its day in its owner's time zone, so for the owner reading this the
-            # next 7 days hold what is due today and on the six days after, whatever the time of day.
-            soon_end = now + timedelta(days=7)
+            # next 7 days hold what is due today and on the six days after, whatever the time of day. Counted on
+            # their calendar, not as 168 hours: a week across a daylight saving change is an hour longer or shorter.
+            reader = self._people.cached(session, team_id, user_id)
+            soon_end = end_of_day(reader.local(now).date() + timedelta(days=6), reader.tz)
             home = Home(
                 overdue=[a for a in shown if a.due_at < now],
-                next_7_days=[a for a in shown if now <= a.due_at < soon_end],
-                later=[a for a in shown if a.due_at >= soon_end],
+                next_7_days=[a for a in shown if now <= a.due_at <= soon_end],
+                later=[a for a in shown if a.due_at > soon_end],
                 done=list(queries.recently_done_by(session, team_id, user_id, now - timedelta(days=7), limit=10)),
                 page=page,
                 pages=pages,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.dates import weekday_number
+from bot.dates import end_of_day, weekday_number
 from bot.errors import UserError, too_long
 from bot.indicators import WINDOW, Trend
 from bot.people import People, check_active, zone
@@ -32,7 +32,6 @@ QUESTIONS = (
     "What help do you need from me?",
 )
 STALLED = timedelta(days=14)
-SOON = timedelta(days=7)
 TOPIC_LIMIT = 1000  # characters in a topic the person raises by replying to their agenda
 
 
@@ -118,6 +117,10 @@ class OneOnOneService:
         now = self._clock.now()
         with self._sessions() as session:
             visible = list(queries.open_actions_visible_to(session, team_id, lead_id, owner_id=person_id, limit=500))
+            # Their actions are due at the end of their days, so the next week is today and the six days after on
+            # their calendar (as on their Home tab), not 168 hours, which a daylight saving change lengthens or cuts.
+            person_tz = queries.tz_of(session, team_id, person_id)
+            soon_end = end_of_day(now.astimezone(zone(person_tz)).date() + timedelta(days=6), person_tz)
             agenda = Agenda(person_id)
             for action in visible:
                 if action.status == "blocked":
@@ -126,7 +129,7 @@ class OneOnOneService:
                     agenda.overdue.append(action)
                 elif now - (action.last_owner_update_at or action.created_at) >= STALLED:
                     agenda.stalled.append(action)
-                elif action.due_at < now + SOON:
+                elif action.due_at <= soon_end:
                     agenda.due_soon.append(action)
             agenda.topics = list(queries.agenda_topics(session, team_id, lead_id, person_id))
             areas = sorted({a.focus_area_id for a in visible if a.focus_area_id is not None})

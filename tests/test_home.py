@@ -267,3 +267,29 @@ def test_a_change_by_someone_else_refreshes_the_owners_home(user, slack, db):
 
     view = home_showing(slack, OWNER, "Done in the last week")
     assert "Closed by the assigner" in text(view).split("Done in the last week")[1]
+
+
+@pytest.mark.parametrize(
+    ("now", "sixth_day_on", "seventh_day_on"),
+    [
+        # Mon 26 Oct 00:30 in New York: clocks go back on Sun 1 Nov, so that week is 7 days and an hour long.
+        (datetime(2026, 10, 26, 4, 30, tzinfo=UTC), "2026-11-01", "2026-11-02"),
+        # Sun 1 Mar 23:30 in New York: clocks go forward on Sun 8 Mar, so that week is an hour short.
+        (datetime(2026, 3, 2, 4, 30, tzinfo=UTC), "2026-03-07", "2026-03-08"),
+    ],
+    ids=["New York clocks go back", "New York clocks go forward"],
+)
+def test_due_in_the_next_7_days_counts_calendar_days_across_a_daylight_saving_change(
+    user, slack, db, clock, now, sixth_day_on, seventh_day_on
+):
+    """Today and the six days after are "Due in the next 7 days" for the owner, whatever the clocks do."""
+    clock.set(now)
+    add(user, slack, OWNER, OWNER, "Due six days on", sixth_day_on)
+    add(user, slack, OWNER, OWNER, "Due seven days on", seventh_day_on)
+
+    home_event(user, OWNER)
+
+    shown = sections(home_showing(slack, OWNER, "Due seven days on"))
+    soon = " ".join(shown.get(":calendar: Due in the next 7 days", []))
+    later = " ".join(shown.get(":spiral_calendar_pad: Later", []))
+    assert "Due six days on" in soon and "Due seven days on" in later, shown

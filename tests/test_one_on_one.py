@@ -542,3 +542,27 @@ def test_a_lead_who_has_left_the_workspace_sends_the_person_no_more_agendas(user
     walk.until(datetime(2026, 12, 5, tzinfo=UTC), step=timedelta(hours=1))
 
     assert [text_of(t.call) for t in walk.to(OWNER) if "one-to-one is on" in text_of(t.call).lower()] == []
+
+
+@pytest.mark.parametrize(
+    ("now", "sixth_day_on", "seventh_day_on"),
+    [
+        # Mon 26 Oct 00:30 in New York: clocks go back on Sun 1 Nov, so that week is 7 days and an hour long.
+        (datetime(2026, 10, 26, 4, 30, tzinfo=UTC), "2026-11-01", "2026-11-02"),
+        # Sun 1 Mar 23:30 in New York: clocks go forward on Sun 8 Mar, so that week is an hour short.
+        (datetime(2026, 3, 2, 4, 30, tzinfo=UTC), "2026-03-07", "2026-03-08"),
+    ],
+    ids=["New York clocks go back", "New York clocks go forward"],
+)
+def test_due_in_the_next_week_on_an_agenda_counts_the_persons_calendar_days_across_a_daylight_saving_change(
+    user, slack, db, clock, now, sixth_day_on, seventh_day_on
+):
+    """As on their Home tab: what the person must do today and on the six days after is due in the next week."""
+    clock.set(now)
+    add(user, slack, LEAD, OWNER, "Due six days on", sixth_day_on)
+    add(user, slack, LEAD, OWNER, "Due seven days on", seventh_day_on)
+
+    text = user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+    assert "Due six days on" in text.split("Due in the next week")[-1], text
+    assert "Due seven days on" not in text, text
