@@ -15,7 +15,16 @@ from bot.slack import SlackGateway
 from bot.views import actions as views
 from bot.views import ids
 from bot.views.text import esc, mention, unescape
-from handlers.payloads import clicked, metadata, metadata_action_id, picked_date, picked_option, picked_user, typed
+from handlers.payloads import (
+    clicked,
+    home_page,
+    metadata,
+    metadata_action_id,
+    picked_date,
+    picked_option,
+    picked_user,
+    typed,
+)
 from handlers.replies import (
     EPHEMERAL,
     OPEN_VIEW,
@@ -59,10 +68,10 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
         action = services.actions.get_changeable(team_id, clicked(body), user_id)
         if body["actions"][0]["action_id"] == ids.ACTION_BLOCKED:
-            context[OPEN_VIEW] = views.blocked_modal(action)
+            context[OPEN_VIEW] = views.blocked_modal(action, home_page(body))
         else:
             today = services.people.cached_person(team_id, action.owner_id).local(services.clock.now()).date()
-            context[OPEN_VIEW] = views.more_time_modal(action, today)
+            context[OPEN_VIEW] = views.more_time_modal(action, today, home_page(body))
 
     def press_history(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()

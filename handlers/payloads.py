@@ -31,11 +31,12 @@ def page_clicked(body: dict[str, Any]) -> int:
 
 
 def home_page(body: dict[str, Any]) -> int:
-    """The page of the Home tab a button was pressed on (the first when the press came from elsewhere)."""
+    """The page of the Home tab a button was pressed on, or that the submitted modal was opened from (the first
+    when the press or the modal came from elsewhere)."""
     view = body.get("view")
-    if not isinstance(view, dict) or view.get("type") != "home":
+    if not isinstance(view, dict) or view.get("type") not in ("home", "modal"):
         return 0
-    page = metadata(view).get("page", 0)
+    page = metadata(view).get("page" if view["type"] == "home" else "home_page", 0)
     return page if isinstance(page, int) and not isinstance(page, bool) and 0 <= page <= 1000 else 0
 
 

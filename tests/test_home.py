@@ -293,3 +293,32 @@ def test_due_in_the_next_7_days_counts_calendar_days_across_a_daylight_saving_ch
     soon = " ".join(shown.get(":calendar: Due in the next 7 days", []))
     later = " ".join(shown.get(":spiral_calendar_pad: Later", []))
     assert "Due six days on" in soon and "Due seven days on" in later, shown
+
+
+def test_marking_blocked_from_page_two_of_the_home_tab_leaves_it_on_page_two(user, slack, bot):
+    """Blocked asks for the reason in a modal: once it is submitted, the tab refreshes on the page the button was
+    pressed on, as it does after Done (the README: "on the page they were looking at")."""
+    owe(bot, 60)
+    second = page_of_home(user, slack, OWNER, 2)
+    action_id = first_done_button(second)
+
+    def views() -> list[dict]:
+        return [c.params["view"] for c in slack.calls_to("views.publish") if c.params["user_id"] == OWNER]
+
+    before = len(views())
+    user.click(OWNER, ids.ACTION_BLOCKED, action_id, home_view=second)
+    slack.wait_for(lambda _c: bool(slack.calls_to("views.open")) and len(views()) > before)  # the press refreshes
+    [modal] = [c.params["view"] for c in slack.calls_to("views.open")]
+
+    published = len(views())
+    user.submit(
+        OWNER,
+        modal["callback_id"],
+        {ids.BLOCKED_REASON: {"type": "plain_text_input", "value": "Waiting on estates"}},
+        private_metadata=modal.get("private_metadata", ""),
+    )
+    slack.wait_for(lambda _c: len(views()) > published)
+
+    after = views()[-1]
+    assert re.findall(r"Page \d+ of \d+", text(after)) == ["Page 2 of 3"]
+    assert "Waiting on estates" in text(after)

@@ -624,16 +624,24 @@ def delivery_failed(actions: Sequence[Action], recipient: str, error: str) -> tu
 
 
 def _action_form(
-    action: Action, callback_id: str, title: str, submit: str, intro: str, inputs: list[Block]
+    action: Action,
+    callback_id: str,
+    title: str,
+    submit: str,
+    intro: str,
+    inputs: list[Block],
+    home_page: int | None = None,
 ) -> dict[str, Any]:
-    """A modal about one action: its title first, the inputs after, the action's id in the metadata."""
+    """A modal about one action: its title first, the inputs after, the action's id in the metadata, and for a
+    modal opened from the Home tab the page it was opened on, so that the tab refreshed on submit stays there."""
+    data = {"action_id": action.id} if home_page is None else {"action_id": action.id, "home_page": home_page}
     view = View(
         type="modal",
         callback_id=callback_id,
         title=plain(title, 24),
         submit=plain(submit),
         close=plain("Cancel"),
-        private_metadata=json.dumps({"action_id": action.id}),
+        private_metadata=json.dumps(data),
         blocks=[SectionBlock(text=md(f"{_named(action)}\n{intro}")), *inputs],
     )
     return view.to_dict()
@@ -652,15 +660,15 @@ def _new_date() -> InputBlock:
     return InputBlock(block_id=ids.NEW_DUE, label=plain("New date"), element=DatePickerElement(action_id=ids.NEW_DUE))
 
 
-def blocked_modal(action: Action) -> dict[str, Any]:
+def blocked_modal(action: Action, home_page: int) -> dict[str, Any]:
     reason = _text_input(ids.BLOCKED_REASON, "What blocks it, and who could unblock it?")
-    return _action_form(action, ids.BLOCKED_MODAL, "What is blocking it?", "Mark blocked", "", [reason])
+    return _action_form(action, ids.BLOCKED_MODAL, "What is blocking it?", "Mark blocked", "", [reason], home_page)
 
 
-def more_time_modal(action: Action, today: date) -> dict[str, Any]:
+def more_time_modal(action: Action, today: date, home_page: int) -> dict[str, Any]:
     intro = f"Currently due {describe_date(action.due_date, today)}."
     inputs: list[Block] = [_new_date(), _text_input(ids.MORE_TIME_REASON, "Why?")]
-    return _action_form(action, ids.MORE_TIME_MODAL, "Need more time", "Ask", intro, inputs)
+    return _action_form(action, ids.MORE_TIME_MODAL, "Need more time", "Ask", intro, inputs, home_page)
 
 
 def extend_modal(action: Action, today: date) -> dict[str, Any]:
