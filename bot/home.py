@@ -56,3 +56,14 @@ class HomeService:
             for clinic in queries.clinics_of_leader(session, team_id, user_id):
                 home.clinics.append((clinic, *queries.count_open_in_clinic(session, team_id, clinic.id, now)))
             return home
+
+    def readers(self, action: Action) -> list[str]:
+        """Whose Home tab a change to the action alters: its owner's and its assigner's, and, as its clinic's card
+        counts it, the clinic's lead's and sponsor's. Each once."""
+        people = {action.owner_id, action.assigner_id}
+        if action.clinic_id is not None:
+            with self._sessions() as session:
+                clinic = queries.get_clinic(session, action.team_id, action.clinic_id)
+            if clinic is not None:
+                people |= {clinic.lead_id, *([clinic.sponsor_id] if clinic.sponsor_id else [])}
+        return sorted(people)

@@ -61,7 +61,7 @@ def register(app: App, services: Services) -> None:
         action = services.actions.set_status(team_id, clicked(body), user_id, status)
         reader = services.people.cached_person(team_id, user_id)
         context[REPLY] = views.after_press(body.get("message") or {}, action, user_id, reader, services.clock.now())
-        changed(context, action.owner_id, action.assigner_id)
+        changed(context, *services.home.readers(action))
 
     def press_needs_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -89,7 +89,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={ids.BLOCKED_REASON: exc.message})
             return
         ack()
-        changed(context, action.owner_id, action.assigner_id)
+        changed(context, *services.home.readers(action))
 
     def submit_more_time(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         team_id, user_id = team_of(context, body), body["user"]["id"]
@@ -111,7 +111,7 @@ def register(app: App, services: Services) -> None:
             )
         else:
             ack()
-        changed(context, result.action.owner_id, result.action.assigner_id)
+        changed(context, *services.home.readers(result.action))
 
     def open_add_from_message(ack: Ack, shortcut: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -159,7 +159,7 @@ def register(app: App, services: Services) -> None:
             )
             return
         ack()
-        changed(context, action.owner_id)
+        changed(context, *services.home.readers(action))
         channel = metadata(view).get("channel")
         if channel:
             reader = services.people.cached_person(team_id, user_id)

@@ -66,12 +66,12 @@ def register(app: App, services: Services) -> None:
             case commands.Done(action_id=action_id):
                 action = services.actions.set_status(team_id, action_id, user_id, Status.DONE)
                 ack(ephemeral(f":white_check_mark: Closed *#{action.id} {esc(action.title)}*. Thank you!"))
-                changed(context, action.owner_id, action.assigner_id)
+                changed(context, *services.home.readers(action))
             case commands.Cancel(action_id=action_id, reason=reason):
                 action = services.actions.cancel(team_id, action_id, user_id, reason)
                 told = "" if action.owner_id == user_id else f" {mention(action.owner_id)} has been told."
                 ack(ephemeral(f":heavy_minus_sign: Cancelled *#{action.id} {esc(action.title)}*.{told}"))
-                changed(context, action.owner_id, action.assigner_id)
+                changed(context, *services.home.readers(action))
             case commands.Snooze(action_id=action_id, until_text=until_text):
                 action, until = services.actions.snooze(team_id, action_id, user_id, until_text)
                 reader = services.people.cached_person(team_id, user_id)

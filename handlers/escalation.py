@@ -74,7 +74,7 @@ def register(app: App, services: Services) -> None:
             )
             return
         ack()
-        changed(context, action.owner_id)
+        changed(context, *services.home.readers(action))
 
     def submit_reassign(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, client: WebClient
@@ -85,12 +85,14 @@ def register(app: App, services: Services) -> None:
             if not picked:
                 raise UserError("Pick the new owner.", field="owner")
             new_owner = person_in_form(services, client, team_id, picked, "owner", "press Reassign again")
-            _, before = services.escalation.reassign(team_id, metadata_action_id(view), body["user"]["id"], new_owner)
+            action, before = services.escalation.reassign(
+                team_id, metadata_action_id(view), body["user"]["id"], new_owner
+            )
         except UserError as exc:
             ack(response_action="errors", errors={ids.NEW_OWNER: exc.message})
             return
         ack()
-        changed(context, before, new_owner.user_id)
+        changed(context, before, *services.home.readers(action))
 
     def decide(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
@@ -108,7 +110,7 @@ def register(app: App, services: Services) -> None:
             "text": f"{word}: more time for #{action.id} {esc(action.title)}. "
             f"{mention(request.requested_by)} has been told.",
         }
-        changed(context, action.owner_id)
+        changed(context, *services.home.readers(action))
 
     app.action(ids.ESCALATION_NUDGE)(ack=nudge_again, lazy=lazies)
     app.action(ids.ESCALATION_AGENDA)(ack=add_to_agenda, lazy=lazies)

@@ -13,7 +13,7 @@ from bot.clinics import NewClinic
 from bot.home import PAGE
 from bot.people import Person
 from bot.views import ids
-from tests.conftest import ASSIGNER, LEAD, OWNER
+from tests.conftest import ASSIGNER, LEAD, OWNER, SPONSOR
 from tests.helpers import actions_in, wait_dms
 from tests.test_clinics import register_clinic
 from tests.test_status import add
@@ -52,7 +52,7 @@ def test_home_shows_my_actions_by_when_they_are_due_and_my_clinics(user, slack, 
     mine = text(home_showing(slack, OWNER, "Soon thing"))
     order = ["Due in the next 7 days", "Soon thing", "Later", "Later thing"]
     assert [mine.index(shown) for shown in order] == sorted(mine.index(shown) for shown in order)
-    lead = text(home_showing(slack, LEAD, "Discharge flow"))
+    lead = text(home_showing(slack, LEAD, "2 open"))  # the card is refreshed as each action is added: the last
     assert "Discharge flow" in lead and "2 open · 0 overdue · 0 blocked" in lead
 
 
@@ -293,6 +293,25 @@ def test_due_in_the_next_7_days_counts_calendar_days_across_a_daylight_saving_ch
     soon = " ".join(shown.get(":calendar: Due in the next 7 days", []))
     later = " ".join(shown.get(":spiral_calendar_pad: Later", []))
     assert "Due six days on" in soon and "Due seven days on" in later, shown
+
+
+def test_a_change_to_a_clinics_action_refreshes_the_clinic_card_on_its_leads_and_sponsors_home(user, slack, db):
+    """The lead has the Home tab open with the clinic's card; the owner closes the clinic's only action: the
+    card's numbers change, so the lead's and the sponsor's tabs are published again, as the owner's is."""
+    clinic_id = register_clinic(user, slack, db)
+    add(user, slack, ASSIGNER, OWNER, "Weekend discharge audit", "2026-12-20", clinic_id)
+    wait_dms(slack, OWNER)
+    [action] = actions_in(db)
+    home_event(user, LEAD)
+    home_event(user, SPONSOR)
+    home_showing(slack, LEAD, "1 open · 0 overdue · 0 blocked")
+    home_showing(slack, SPONSOR, "1 open · 0 overdue · 0 blocked")
+
+    user.command(OWNER, f"done {action.id}")
+
+    home_showing(slack, OWNER, "Done in the last week")  # the owner's tab is refreshed
+    for leader in (LEAD, SPONSOR):
+        assert "0 open · 0 overdue · 0 blocked" in text(home_showing(slack, leader, "0 open · 0 overdue"))
 
 
 def test_marking_blocked_from_page_two_of_the_home_tab_leaves_it_on_page_two(user, slack, bot):
