@@ -248,7 +248,13 @@ def _parse(text: str) -> Command:
         return Cancel(_action_id(number, sub), reason.strip())
     if sub == "digest":
         word, _, more = rest.partition(" ")
-        return Digest(more.strip() if word.lower() == "settings" else None)
+        if word.lower() == "settings":
+            return Digest(more.strip())
+        if rest:  # `/clinic digest friday 16:00` would otherwise show the digest and change nothing, unsaid
+            raise UserError(
+                f"To change when your digest comes, say `/clinic digest settings {rest[:60]}`. Nothing was changed."
+            )
+        return Digest(None)
     return (Done if sub == "done" else Show)(_action_id(rest, sub))
 
 

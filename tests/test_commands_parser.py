@@ -54,6 +54,15 @@ def test_unreadable_requests_explain_how_to_write_them(text):
     assert "/clinic" in caught.value.message
 
 
+def test_digest_times_given_without_settings_are_refused_with_the_command_that_sets_them():
+    with pytest.raises(UserError) as caught:
+        commands.parse("digest friday 16:00")
+    assert "`/clinic digest settings friday 16:00`" in caught.value.message
+    assert "Nothing was changed" in caught.value.message
+    assert commands.parse("digest") == commands.Digest(None)
+    assert commands.parse("digest settings friday 16:00") == commands.Digest("friday 16:00")
+
+
 @given(st.text(max_size=300))
 def test_any_text_parses_or_raises_a_user_error(text):
     try:
