@@ -10,7 +10,7 @@ import io
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import matplotlib
 
@@ -35,6 +35,7 @@ class Series:
 
 PANELS_PER_ROW = 2
 TITLE_LINE = 44  # characters a line of a panel's title holds at its size, across a panel
+ONE_READING_SPAN = timedelta(days=14)  # either side of a panel's only reading, for dates near it on its axis
 
 
 def weekly_chart(title: str, weeks: Sequence[tuple[date, int, int, int]], indicators: Sequence[Series] = ()) -> bytes:
@@ -83,8 +84,15 @@ def _indicator(axes: Axes, series: Series) -> None:
         axes.plot(days, values, color="#1d4e89", marker="o", linewidth=2, label="readings")
     else:
         axes.text(0.5, 0.5, "no readings yet", transform=axes.transAxes, ha="center", va="center", fontsize=8)
-    axes.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=4))
-    axes.xaxis.set_major_formatter(DateFormatter("%d %b"))
+    days = sorted({day for day, _ in series.readings})
+    if not days:
+        axes.set_xticks([])  # no reading, no date: the locator would label an empty axis with days of 1970
+    else:
+        if len(days) == 1:
+            # A single day is no span: the locator would fall back to yearly ticks, each labelled "01 Jan".
+            axes.set_xlim(days[0] - ONE_READING_SPAN, days[0] + ONE_READING_SPAN)
+        axes.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=4))
+        axes.xaxis.set_major_formatter(DateFormatter("%d %b"))
     axes.tick_params(labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=6, frameon=False, loc="best")

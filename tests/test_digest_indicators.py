@@ -332,3 +332,18 @@ def test_a_combined_digest_names_the_indicators_its_chart_has_no_panel_for(user,
     left_out = ["Theatre 3.4", "Theatre 3.5", *(f"Theatre 4.{n}" for n in range(6))]
     assert note.index(", ".join(f"*{name}*" for name in left_out)) > 0, note
     assert "*Theatre 3.3*" not in note and "*Flow" not in note
+
+
+def test_a_panel_with_a_single_reading_dates_its_axis_by_that_reading(user, slack, db, bot, clock, drawn):
+    """TTO turnaround has one reading, on 2 November. Its panel's axis is labelled "01 Jan" twice (the
+    locator falls back to years around a single date), so the reader sees a point dated nowhere near it."""
+    walk = clinic_with_indicators(user, slack, db, bot, clock)
+
+    walk.until(MONDAY)
+
+    lines = [line for line, _ in drawn]
+    title = max(n for n, line in enumerate(lines) if line.startswith("TTO turnaround"))
+    legend = max(n for n, line in enumerate(lines[:title]) if line in ("target", "baseline", "readings"))
+    labels = [line for line in lines[legend + 1 : title] if not line.replace(".", "").isdigit()]
+    dates = [datetime.strptime(f"{label} 2026", "%d %b %Y").date() for label in labels]
+    assert dates and all(abs((day - date(2026, 11, 2)).days) <= 31 for day in dates), labels
