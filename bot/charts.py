@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 
 import matplotlib
 
@@ -19,6 +20,7 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,38 @@ class Series:
 PANELS_PER_ROW = 2
 TITLE_LINE = 44  # characters a line of a panel's title holds at its size, across a panel
 ONE_READING_SPAN = timedelta(days=14)  # either side of a panel's only reading, for dates near it on its axis
+# (the least a value axis's largest tick reaches to be written in a unit, the unit, its suffix), largest first:
+# 1,200 is plainer than 1.2k, 12k than 12,000
+SCALES = ((1_000_000.0, 1_000_000.0, "M"), (10_000.0, 1_000.0, "k"))
+MAX_DECIMALS = 8
+
+
+class Figures(Formatter):
+    """A value axis's ticks written out as people write figures: 2.4M, 350k, 1,200, 45.5, 0.004. matplotlib's
+    own formatter moves a large or fine figure's magnitude into an offset ("1e6") in the axis's corner, which
+    a reader does not see: £2,400,000 then reads £2.4."""
+
+    scale = 1.0
+    suffix = ""
+    decimals = 0
+
+    def set_locs(self, locs) -> None:  # type: ignore[no-untyped-def]
+        super().set_locs(locs)
+        values = [float(v) for v in locs]
+        biggest = max((abs(v) for v in values), default=0.0)
+        self.scale, self.suffix = next(((unit, x) for least, unit, x in SCALES if biggest >= least), (1.0, ""))
+        scaled = [v / self.scale for v in values]
+        gaps = [b - a for a, b in pairwise(scaled) if b != a]
+        # As many decimals as tell the ticks apart exactly, ignoring the float noise of the locator's steps.
+        tolerance = 1e-6 * min((abs(g) for g in gaps), default=max(biggest / self.scale, 1.0))
+        self.decimals = next(
+            (d for d in range(MAX_DECIMALS + 1) if all(abs(round(v, d) - v) <= tolerance for v in scaled)),
+            MAX_DECIMALS,
+        )
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        shown = round(x / self.scale, self.decimals) + 0.0  # + 0.0: no "-0"
+        return f"{shown:,.{self.decimals}f}{self.suffix}".replace("-", "\N{MINUS SIGN}")
 
 
 def weekly_chart(title: str, weeks: Sequence[tuple[date, int, int, int]], indicators: Sequence[Series] = ()) -> bytes:
@@ -66,6 +100,7 @@ def _weeks(axes: Axes, title: str, weeks: Sequence[tuple[date, int, int, int]]) 
     axes.set_xticks(list(positions), labels, fontsize=8)
     axes.set_ylim(0, max([*opened, *overdue, *done, 1]) * 1.3)  # headroom for the legend
     axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.set_major_formatter(Figures())
     axes.set_title(title, fontsize=11, loc="left", parse_math=False)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=8, frameon=False, loc="upper left", ncols=3)
@@ -93,6 +128,7 @@ def _indicator(axes: Axes, series: Series) -> None:
             axes.set_xlim(days[0] - ONE_READING_SPAN, days[0] + ONE_READING_SPAN)
         axes.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=4))
         axes.xaxis.set_major_formatter(DateFormatter("%d %b"))
+    axes.yaxis.set_major_formatter(Figures())
     axes.tick_params(labelsize=7)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=6, frameon=False, loc="best")

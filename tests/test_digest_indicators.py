@@ -347,3 +347,23 @@ def test_a_panel_with_a_single_reading_dates_its_axis_by_that_reading(user, slac
     labels = [line for line in lines[legend + 1 : title] if not line.replace(".", "").isdigit()]
     dates = [datetime.strptime(f"{label} 2026", "%d %b %Y").date() for label in labels]
     assert dates and all(abs((day - date(2026, 11, 2)).days) <= 31 for day in dates), labels
+
+
+def test_an_indicator_in_millions_is_labelled_in_millions_on_its_panel(user, slack, db, bot, clock, drawn):
+    """Agency spend of £2,400,000 falling to £2,210,000: the panel's axis reads 1.8 to 2.4, with a lone "1e6"
+    in its corner, so a sponsor reads £2.4 where the figure is £2.4 million."""
+    register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR, areas=("Staffing",))
+    [area] = db.scalars(select(FocusArea)).all()
+    indicator(db, area, "Agency spend", "£", "down", 2_400_000, 1_800_000, [2_350_000, 2_300_000, 2_210_000])
+    db.commit()
+    walk = Walk(bot, slack, clock)
+    walk.settle()
+
+    walk.until(MONDAY)
+
+    lines = [line for line, _ in drawn]
+    title = max(n for n, line in enumerate(lines) if line.startswith("Agency spend"))
+    legend = max(n for n, line in enumerate(lines[:title]) if line == "done that week")
+    panel = lines[legend + 1 : title]
+    assert "1e6" not in panel, panel
+    assert "2.4" not in panel, panel
