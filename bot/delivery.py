@@ -45,13 +45,15 @@ log = logging.getLogger("clinic_bot.delivery")
 
 @dataclass(frozen=True)
 class Upload:
-    """A rendered message that is a file, posted into a conversation (under a message, if `thread_ts`)."""
+    """A rendered message that is a file, posted into a conversation (under a message, if `thread_ts`);
+    an image with what a screen reader says of it (`alt_text`)."""
 
     content: bytes
     filename: str
     title: str
     channel: str
     thread_ts: str | None = None
+    alt_text: str | None = None
 
 
 Renderer = Callable[[Session, OutboxMessage], "tuple[str, list[dict[str, Any]]] | Upload | None"]

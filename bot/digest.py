@@ -346,6 +346,7 @@ class DigestPlanner:
         from bot.charts import weekly_chart
         from bot.delivery import Upload
         from bot.slack import SlackUnavailable
+        from bot.views.digest import chart_alt_text
 
         sent = queries.outbox_by_key(session, message.payload["digest_key"])
         if sent is None or sent.state in ("failed", "dropped"):
@@ -362,6 +363,7 @@ class DigestPlanner:
             f"{digest.title}: open, overdue and done per week",
             sent.sent_channel,
             sent.sent_ts,
+            chart_alt_text(digest),
         )
 
     def _build(self, session: Session, message) -> Digest | None:  # type: ignore[no-untyped-def]

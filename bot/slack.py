@@ -167,6 +167,7 @@ class SlackGateway:
                 filename=upload.filename,
                 title=upload.title,
                 thread_ts=upload.thread_ts,
+                alt_txt=upload.alt_text,
             )
         return Posted(channel=upload.channel, ts=upload.thread_ts or "")
 

@@ -338,3 +338,16 @@ def test_last_weeks_figures_are_what_last_weeks_digest_said(user, slack, db, bot
     walk.until(datetime(2026, 12, 7, 12, tzinfo=UTC))
 
     assert "*Blocked*\n1  (+1 :small_red_triangle:)" in text_of(digests_to(walk, LEAD)[-1].call)
+
+
+def test_the_chart_carries_alt_text_for_readers_who_cannot_see_it(user, slack, db, bot, clock):
+    """The chart holds the eight weeks' figures: uploaded with no alternative text, a lead or sponsor using a
+    screen reader hears only the file's name."""
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+
+    walk.until(datetime(2026, 11, 30, 10, tzinfo=UTC))
+
+    asked = [c for c in slack.calls_to("files.getUploadURLExternal") if c.params.get("filename") == "clinic-digest.png"]
+    assert len(asked) == 2  # the lead's and the sponsor's
+    assert all(c.params.get("alt_txt") for c in asked), [c.params for c in asked]

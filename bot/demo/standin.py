@@ -34,6 +34,7 @@ SCOPES_NEEDED = {
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
 }
+ALT_TXT_LIMIT = 1000  # characters of an image's description for screen readers, in files.getUploadURLExternal
 # Methods Slack reads only as form fields: a JSON body reaches them as no arguments at all.
 FORM_ONLY = frozenset({"chat.getPermalink", "conversations.history", "users.info"})
 
@@ -545,6 +546,8 @@ class SlackStandIn:
         return {"ok": True}
 
     def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        if len(p.get("alt_txt") or "") > ALT_TXT_LIMIT:
+            return {"ok": False, "error": "alt_txt_too_large"}
         file_id = f"F{next(self._ids):06d}"
         return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 

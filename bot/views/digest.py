@@ -12,7 +12,17 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
 from bot.dates import describe_date
-from bot.digest import DAYS, SETTINGS_EXAMPLE, AreaProgress, Digest, Headline, Preference, charted
+from bot.digest import (
+    DAYS,
+    SETTINGS_EXAMPLE,
+    AreaProgress,
+    Digest,
+    Headline,
+    IndicatorProgress,
+    Preference,
+    charted,
+)
+from bot.indicators import show_value
 from bot.people import zone
 from bot.views.actions import render
 from bot.views.indicators import standing
@@ -24,6 +34,7 @@ SECTION_LIMIT = 2900
 MESSAGE_BLOCKS = 50  # Slack refuses a message with more
 SEPARATE = "one digest per clinic shows them all: `/clinic digest settings separate`"
 NOTE_NAMES = 2000  # a context's text may hold 3000 characters
+ALT_TEXT_LIMIT = 1000  # characters Slack takes as an uploaded image's description (alt_txt_too_large beyond)
 
 
 def digest_message(digest: Digest, tz: str) -> tuple[str, list[dict[str, Any]]]:
@@ -101,6 +112,40 @@ def _chart_note(digest: Digest) -> str:
         f"{note}\nThe chart has a panel for {len(panels)} of {len(panels) + len(without)} indicators; "
         f"without a panel: {', '.join(shown)}{rest} ({SEPARATE})."
     )
+
+
+def chart_alt_text(digest: Digest) -> str:
+    """What a screen reader says of the chart: each week's figures, latest first, then each panel's latest
+    reading against its target. Plain text (it is read out, not rendered), cut at a whole panel within what
+    Slack takes, saying how many panels it leaves out."""
+    # The latest week in words, the others' figures in the same order: 8 weeks in words take half the room.
+    weeks = [f"{start.day} {start:%b}: {opened}, {overdue}, {done}" for start, opened, overdue, done in digest.weeks]
+    if digest.weeks:
+        start, opened, overdue, done = digest.weeks[-1]
+        weeks[-1] = f"week of {start.day} {start:%b}: {opened} open, {overdue} overdue, {done} done"
+    text = (
+        f"Chart of {digest.title} over the last {len(digest.weeks)} weeks. Actions open, overdue and done, "
+        f"latest week first: {'; '.join(reversed(weeks))}."
+    )
+    panels = [_panel_alt_text(p) for p in charted(digest)[0]]
+    for shown in range(len(panels), -1, -1):
+        rest = len(panels) - shown
+        more = [f"And {rest} more {'panel' if rest == 1 else 'panels'}."] if rest else []
+        described = " ".join([text, *panels[:shown], *more])
+        if len(described) <= ALT_TEXT_LIMIT:
+            return described
+    return described[: ALT_TEXT_LIMIT - 1] + "…"  # the weeks alone are too long: a clinic named at great length
+
+
+def _panel_alt_text(p: IndicatorProgress) -> str:
+    unit = p.indicator.unit
+    latest = p.trend.latest
+    by = p.indicator.target_date
+    target = f"target {show_value(p.indicator.target_value, unit)} by {by.day} {by:%b %Y}"
+    if latest is None:
+        return f"{p.indicator.name}: no readings yet, {target}."
+    reading = f"{show_value(latest.value, unit)} on {latest.on.day} {latest.on:%b}"
+    return f"{p.indicator.name}: {reading}, {target}, {p.trend.verdict}."
 
 
 def _numbers(now: Headline, before: Headline) -> list[str]:
