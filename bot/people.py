@@ -1,4 +1,5 @@
-"""Who people are: time zone, display name, whether they are still active. Cached from Slack's users.info."""
+"""Who people are: time zone, display name, whether they are still active and members of the workspace. Cached
+from Slack's users.info."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.errors import UserError
-from bot.slack import SlackGateway
+from bot.slack import SlackGateway, SlackProfile
 from storage import queries
 from storage.db import SessionFactory
 from storage.models import SlackUser
@@ -27,6 +28,14 @@ class Person:
     tz: str
     deleted: bool = False
     is_bot: bool = False
+    outsider: bool = False  # not a member of the workspace: a Slack Connect user of another organisation...
+
+    @classmethod
+    def from_profile(cls, profile: SlackProfile, team_id: str) -> Person:
+        """The person as the workspace `team_id` sees them."""
+        return cls(
+            profile.user_id, profile.name, profile.tz, profile.deleted, profile.is_bot, not profile.member_of(team_id)
+        )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -37,7 +46,14 @@ class Person:
 
 
 def check_active(person: Person, field: str, duty: str) -> None:
-    """Refuse a bot or a deactivated account for `duty` ("own an action"...), which needs a working person."""
+    """Refuse a bot, a deactivated account or someone from outside the workspace for `duty` ("own an
+    action"...), which needs a working person of the workspace: what the clinic asks of them must not leave it."""
+    if person.outsider:
+        raise UserError(
+            f"{person.name or 'That person'} is not a member of this workspace (a guest from another organisation "
+            f"or workspace in a shared channel), so they cannot {duty}. Pick someone from this workspace.",
+            field=field,
+        )
     if person.is_bot:
         raise UserError(f"Bots cannot {duty}: pick a person.", field=field)
     if person.deleted:
@@ -56,7 +72,7 @@ def zone(name: str) -> ZoneInfo:
 
 
 def _person(row: SlackUser) -> Person:
-    return Person(row.user_id, row.name, row.tz, row.deleted, row.is_bot)
+    return Person(row.user_id, row.name, row.tz, row.deleted, row.is_bot, row.outsider)
 
 
 class People:
@@ -109,8 +125,7 @@ class People:
             known = self._known(session, team_id, user_id)
             if known is not None and self._fresh(known[1]):
                 return known[0]
-        profile = slack.profile(user_id)
-        person = Person(profile.user_id, profile.name, profile.tz, profile.deleted, profile.is_bot)
+        person = Person.from_profile(slack.profile(user_id), team_id)
         self.remember(team_id, person)
         return person
 
@@ -125,6 +140,7 @@ class People:
                     tz=person.tz,
                     deleted=person.deleted,
                     is_bot=person.is_bot,
+                    outsider=person.outsider,
                     refreshed_at=self._clock.now(),
                 ),
             )

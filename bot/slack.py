@@ -69,11 +69,40 @@ class SlackUnavailable(SlackFailure):
 
 @dataclass(frozen=True)
 class SlackProfile:
+    """A Slack user object (users.info, `user_change`) as far as we read it."""
+
     user_id: str
     name: str
     tz: str
     deleted: bool
     is_bot: bool
+    teams: frozenset[str] = frozenset()  # the workspaces they are a member of; empty when Slack did not say
+    stranger: bool = False  # Slack's `is_stranger`: from an organisation that shares no channel with this one
+
+    @classmethod
+    def from_user(cls, user: dict[str, Any]) -> SlackProfile:
+        profile = user.get("profile") or {}
+        # On Enterprise Grid `team_id` is one of the person's workspaces, not necessarily this one: the others
+        # are in `teams` (and `enterprise_user.teams`).
+        teams = {
+            user.get("team_id"),
+            *(user.get("teams") or ()),
+            *((user.get("enterprise_user") or {}).get("teams") or ()),
+        }
+        return cls(
+            user_id=user["id"],
+            name=profile.get("display_name") or profile.get("real_name") or user.get("name") or "",
+            tz=user.get("tz") or "UTC",
+            deleted=bool(user.get("deleted")),
+            is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
+            teams=frozenset(str(team) for team in teams if team),
+            stranger=bool(user.get("is_stranger")),
+        )
+
+    def member_of(self, team_id: str) -> bool:
+        """Whether they belong to the workspace `team_id`: not a Slack Connect user from another organisation
+        in a shared channel, nor someone of another workspace of the same Enterprise Grid organisation."""
+        return not self.stranger and (not self.teams or team_id in self.teams)
 
 
 @dataclass(frozen=True)
@@ -128,16 +157,7 @@ class SlackGateway:
     def profile(self, user_id: str) -> SlackProfile:
         with _translated():
             response = self.client.users_info(user=user_id)
-        user = response["user"]
-        profile = user.get("profile") or {}
-        name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
-        return SlackProfile(
-            user_id=user["id"],
-            name=name,
-            tz=user.get("tz") or "UTC",
-            deleted=bool(user.get("deleted")),
-            is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
-        )
+        return SlackProfile.from_user(response["user"])
 
     def post(
         self,

@@ -11,6 +11,7 @@ from bot.errors import UserError
 from bot.patient_data import ADVICE
 from bot.people import Person
 from bot.services import Services
+from bot.slack import SlackProfile
 from bot.views.text import unescape
 from handlers.replies import EPHEMERAL, REACT, make_follow_up, team_of
 
@@ -62,17 +63,8 @@ def register(app: App, services: Services) -> None:
         user = event.get("user") or {}
         if not user.get("id"):
             return
-        profile = user.get("profile") or {}
-        services.people.remember(
-            team_of(context, body),
-            Person(
-                user_id=user["id"],
-                name=profile.get("display_name") or profile.get("real_name") or user.get("name") or "",
-                tz=user.get("tz") or "UTC",
-                deleted=bool(user.get("deleted")),
-                is_bot=bool(user.get("is_bot")),
-            ),
-        )
+        team_id = team_of(context, body)
+        services.people.remember(team_id, Person.from_profile(SlackProfile.from_user(user), team_id))
 
     def workspace_removed(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
         """The app was uninstalled, or its bot token revoked: send nothing more there, keep no token."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -54,7 +55,8 @@ class Base(DeclarativeBase):
 
 
 class SlackUser(Base):
-    """What we cache of a Slack user (time zone, name, whether deactivated); refreshed on `user_change`."""
+    """What we cache of a Slack user (time zone, name, whether deactivated, whether a member of the workspace);
+    refreshed on `user_change`."""
 
     __tablename__ = "slack_users"
 
@@ -64,6 +66,8 @@ class SlackUser(Base):
     tz: Mapped[str] = mapped_column(String(64), default="UTC")
     deleted: Mapped[bool] = mapped_column(default=False)
     is_bot: Mapped[bool] = mapped_column(default=False)
+    # From another organisation (Slack Connect) or another workspace of the same Grid: no duty may be given them.
+    outsider: Mapped[bool] = mapped_column(default=False, server_default=false())
     refreshed_at: Mapped[datetime]
 
 

@@ -27,6 +27,7 @@ BOT_TOKEN = "xoxb-test-token-0000"
 
 LEAD, OWNER, SPONSOR, OTHER, ASSIGNER = "ULEAD", "UOWNER", "USPONSOR", "UOTHER", "UASSIGNER"
 GONE, ROBOT = "UGONE", "UROBOT"
+FOREIGN = "UFOREIGN"  # of another organisation, met in a Slack Connect channel
 # A Tuesday, mid-morning in London.
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -106,6 +107,7 @@ def slack() -> Iterator[SlackStandIn]:
         standin.add_user(ASSIGNER, name="Asha Assigner", tz="Europe/London")
         standin.add_user(GONE, name="Gwen Gone", tz="Europe/London", deleted=True)
         standin.add_user(ROBOT, name="Some Bot", tz="UTC", is_bot=True)
+        standin.add_user(FOREIGN, name="Fay Foreign", tz="Europe/Paris", team_id="T0OTHER")
         standin.add_channel("C0CLINIC", name="discharge-clinic")
         yield standin
 

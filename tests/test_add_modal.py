@@ -9,7 +9,7 @@ import pytest
 
 from bot.views import ids
 from handlers.replies import TRY_AGAIN
-from tests.conftest import ASSIGNER, GONE, LEAD, OWNER
+from tests.conftest import ASSIGNER, FOREIGN, GONE, LEAD, OWNER
 from tests.helpers import actions_in, database_down, opened_view, text_of, wait_dms, wait_response
 from tests.test_clinics import register_clinic
 
@@ -73,6 +73,7 @@ def test_submitting_the_form_assigns_the_action_with_its_focus_area(user, slack,
         (form(title="x" * 201), ids.ACTION_TITLE, "under 200"),
         (form(owner=None), ids.ACTION_OWNER, "Pick who owns"),
         (form(owner=GONE), ids.ACTION_OWNER, "Gwen Gone is deactivated"),  # a name: field errors are plain text
+        (form(owner=FOREIGN), ids.ACTION_OWNER, "Fay Foreign is not a member of this workspace"),
         (form(due=None), ids.ACTION_DUE, "Pick the date"),
         (form(due="2026-11-20"), ids.ACTION_DUE, "in the past"),
         (form(due="not-a-date"), ids.ACTION_DUE, "from the calendar"),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.views import ids
 from storage.models import Clinic, OutboxMessage
-from tests.conftest import GONE, LEAD, OTHER, ROBOT, SPONSOR
+from tests.conftest import FOREIGN, GONE, LEAD, OTHER, ROBOT, SPONSOR
 from tests.helpers import opened_view, text_of, wait_dms
 
 
@@ -117,12 +117,15 @@ def test_a_name_that_grows_when_case_folded_is_registered_and_still_unique(user,
         (LEAD, ROBOT, ids.CLINIC_SPONSOR, "Bots cannot sponsor a clinic"),
         (LEAD, GONE, ids.CLINIC_SPONSOR, "Gwen Gone is deactivated in Slack, so they cannot sponsor a clinic"),
         (LEAD, "U0NOBODY", ids.CLINIC_SPONSOR, "can't find that person"),
+        (FOREIGN, SPONSOR, ids.CLINIC_LEAD, "Fay Foreign is not a member of this workspace"),
+        (LEAD, FOREIGN, ids.CLINIC_SPONSOR, "so they cannot sponsor a clinic"),
     ],
 )
 def test_a_lead_or_sponsor_who_cannot_be_reached_is_refused_on_the_field(
     user, slack, db, lead, sponsor, block, message
 ):
-    """Escalations go to the lead and then the sponsor: a bot or a deactivated account would swallow them."""
+    """Escalations go to the lead and then the sponsor: a bot or a deactivated account would swallow them, and
+    someone from another organisation must not be sent them."""
     answer = user.submit(OTHER, ids.NEW_CLINIC_MODAL, clinic_form("Flow", lead, sponsor))
 
     assert answer.body["response_action"] == "errors"

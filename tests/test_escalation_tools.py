@@ -13,7 +13,7 @@ from bot.demo.walk import Walk
 from bot.escalation import NUDGE_AGAIN_AFTER
 from bot.views import ids
 from storage.models import AgendaItem, ExtensionRequest, OutboxMessage
-from tests.conftest import ASSIGNER, GONE, LEAD, OTHER, OWNER, SPONSOR
+from tests.conftest import ASSIGNER, FOREIGN, GONE, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, buttons_of, history_kinds, opened_view, text_of, wait_response
 from tests.test_clinics import register_clinic
 from tests.test_status import add
@@ -142,6 +142,12 @@ def test_reassign_gives_it_to_someone_else_who_is_told(user, slack, db, escalate
         {ids.NEW_OWNER: {"type": "users_select", "selected_user": GONE}},
         private_metadata=modal["private_metadata"],
     )
+    outsider = user.submit(
+        LEAD,
+        ids.REASSIGN_MODAL,
+        {ids.NEW_OWNER: {"type": "users_select", "selected_user": FOREIGN}},
+        private_metadata=modal["private_metadata"],
+    )
     user.submit(
         LEAD,
         ids.REASSIGN_MODAL,
@@ -150,6 +156,8 @@ def test_reassign_gives_it_to_someone_else_who_is_told(user, slack, db, escalate
     )
 
     assert "deactivated" in refused.body["errors"][ids.NEW_OWNER]
+    assert "not a member of this workspace" in outsider.body["errors"][ids.NEW_OWNER]
+    assert slack.messages_to(FOREIGN) == []
     assert actions_in(db)[0].owner_id == OTHER
     slack.wait_for(lambda _c: any("Audit weekend discharges" in text_of(c) for c in slack.messages_to(OTHER)))
     slack.wait_for(lambda _c: any("passed" in text_of(c) for c in slack.messages_to(OWNER)))

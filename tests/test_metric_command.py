@@ -15,7 +15,7 @@ from bot.errors import UserError
 from bot.views import ids
 from handlers.replies import TRY_AGAIN
 from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
-from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, ROBOT, SPONSOR
+from tests.conftest import ASSIGNER, FOREIGN, LEAD, OTHER, OWNER, ROBOT, SPONSOR
 from tests.helpers import count, database_down, form_as_shown, opened_view, text_of, wait_dms
 from tests.test_clinics import clinic_form, register_clinic
 
@@ -310,6 +310,7 @@ def test_an_edit_that_only_changes_the_cadence_keeps_the_baseline_and_target_as_
         ({"reporter": ROBOT}, ids.INDICATOR_REPORTER, "Bots cannot report an indicator"),
         ({"reporter": "UGONE"}, ids.INDICATOR_REPORTER, "deactivated"),
         ({"reporter": "U0NOBODY"}, ids.INDICATOR_REPORTER, "can't find that person"),
+        ({"reporter": FOREIGN}, ids.INDICATOR_REPORTER, "not a member of this workspace"),
         ({"cadence": "daily"}, ids.INDICATOR_CADENCE, "weekly, fortnightly or monthly"),
         ({"unit": "per 1000"}, ids.INDICATOR_UNIT, "without numbers"),
     ],

@@ -18,7 +18,7 @@ from sqlalchemy import MetaData, Table, func, select
 
 from bot.demo.driver import TEAM
 from storage.db import alembic_config, make_engine, make_session_factory, upgrade
-from storage.models import Action, ActionEvent, Base, SlackUser
+from storage.models import Action, ActionEvent, Base
 from tests.conftest import ASSIGNER, BOT_TOKEN, OWNER, SIGNING_SECRET, START, UNPACED, no_postgres
 from tests.helpers import text_of
 
@@ -56,7 +56,10 @@ def test_an_action_open_before_chasing_existed_is_chased_after_the_upgrade(empty
     engine = make_engine(empty_database_url)
     long_ago = datetime(2026, 11, 2, 15, tzinfo=UTC)
     with make_session_factory(engine).begin() as session:
-        session.add(SlackUser(team_id=TEAM, user_id=OWNER, name="Olu Owner", tz="America/New_York", refreshed_at=START))
+        # The table as it was then (the model has columns 0011 had not).
+        people = Table("slack_users", MetaData(), autoload_with=session.connection())
+        person = {"name": "Olu Owner", "tz": "America/New_York", "deleted": False, "is_bot": False}
+        session.execute(people.insert(), {"team_id": TEAM, "user_id": OWNER, **person, "refreshed_at": START})
         session.add(
             Action(
                 team_id=TEAM,
@@ -94,6 +97,31 @@ def test_an_action_open_before_chasing_existed_is_chased_after_the_upgrade(empty
     assert to_owner, "the owner of an action open before chasing existed is nudged"
     assert "Audit weekend discharges" in text_of(to_owner[0].call)
     assert to_owner[0].local("America/New_York").endswith("09:00")
+
+
+def test_someone_cached_before_members_were_told_apart_is_asked_about_again(empty_database_url, slack):
+    """Nobody asked Slack whether a person cached before 0015 belongs to the workspace: the next look-up
+    for a duty asks, instead of taking them for a member for up to a day."""
+    from bot.clock import FixedClock
+    from bot.people import People
+    from bot.slack import SlackGateway, new_web_client
+
+    slack.add_user("UFOREIGN", name="Fay Foreign", team_id="T0OTHER")
+    upgrade(empty_database_url, "0014")
+    engine = make_engine(empty_database_url)
+    with engine.begin() as connection:
+        people = Table("slack_users", MetaData(), autoload_with=connection)
+        person = {"name": "Fay Foreign", "tz": "UTC", "deleted": False, "is_bot": False, "refreshed_at": START}
+        connection.execute(people.insert(), {"team_id": TEAM, "user_id": "UFOREIGN", **person})
+
+    upgrade(empty_database_url)
+    gateway = SlackGateway(new_web_client(BOT_TOKEN, slack.base_url))
+    try:
+        looked_up = People(make_session_factory(engine), FixedClock(START)).lookup(gateway, TEAM, "UFOREIGN")
+    finally:
+        engine.dispose()
+
+    assert looked_up.outsider
 
 
 @pytest.mark.parametrize("since", ["0001", "0002", "0012"])

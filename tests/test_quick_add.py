@@ -99,3 +99,16 @@ def test_a_typed_mention_names_nobody(user, slack, db):
 
     assert "Start with the owner" in answer.text
     assert count(db, Action) == 0
+
+
+def test_quick_add_refuses_an_owner_from_another_workspace(user, slack, db):
+    """A person from another organisation (a Slack Connect channel) is not on the clinic's team: the action
+    and what it says must not go to them, and the assigner hears why."""
+    slack.add_user("UFOREIGN", name="Fay Foreign", team_id="T0OTHER")
+
+    user.command(LEAD, "add <@UFOREIGN> Call the rota team by friday")
+
+    [reply] = wait_response(slack)
+    assert "Nothing was added" in text_of(reply), text_of(reply)
+    assert count(db, Action) == 0
+    assert slack.messages_to("UFOREIGN") == []
