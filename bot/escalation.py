@@ -4,9 +4,10 @@ for more time."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.actions import (
     check_owner,
@@ -168,24 +169,19 @@ class EscalationService:
             if request is None or request.team_id != team_id:
                 raise NotFound("That request no longer exists.")
             action = load_changeable(session, team_id, request.action_id, actor_id, allowed=may_lead)
-            if request.state == "withdrawn":
-                raise UserError(f"That request was already withdrawn: #{action.id} was reassigned.")
-            if request.state == "lapsed":
-                raise UserError("That request is out of date: the date asked for passed before it was answered.")
             if request.state != "pending":
-                raise UserError(f"That request was already {request.state}.")
+                raise already_decided(request.state, action)
             ensure_open(action)
             owner = self._people.cached(session, team_id, action.owner_id)
             asker = self._people.cached(session, team_id, request.requested_by)
             if approve and request.new_date < owner.local(now).date():
                 # A button has no date to pick: the request is settled as out of date, and its asker may ask
                 # again (or the lead extends the deadline to a date of their own).
-                request.state = "lapsed"
-                request.decided_by = actor_id
-                request.decided_at = now
+                settle(session, request, "lapsed", actor_id, now, action)
                 message = views.extension_lapsed(action, request, actor_id, asker, now)
                 tell(session, action, "extension_decided", asker.user_id, message, now, unique=str(request.id))
                 return request, action
+            settle(session, request, "approved" if approve else "refused", actor_id, now, action)
             if approve:
                 move_deadline(
                     session,
@@ -200,9 +196,6 @@ class EscalationService:
             else:
                 touch(action, actor_id, now)
                 record(session, action, actor_id, "extension_refused", now, request=request.id)
-            request.state = "approved" if approve else "refused"
-            request.decided_by = actor_id
-            request.decided_at = now
             tell(
                 session,
                 action,
@@ -213,3 +206,22 @@ class EscalationService:
                 unique=str(request.id),
             )
             return request, action
+
+
+def settle(
+    session: Session, request: ExtensionRequest, state: str, actor_id: str, now: datetime, action: Action
+) -> None:
+    """Decide a pending request, or refuse as already decided. The lead and the sponsor may both answer at the
+    same moment, and SQLite has no row lock: the request read as pending may be decided by now, so only a write
+    conditional on it still pending decides it."""
+    if not queries.decide_extension(session, request.id, state, actor_id, now):
+        session.refresh(request)
+        raise already_decided(request.state, action)
+
+
+def already_decided(state: str, action: Action) -> UserError:
+    if state == "withdrawn":
+        return UserError(f"That request was already withdrawn: #{action.id} was reassigned.")
+    if state == "lapsed":
+        return UserError("That request is out of date: the date asked for passed before it was answered.")
+    return UserError(f"That request was already {state}.")

@@ -552,6 +552,18 @@ def lapse_extensions(session: Session, action_id: int, today: date, now: datetim
     )
 
 
+def decide_extension(session: Session, request_id: int, state: str, decided_by: str, now: datetime) -> bool:
+    """Decide a pending request for more time; False when it was no longer pending (decided by someone else
+    in the meantime), and then nothing is changed."""
+    result = session.execute(
+        update(ExtensionRequest)
+        .where(ExtensionRequest.id == request_id, ExtensionRequest.state == "pending")
+        .values(state=state, decided_by=decided_by, decided_at=now)
+        .execution_options(synchronize_session="evaluate")
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
 def withdraw_extensions(session: Session, action_id: int, asked_by: str, decided_by: str, now: datetime) -> int:
     """Withdraw `asked_by`'s pending requests for more time on the action; how many there were."""
     result = session.execute(

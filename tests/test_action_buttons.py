@@ -324,3 +324,48 @@ def test_history_button_shows_every_change(user, slack, db, action_id):
 
     shown = json.dumps(view)
     assert "created it" in shown and "set it on track" in shown
+
+
+def test_a_lead_and_a_sponsor_deciding_at_once_make_one_decision(user, slack, db, bot, clock, engine):
+    """Two people may answer a request for more time (the lead and the sponsor): pressed at the same moment,
+    one decision must win and the other be told it was already decided. Never both: a deadline moved by the
+    approval while the request is recorded as refused, and the refusal in the history too."""
+    import contextlib
+    import threading
+
+    from sqlalchemy import event, select
+
+    from storage.models import ExtensionRequest
+    from tests.test_escalation_tools import ask_for_more_time, escalate
+
+    walk, action_id = escalate(user, slack, db, bot, clock, ASSIGNER)
+    ask_for_more_time(user, slack, action_id, "2026-12-18")
+    [request] = db.scalars(select(ExtensionRequest)).all()
+    walk.settle()
+    deciders = {"approve", "refuse"}
+    both_read = threading.Barrier(2)
+
+    def hold_after_reading(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        # Both presses read the request before either writes, as two requests served at once can.
+        if threading.current_thread().name in deciders and "FROM extension_requests" in statement:
+            with contextlib.suppress(threading.BrokenBarrierError):  # the database made one wait: no race
+                both_read.wait(timeout=3)
+
+    event.listen(engine, "after_cursor_execute", hold_after_reading)
+    presses = [
+        threading.Thread(name="approve", target=user.click, args=(LEAD, ids.EXTENSION_APPROVE, str(request.id))),
+        threading.Thread(name="refuse", target=user.click, args=(SPONSOR, ids.EXTENSION_REFUSE, str(request.id))),
+    ]
+    for press in presses:
+        press.start()
+    for press in presses:
+        press.join()
+    event.remove(engine, "after_cursor_execute", hold_after_reading)
+    wait_response(slack, 2)
+
+    db.expire_all()
+    state = db.scalar(select(ExtensionRequest.state))
+    kinds = history_kinds(db, action_id)
+    moved = actions_in(db)[0].due_date == date(2026, 12, 18)
+    assert ("deadline" in kinds) + ("extension_refused" in kinds) == 1, (state, kinds)
+    assert moved == (state == "approved"), (state, moved)
