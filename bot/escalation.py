@@ -115,7 +115,7 @@ class EscalationService:
                 action,
                 "assigned",
                 new_owner.user_id,
-                views.assignment_message(action, new_owner, now),
+                views.assignment_message(action, new_owner, now, handed_by=actor_id),
                 now,
                 unique=now.isoformat(),
             )

@@ -369,3 +369,17 @@ def test_a_lead_and_a_sponsor_deciding_at_once_make_one_decision(user, slack, db
     moved = actions_in(db)[0].due_date == date(2026, 12, 18)
     assert ("deadline" in kinds) + ("extension_refused" in kinds) == 1, (state, kinds)
     assert moved == (state == "approved"), (state, moved)
+
+
+def test_a_new_owner_is_told_who_handed_the_action_to_them(user, slack, db, bot, clock):
+    """Reassigned by the lead, the new owner's DM must say the lead passed it to them; it must not say that
+    whoever first assigned it (to someone else) gave it to them."""
+    from tests.test_escalation_tools import escalate, reassign
+
+    walk, action_id = escalate(user, slack, db, bot, clock, ASSIGNER)
+    reassign(user, slack, action_id, OTHER)
+    walk.settle()
+
+    [told] = [text_of(c) for c in slack.messages_to(OTHER)]
+    assert f"<@{LEAD}>" in told, told
+    assert f"<@{ASSIGNER}> gave you" not in told, told

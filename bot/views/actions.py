@@ -175,16 +175,26 @@ HISTORY_SHOWN = 40
 # --- messages -------------------------------------------------------------------------------------
 
 
-def assignment_message(action: Action, owner: Person, now: datetime) -> tuple[str, list[dict[str, Any]]]:
+def assignment_message(
+    action: Action, owner: Person, now: datetime, handed_by: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The new owner's DM: from whoever assigned the action, or, reassigned, from whoever `handed_by` it over
+    (naming who first assigned it when that was someone else)."""
     where = clinic_phrase(action)
-    text = f"{mention(action.assigner_id)} gave you a clinic action: {esc(action.title)}"
+    if handed_by is None:
+        head = f"{mention(action.assigner_id)} gave you a clinic action"
+    else:
+        head = f"{mention(handed_by)} handed you a clinic action"
+    text = f"{head}: {esc(action.title)}"
     lines = [
-        f"{mention(action.assigner_id)} gave you a clinic action" + (f" for *{where}*" if where else "") + ":",
+        head + (f" for *{where}*" if where else "") + ":",
         _named(action),
         f"Due {due_phrase(action, owner, now).removeprefix('due ')} (end of the day, your time)",
     ]
     if serves := outcome_phrase(action):
         lines.insert(2, f"It {serves}")
+    if handed_by is not None and action.assigner_id not in (handed_by, owner.user_id):
+        lines.append(f"First assigned by {mention(action.assigner_id)}")
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     if action.notes:
         blocks.append(SectionBlock(text=md(f"_Notes:_ {quote(action.notes, 2500)}")))
