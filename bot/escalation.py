@@ -205,6 +205,13 @@ class EscalationService:
                 now,
                 unique=str(request.id),
             )
+            if approve and action.assigner_id not in (asker.user_id, actor_id):
+                # Before an escalation the same button told the assigner of the new date: so does its approval.
+                assigner = self._people.cached(session, team_id, action.assigner_id)
+                message = views.assigner_update(
+                    action, asker.user_id, "more_time", assigner, now, request.reason, approved_by=actor_id
+                )
+                tell(session, action, "more_time", assigner.user_id, message, now, unique=str(request.id))
             return request, action
 
 

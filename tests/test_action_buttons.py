@@ -383,3 +383,25 @@ def test_a_new_owner_is_told_who_handed_the_action_to_them(user, slack, db, bot,
     [told] = [text_of(c) for c in slack.messages_to(OTHER)]
     assert f"<@{LEAD}>" in told, told
     assert f"<@{ASSIGNER}> gave you" not in told, told
+
+
+def test_the_assigner_hears_when_the_lead_approves_the_owners_request_for_more_time(user, slack, db, bot, clock):
+    """README: Need more time tells the assigner, with the reason. Once escalated the lead approves the date
+    instead, but the deadline still moves: whoever assigned the action must hear the new date, as they do
+    when the owner or the lead moves it with the same button."""
+    from sqlalchemy import select
+
+    from storage.models import ExtensionRequest
+    from tests.test_escalation_tools import ask_for_more_time, escalate
+
+    walk, action_id = escalate(user, slack, db, bot, clock, ASSIGNER)
+    before = len(slack.messages_to(ASSIGNER))
+    ask_for_more_time(user, slack, action_id, "2026-12-18")
+    [request] = db.scalars(select(ExtensionRequest)).all()
+    user.click(LEAD, ids.EXTENSION_APPROVE, str(request.id))
+    wait_response(slack)
+    walk.settle()
+
+    assert actions_in(db)[0].due_date == date(2026, 12, 18)
+    told = [text_of(c) for c in slack.messages_to(ASSIGNER)[before:]]
+    assert any("Fri 18 Dec" in t for t in told), told

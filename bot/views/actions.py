@@ -206,9 +206,16 @@ def assignment_message(
 
 
 def assigner_update(
-    action: Action, actor_id: str, kind: str, reader: Person, now: datetime, reason: str = ""
+    action: Action,
+    actor_id: str,
+    kind: str,
+    reader: Person,
+    now: datetime,
+    reason: str = "",
+    approved_by: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """What the assigner hears when someone else marks their action blocked, or moves its deadline, with why."""
+    """What the assigner hears when someone else marks their action blocked, or moves its deadline, with why
+    (`approved_by`: whoever approved the owner's request for the new date)."""
     who = mention(actor_id)
     if kind == "blocked":
         head = f":red_circle: {who} marked {_named(action)} as blocked"
@@ -218,6 +225,8 @@ def assigner_update(
             head = f":hourglass: {who} needs more time for {_named(action)}"
         else:
             head = f":calendar: {who} moved the deadline of {_named(action)}"
+        if approved_by is not None:
+            head += f"; {mention(approved_by)} approved it"
         body = f"New deadline: {due_phrase(action, reader, now)}" + (f"\n_{quote(reason, 2000)}_" if reason else "")
     blocks: list[Block] = [SectionBlock(text=md(head + "\n" + body)), action_buttons(action)]
     return f"Update on action #{action.id}", render(blocks)
