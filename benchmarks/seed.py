@@ -117,6 +117,7 @@ def _action_row(n: int) -> dict:
         "sponsor_escalated_at": None,
         "reminded_for": None,
         "stalled_for": None,
+        "escalated_at": None,
     }
 
 
@@ -147,6 +148,7 @@ def make_due(engine: Engine, every: int) -> int:
         "lead_escalated_at": None,
         "reminded_for": None,
         "stalled_for": None,
+        "escalated_at": None,
     }
     with engine.begin() as connection:
         connection.execute(delete(ChaseStep))

@@ -222,7 +222,8 @@ class ActionService:
 
     def request_more_time(self, team_id: str, action_id: int, actor_id: str, new_date: date, reason: str) -> MoreTime:
         """Move the deadline and tell the assigner; once the action has been escalated, the owner's
-        request goes to the lead instead, and the deadline moves only when they approve."""
+        request goes to the lead instead, and the deadline moves only when they approve (updates from the
+        owner since do not change that: only a new deadline from the lead's side or a new owner does)."""
         reason = self._patient_data.refuse(clean_text(reason, "reason"), "reason")
         now = self._clock.now()
         with self._sessions.begin() as session:
@@ -237,7 +238,7 @@ class ActionService:
                     f"You asked for more time already, and {who} has not answered yet. Nothing was changed.",
                     field="due",
                 )
-            if action.lead_escalated_at is not None and actor_id == action.owner_id:
+            if action.escalated_at is not None and actor_id == action.owner_id:
                 decider = lead_of(action)
                 # Checked now, as the lead's approval would: a date they could never approve would leave
                 # the owner waiting on a request that blocks asking again.
@@ -484,6 +485,9 @@ def move_deadline(
     before = action.due_date
     action.due_date = new_date
     action.due_at = end_of_day(new_date, owner.tz)
+    # A new deadline settles an escalation: once escalated, only the lead's side moves it (an approval,
+    # Extend deadline, their own Need more time), and the owner asks the lead again once it is escalated anew.
+    action.escalated_at = None
     touch(action, actor_id, now)
     # A request waiting for the lead that this deadline already grants could never be approved (its date
     # is no longer after the deadline), and would stop the owner from asking again.

@@ -101,6 +101,7 @@ class EscalationService:
             action.due_at = end_of_day(action.due_date, new_owner.tz)
             touch(action, actor_id, now)
             action.last_owner_update_at = now  # a new owner starts a fresh chase
+            action.escalated_at = None  # and has not been escalated about: their Need more time is theirs
             record(session, action, actor_id, "reassigned", now, **{"from": before, "to": new_owner.user_id})
             # The new owner asked for nothing: a late approval must not move their deadline unasked.
             withdrawn = queries.withdraw_extensions(session, action.id, before, actor_id, now)

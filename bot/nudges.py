@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.chasing import ChasePolicy, ChaseState, Person, Step, cycle_start_of, decide
+from bot.chasing import ChasePolicy, ChaseState, Decision, Person, Step, cycle_start_of, decide
 from bot.clock import Clock
 from bot.views import chasing as views
 from bot.working_time import WorkingHours
@@ -113,7 +113,7 @@ class NudgePlanner:
             policy = policies[key]
             decision = decide(_state(action), now, policy, self._hours)
             decided += [(action, step) for step in decision.steps]
-            progress.append(_progress(action.id, decision.after, decision.next_check))
+            progress.append(_progress(action.id, decision.after, decision.next_check, _escalated_at(action, decision)))
         if dry_run:
             return self._messages(session, decided, now, dry_run)
         queries.save_chase_progress(session, progress, {action.id: action.next_check_at for action in actions})
@@ -263,7 +263,22 @@ def _state(action: queries.ToCheck) -> ChaseState:
     )
 
 
-def _progress(action_id: int, state: ChaseState, check_at: datetime | None) -> dict[str, Any]:
+def _escalated_at(action: queries.ToCheck, decision: Decision) -> datetime | None:
+    """When the lead was first told of the action since it was last settled (`Action.escalated_at`): kept
+    past the chase cycle that told them, which an owner's update ends, unless that update came before their
+    escalation went out, which then left it out (see `_still_called_for`)."""
+    told, cycle = action.escalated_at, decision.after.cycle_start
+    restarted_at = cycle if cycle != action.chase_cycle else None  # an update from the owner, in this pass
+    if told is not None and told == action.lead_escalated_at and restarted_at is not None and restarted_at < told:
+        told = None
+    if told is None and any(step.kind == "lead" for step in decision.steps):
+        told = decision.after.lead_escalated_at
+    return told
+
+
+def _progress(
+    action_id: int, state: ChaseState, check_at: datetime | None, escalated_at: datetime | None
+) -> dict[str, Any]:
     return {
         "id": action_id,
         "chase_cycle": state.cycle_start,
@@ -273,5 +288,6 @@ def _progress(action_id: int, state: ChaseState, check_at: datetime | None) -> d
         "sponsor_escalated_at": state.sponsor_escalated_at,
         "reminded_for": state.reminded_for,
         "stalled_for": state.stalled_for,
+        "escalated_at": escalated_at,
         "next_check_at": check_at,
     }

@@ -154,6 +154,10 @@ class Action(Base):
     sponsor_escalated_at: Mapped[datetime | None]
     reminded_for: Mapped[date | None]
     stalled_for: Mapped[datetime | None]
+    # When the lead was first told of it (escalated to), kept past the chase cycle that an owner's update
+    # restarts: from then its owner's Need more time asks the lead, until it gets a new deadline from the
+    # lead's side or a new owner.
+    escalated_at: Mapped[datetime | None]
 
     clinic: Mapped[Clinic | None] = relationship()
     focus_area: Mapped[FocusArea | None] = relationship()

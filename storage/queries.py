@@ -922,6 +922,7 @@ class ToCheck(NamedTuple):
     sponsor_escalated_at: datetime | None
     reminded_for: date | None
     stalled_for: datetime | None
+    escalated_at: datetime | None
     next_check_at: datetime
 
 

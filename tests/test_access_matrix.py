@@ -126,7 +126,7 @@ def test_who_may_change_an_action(user, slack, db, bot, world, role, operation):
 @pytest.mark.parametrize("role", sorted(ROLES))
 def test_who_may_decide_on_a_request_for_more_time(user, slack, db, bot, world, role):
     with bot.services.sessions.begin() as session:  # the action has been escalated to the lead
-        session.get(Action, world).lead_escalated_at = bot.services.clock.now()
+        session.get(Action, world).escalated_at = bot.services.clock.now()
     user.submit(
         OWNER,
         ids.MORE_TIME_MODAL,

@@ -405,3 +405,57 @@ def test_the_assigner_hears_when_the_lead_approves_the_owners_request_for_more_t
     assert actions_in(db)[0].due_date == date(2026, 12, 18)
     told = [text_of(c) for c in slack.messages_to(ASSIGNER)[before:]]
     assert any("Fri 18 Dec" in t for t in told), told
+
+
+def test_once_escalated_on_track_then_need_more_time_still_waits_for_the_lead(user, slack, db, bot, clock):
+    """README: once an action has been escalated, the owner's Need more time goes to the lead and the deadline
+    moves only on approval. Pressing On track first (an update that restarts the chase) must not let the owner
+    move their own deadline past the lead a minute later."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from storage.models import ExtensionRequest
+    from tests.test_escalation_tools import ask_for_more_time, escalate
+
+    walk, action_id = escalate(user, slack, db, bot, clock, ASSIGNER)
+    assert actions_in(db)[0].lead_escalated_at is not None
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(action_id))
+    wait_response(slack)
+    clock.advance(timedelta(minutes=2))
+    walk.settle()
+    walk.run()  # the next scheduler pass
+    assert history_kinds(db, action_id)[-1] == "status"
+
+    answer = ask_for_more_time(user, slack, action_id, "2026-12-31")
+
+    assert actions_in(db)[0].due_date == date(2026, 11, 27), "the owner moved an escalated deadline unapproved"
+    assert answer.body.get("response_action") == "update", answer.body
+    assert len(db.scalars(select(ExtensionRequest)).all()) == 1
+
+
+def test_an_escalation_left_out_after_an_owners_update_leaves_need_more_time_to_the_owner(user, slack, db, bot, clock):
+    """The lead's escalation waits for the owner's nudge, which waits for the owner's morning; the owner
+    presses On track first, so neither goes out. The lead was never told: Need more time moves the deadline."""
+    from datetime import timedelta
+
+    from tests.test_escalation_tools import ask_for_more_time
+
+    walk = Walk(bot, slack, clock)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-27", register_clinic(user, slack, db))
+    walk.settle()
+    [action] = actions_in(db)
+    user.command(OWNER, f"snooze {action.id} until 2026-12-02")
+    walk.settle()
+    # The snooze ends at midnight in New York: at 09:00 in London the lead's escalation is decided, to go
+    # out after the owner's nudge at 09:00 in New York (14:00 in London).
+    walk.until(datetime(2026, 12, 2, 10, tzinfo=UTC), step=timedelta(minutes=15))
+    assert actions_in(db)[0].lead_escalated_at is not None
+    user.click(OWNER, ids.ACTION_ON_TRACK, str(action.id))
+    wait_response(slack)
+    walk.until(datetime(2026, 12, 2, 15, tzinfo=UTC), step=timedelta(minutes=15))
+    assert not [t for t in walk.to(LEAD) if "Audit weekend discharges" in text_of(t.call)]
+
+    ask_for_more_time(user, slack, action.id, "2026-12-31")
+
+    assert actions_in(db)[0].due_date == date(2026, 12, 31)

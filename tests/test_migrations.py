@@ -56,24 +56,27 @@ def test_an_action_open_before_chasing_existed_is_chased_after_the_upgrade(empty
     engine = make_engine(empty_database_url)
     long_ago = datetime(2026, 11, 2, 15, tzinfo=UTC)
     with make_session_factory(engine).begin() as session:
-        # The table as it was then (the model has columns 0011 had not).
+        # The tables as they were then (the models have columns 0011 had not).
         people = Table("slack_users", MetaData(), autoload_with=session.connection())
         person = {"name": "Olu Owner", "tz": "America/New_York", "deleted": False, "is_bot": False}
         session.execute(people.insert(), {"team_id": TEAM, "user_id": OWNER, **person, "refreshed_at": START})
-        session.add(
-            Action(
-                team_id=TEAM,
-                title="Audit weekend discharges",
-                notes="",
-                owner_id=OWNER,
-                assigner_id=ASSIGNER,
-                status="open",
-                due_date=date(2026, 11, 13),
-                due_at=datetime(2026, 11, 14, 4, 59, tzinfo=UTC),
-                created_at=long_ago,
-                updated_at=long_ago,
-                next_check_at=None,  # what every action open before 0002 was left with
-            )
+        actions = Table("actions", MetaData(), autoload_with=session.connection())
+        session.execute(
+            actions.insert(),
+            {
+                "team_id": TEAM,
+                "title": "Audit weekend discharges",
+                "notes": "",
+                "owner_id": OWNER,
+                "assigner_id": ASSIGNER,
+                "status": "open",
+                "due_date": date(2026, 11, 13),
+                "due_at": datetime(2026, 11, 14, 4, 59, tzinfo=UTC),
+                "created_at": long_ago,
+                "updated_at": long_ago,
+                "owner_nudges": 0,
+                "next_check_at": None,  # what every action open before 0002 was left with
+            },
         )
 
     upgrade(empty_database_url)
@@ -122,6 +125,33 @@ def test_someone_cached_before_members_were_told_apart_is_asked_about_again(empt
         engine.dispose()
 
     assert looked_up.outsider
+
+
+def test_an_action_escalated_in_its_current_cycle_counts_as_escalated_after_the_upgrade(empty_database_url):
+    """0016 keeps the lead's escalation past the chase cycle; one told in the cycle under way when it runs
+    (all that the schema before it kept) still sends its owner's Need more time to the lead."""
+    upgrade(empty_database_url, "0015")
+    engine = make_engine(empty_database_url)
+    at, told = datetime(2026, 11, 2, 10, tzinfo=UTC), datetime(2026, 11, 30, 14, tzinfo=UTC)
+    row = {"team_id": TEAM, "title": "Audit", "notes": "", "owner_id": OWNER, "assigner_id": ASSIGNER}
+    row |= {"status": "open", "due_date": date(2026, 11, 24), "due_at": at, "created_at": at, "updated_at": at}
+    with engine.begin() as connection:
+        actions = Table("actions", MetaData(), autoload_with=connection)
+        connection.execute(
+            actions.insert(),
+            [
+                {**row, "id": 1, "owner_nudges": 3, "lead_escalated_at": told},
+                {**row, "id": 2, "owner_nudges": 0, "lead_escalated_at": None},
+            ],
+        )
+    engine.dispose()
+
+    upgrade(empty_database_url)
+
+    engine = make_engine(empty_database_url)
+    with make_session_factory(engine)() as session:
+        assert session.scalars(select(Action.escalated_at).order_by(Action.id)).all() == [told, None]
+    engine.dispose()
 
 
 @pytest.mark.parametrize("since", ["0001", "0002", "0012"])
