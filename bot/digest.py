@@ -411,15 +411,14 @@ def digest_key(team_id: str, user_id: str, monday: date, clinic_ids: Sequence[in
 
 
 def _not_had_this_week(session: Session, rows: list[dict], now: datetime) -> list[dict]:
-    """Leaves out a digest about a clinic the person already had one about this week: after switching to
-    one combined digest or back, or on becoming lead or sponsor of one more clinic midweek (it joins
-    next week's). Asked only when some digest is new, so a pass with nothing new costs nothing here."""
+    """Leaves out every new digest of a person who already had one this week: one of the same clinics after
+    switching to one combined digest or back, and one of a clinic they became lead or sponsor of midweek
+    (it joins next week's; no record says when a clinic changed hands, but all of a week's digests are
+    queued by one pass, so a clinic missing from them was not the person's at this week's slot). Asked
+    only when some digest is new, so a pass with nothing new costs nothing here."""
     people = {(r["team_id"], r["recipient"]) for r in rows}
-    had: dict[str, set[int]] = defaultdict(set)
-    for key in queries.digest_keys_since(session, people, now - timedelta(days=8)):
-        week_of_person, _, ids = key.rpartition(":")
-        had[week_of_person].update(int(i) for i in ids.split("-"))
-    return [r for r in rows if not had[r["payload"]["digest_key"].rpartition(":")[0]] & set(r["payload"]["clinic_ids"])]
+    had = {key.rpartition(":")[0] for key in queries.digest_keys_since(session, people, now - timedelta(days=8))}
+    return [r for r in rows if r["payload"]["digest_key"].rpartition(":")[0] not in had]
 
 
 def _build_with_last_week(

@@ -16,6 +16,7 @@ from bot.views import ids
 from storage.models import DigestPreference, OutboxMessage
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, opened_view, text_of
+from tests.test_clinic_roles import edit
 from tests.test_clinics import register_clinic
 from tests.test_export import uploaded
 from tests.test_status import add
@@ -351,3 +352,22 @@ def test_the_chart_carries_alt_text_for_readers_who_cannot_see_it(user, slack, d
     asked = [c for c in slack.calls_to("files.getUploadURLExternal") if c.params.get("filename") == "clinic-digest.png"]
     assert len(asked) == 2  # the lead's and the sponsor's
     assert all(c.params.get("alt_txt") for c in asked), [c.params for c in asked]
+
+
+def test_a_clinic_handed_over_midweek_joins_the_new_leads_digest_next_week(user, slack, db, bot, clock):
+    """README: whatever changes midweek, "taking on another clinic: it joins next week's". A lead who takes
+    a clinic over on Wednesday gets a digest of it that Wednesday afternoon, off their Monday 09:00."""
+    walk = Walk(bot, slack, clock)
+    register_clinic(user, slack, db, lead=OTHER, sponsor=SPONSOR, name="Discharge flow")
+    theatre = register_clinic(user, slack, db, lead=LEAD, sponsor=None, name="Theatre utilisation")
+    add(user, slack, ASSIGNER, OWNER, "Theatre item", "2026-12-04", theatre)
+    walk.settle()
+    walk.until(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 30 Nov 09:00"]
+
+    clock.set(datetime(2026, 12, 2, 12, tzinfo=UTC))  # Wednesday: Otto hands Discharge flow to Lee
+    edit(user, slack, OTHER, lead=LEAD)
+    walk.until(datetime(2026, 12, 7, 12, tzinfo=UTC))
+
+    sent = digests_to(walk, LEAD)
+    assert [t.local("Europe/London") for t in sent] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00", "Mon 07 Dec 09:00"]
