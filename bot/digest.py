@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from bot.indicators import WORSENING, Reading, Trend
 from bot.people import zone
 from bot.reporting import MAX_PER_AREA, indicator_trend
 from storage import queries
-from storage.models import Action, Clinic, DigestPreference, Indicator
+from storage.models import Action, Clinic, DigestPreference, Indicator, OutboxMessage
 
 if TYPE_CHECKING:
     from bot.charts import Series
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 WEEKS = 8
 WEEK = timedelta(weeks=1)
 STALLED_AFTER = timedelta(days=14)
+# A reader's week starts where their previous digest ended; one sent longer ago than this (the bot was stopped,
+# or they led no clinic for a while) starts it at their previous slot instead.
+LOOK_BACK = timedelta(weeks=3)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,12 @@ def week_start(now: datetime, tz: str) -> date:
     return local - timedelta(days=local.weekday())
 
 
+def week_before(at: datetime, tz: str) -> datetime:
+    """The same time of day seven days before `at` on the calendar of `tz`: not 168 hours across a clock change."""
+    local = at.astimezone(zone(tz))
+    return datetime.combine(local.date() - WEEK, local.time(), tzinfo=zone(tz))
+
+
 def build(
     session: Session,
     team_id: str,
@@ -104,35 +113,42 @@ def build(
     clinics: Sequence[Clinic],
     now: datetime,
     *,
+    since: datetime | None = None,
     last_week: Headline | None = None,
 ) -> Digest:
     """The digest as things stand at `now`, for the clinics given, seen from the recipient's time zone.
+    "This week" (its wins, what was done) is the time since `since`, where the reader's previous digest
+    ended (a week on their calendar when not given), so that no win falls between two digests or into both;
+    `last_week` is what that digest said, rebuilt as things stood at `since` when not given.
 
     The figures are counted without loading the actions: every definition below compares a date with a
-    few instants (now, a week ago, each week's end...). The database sorts the clinics' actions into the
+    few instants (now, since, each week's end...). The database sorts the clinics' actions into the
     slots between those instants and counts each slot; since every action in a slot compares alike, the
     definitions are then applied to one stand-in per slot. Only the few actions a digest names are loaded."""
+    since = since or week_before(now, tz)
+    before = week_before(since, tz)  # where the week of last week's figures started
     monday = week_start(now, tz)
     this_week = datetime.combine(monday, time(0), tzinfo=zone(tz))
     weeks = [this_week - timedelta(weeks=back - 1) for back in range(WEEKS, 0, -1)]
     ends = [min(start + WEEK, now) for start in weeks]
     clinic_ids = [c.id for c in clinics]
-    slots = queries.count_in_slots(session, team_id, clinic_ids, weeks[0] - WEEK, _instants(now, weeks, ends))
+    instants = _instants(now, since, before, weeks, ends)
+    slots = queries.count_in_slots(session, team_id, clinic_ids, min(weeks[0] - WEEK, before), instants)
     digest = Digest(
         recipient=recipient,
         title=clinics[0].name if len(clinics) == 1 else "your clinics",
         clinics=list(clinics),
         week_of=monday,
         now=now,
-        headline=_headline(slots, now),
-        last_week=last_week or _headline(slots, now - WEEK),
+        headline=_headline(slots, since, now),
+        last_week=last_week or _headline(slots, before, since),
         slipping_total=sum(n for a, n in slots if _slipping(a, now)),
     )
     first = partial(queries.first_clinic_actions, session, team_id, clinic_ids, limit=SHOWN)
     open_now = Action.closed_at.is_(None)  # nothing is closed in the future
     digest.slipping = first(and_(open_now, or_(Action.due_at < now, Action.status == "blocked")), Action.due_at)
     digest.wins = first(
-        and_(Action.status == "done", Action.closed_at >= now - WEEK, Action.closed_at < now), Action.closed_at
+        and_(Action.status == "done", Action.closed_at >= since, Action.closed_at < now), Action.closed_at
     )
     digest.coming = first(and_(open_now, Action.due_at >= now, Action.due_at < now + WEEK), Action.due_at)
     indicators = queries.indicators_of_clinics(session, team_id, clinic_ids)
@@ -169,15 +185,17 @@ def build(
     return digest
 
 
-def _instants(now: datetime, weeks: list[datetime], ends: list[datetime]) -> dict[str, list[datetime]]:
+def _instants(
+    now: datetime, since: datetime, before: datetime, weeks: list[datetime], ends: list[datetime]
+) -> dict[str, list[datetime]]:
     """Every instant the definitions below compare each date with. `x <= t` is `x < t + 1 µs`."""
     tick = timedelta(microseconds=1)
-    points = [now, now - WEEK, *ends]
+    points = [now, since, *ends]
     return {
         "created_at": [p + tick for p in points],
-        "closed_at": [p + tick for p in points] + [now - 2 * WEEK, now - WEEK, now, *weeks, *ends],
-        "due_at": [*points, now + WEEK],
-        "touched_at": [now - STALLED_AFTER + tick, now - WEEK - STALLED_AFTER + tick],
+        "closed_at": [p + tick for p in points] + [before, since, now, *weeks, *ends],
+        "due_at": [*points, now + WEEK, since + WEEK],
+        "touched_at": [now - STALLED_AFTER + tick, since - STALLED_AFTER + tick],
     }
 
 
@@ -193,12 +211,12 @@ def _slipping(action: queries.Slot, at: datetime) -> bool:
     return _open_at(action, at) and (action.due_at < at or action.status == "blocked")
 
 
-def _headline(slots: list[tuple[queries.Slot, int]], at: datetime) -> Headline:
-    """The numbers as they stood at `at`: done in the week before it, due in the week after it."""
+def _headline(slots: list[tuple[queries.Slot, int]], start: datetime, at: datetime) -> Headline:
+    """The numbers as they stood at `at`: done since `start`, due in the week after it."""
     then = [(a, n) for a, n in slots if _open_at(a, at)]
     return Headline(
         open=sum(n for _a, n in then),
-        done=sum(n for a, n in slots if _done_within(a, at - WEEK, at)),
+        done=sum(n for a, n in slots if _done_within(a, start, at)),
         overdue=sum(n for a, n in then if a.due_at < at),
         blocked=sum(n for a, n in then if a.status == "blocked"),
         stalled=sum(n for a, n in then if a.due_at >= at and at - a.touched_at >= STALLED_AFTER),
@@ -311,7 +329,9 @@ class DigestPlanner:
                 units = ([ids] if ids else []) if pref.combined else [[i] for i in ids]
                 for clinic_ids in units:
                     key = digest_key(team_id, user_id, monday, clinic_ids)
-                    payload = {"clinic_ids": clinic_ids, "tz": tz, "digest_key": key}
+                    # The week starts at the previous slot, unless a digest went out since (_since_previous).
+                    since = week_before(slot, tz).astimezone(UTC).isoformat()
+                    payload = {"clinic_ids": clinic_ids, "tz": tz, "digest_key": key, "since": since}
                     common = {
                         "team_id": team_id,
                         "recipient": user_id,
@@ -326,19 +346,22 @@ class DigestPlanner:
             fresh = queries.missing_keys(session, [r["dedupe_key"] for r in rows])
             rows = _not_had_this_week(session, [r for r in rows if r["dedupe_key"] in fresh], now)
             if rows:
+                _since_previous(session, rows, now)
                 queries.enqueue_many(session, rows)
                 queued = len(rows) // 2
         return queued
 
     def render(self, session: Session, message) -> tuple[str, list] | None:  # type: ignore[no-untyped-def]
-        """The digest as things stand now; its headline figures are kept with it, for next week's to
-        compare with (as they stood, not as today's state would rebuild them)."""
+        """The digest as things stand now; when it was made and its headline figures are kept with it, for
+        next week's to start its week there and compare with (as they stood, not as today's state would
+        rebuild them)."""
         from bot.views.digest import digest_message
 
         digest = self._build(session, message)
         if digest is None:
             return None
-        message.payload = {**message.payload, "headline": asdict(digest.headline)}
+        made = digest.now.astimezone(UTC).isoformat()
+        message.payload = {**message.payload, "now": made, "headline": asdict(digest.headline)}
         return digest_message(digest, message.payload["tz"])
 
     def render_chart(self, session: Session, message):  # type: ignore[no-untyped-def]
@@ -372,8 +395,18 @@ class DigestPlanner:
         clinics = [c for c in queued if c and message.recipient in (c.lead_id, c.sponsor_id)]
         if not clinics:
             return None
-        return _build_with_last_week(
-            session, message.team_id, message.recipient, message.payload["tz"], clinics, self._clock.now()
+        payload = message.payload
+        # No `since`: queued by a version that did not keep it.
+        since = datetime.fromisoformat(payload["since"]) if "since" in payload else None
+        return build(
+            session,
+            message.team_id,
+            message.recipient,
+            payload["tz"],
+            clinics,
+            self._clock.now(),
+            since=since,
+            last_week=_headline_said(payload.get("last_week")),
         )
 
     def change_preference(self, team_id: str, user_id: str, text: str) -> Preference:
@@ -401,7 +434,13 @@ class DigestPlanner:
             clinics = queries.clinics_of_leader(session, team_id, user_id)
             if not clinics:
                 return None
-            return _build_with_last_week(session, team_id, user_id, tz, clinics, self._clock.now())
+            now = self._clock.now()
+            sent = queries.sent_digests_since(session, {(team_id, user_id)}, now - LOOK_BACK)
+            previous = _previous(sent, [c.id for c in clinics])
+            if previous is None:
+                return build(session, team_id, user_id, tz, clinics, now)
+            since, said = previous
+            return build(session, team_id, user_id, tz, clinics, now, since=since, last_week=_headline_said(said))
 
 
 def digest_key(team_id: str, user_id: str, monday: date, clinic_ids: Sequence[int]) -> str:
@@ -421,14 +460,40 @@ def _not_had_this_week(session: Session, rows: list[dict], now: datetime) -> lis
     return [r for r in rows if r["payload"]["digest_key"].rpartition(":")[0] not in had]
 
 
-def _build_with_last_week(
-    session: Session, team_id: str, user_id: str, tz: str, clinics: Sequence[Clinic], now: datetime
-) -> Digest:
-    """The digest, compared with what last week's digest of the same clinics said when it was sent (the
-    figures rebuilt from today's state would count an action blocked this week as blocked then too)."""
-    previous = queries.outbox_by_key(
-        session, digest_key(team_id, user_id, week_start(now, tz) - WEEK, sorted(c.id for c in clinics))
-    )
-    said = (previous.payload or {}).get("headline") if previous is not None and previous.state == "sent" else None
-    known = said is not None and set(said) == {f.name for f in fields(Headline)}  # kept by this version
-    return build(session, team_id, user_id, tz, clinics, now, last_week=Headline(**said) if known else None)
+def _since_previous(session: Session, rows: list[dict], now: datetime) -> None:
+    """Starts each new digest's week where its reader's previous digest ended, and gives it what that digest
+    said when it was about the same clinics. One query for all the readers of a pass."""
+    sent: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+    for message in queries.sent_digests_since(session, {(r["team_id"], r["recipient"]) for r in rows}, now - LOOK_BACK):
+        sent[message.team_id, message.recipient].append(message)
+    for row in rows:
+        previous = _previous(sent[row["team_id"], row["recipient"]], row["payload"]["clinic_ids"])
+        if previous is not None:
+            since, said = previous
+            row["payload"] = {**row["payload"], "since": since.isoformat(), "last_week": said}
+
+
+def _previous(sent: list[OutboxMessage], clinic_ids: Sequence[int]) -> tuple[datetime, dict | None] | None:
+    """When the reader's previous digest was made, and the headline it said if it was about these clinics:
+    of the digests of the latest week they had any, the one of the same clinics, else the last made.
+    None when none was sent."""
+    if not sent:
+        return None
+    week = max(m.dedupe_key.rpartition(":")[0] for m in sent)
+    that_week = [m for m in sent if m.dedupe_key.rpartition(":")[0] == week]
+    same = [m for m in that_week if m.dedupe_key.rpartition(":")[2] == "-".join(map(str, clinic_ids))]
+    last = same[0] if same else max(that_week, key=_made)
+    return _made(last), (last.payload or {}).get("headline") if same else None
+
+
+def _made(digest: OutboxMessage) -> datetime:
+    """When a sent digest was made: kept with it, or for one sent by a version that did not keep it, when it
+    was sent (a moment after)."""
+    made = (digest.payload or {}).get("now")
+    return datetime.fromisoformat(made) if made else digest.sent_at or digest.created_at
+
+
+def _headline_said(said: dict | None) -> Headline | None:
+    """A headline kept in a digest's payload, if it was kept by this version."""
+    known = said is not None and set(said) == {f.name for f in fields(Headline)}
+    return Headline(**said) if known else None

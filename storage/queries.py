@@ -830,6 +830,22 @@ def digest_keys_since(session: Session, people: Collection[tuple[str, str]], sin
     )
 
 
+def sent_digests_since(session: Session, people: Collection[tuple[str, str]], since: datetime) -> list[OutboxMessage]:
+    """The digests sent to these (team, person) and queued since `since`."""
+    if not people:
+        return []
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "digest",
+                OutboxMessage.state == "sent",
+                OutboxMessage.created_at >= since,
+                tuple_(OutboxMessage.team_id, OutboxMessage.recipient).in_(list(people)),
+            )
+        )
+    )
+
+
 def missing_keys(session: Session, keys: list[str]) -> set[str]:
     """The keys no outbox row has yet (checked before inserting, so a pass inserts only what is new)."""
     if not keys:

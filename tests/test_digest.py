@@ -371,3 +371,52 @@ def test_a_clinic_handed_over_midweek_joins_the_new_leads_digest_next_week(user,
 
     sent = digests_to(walk, LEAD)
     assert [t.local("Europe/London") for t in sent] == ["Mon 30 Nov 09:00", "Mon 07 Dec 09:00", "Mon 07 Dec 09:00"]
+
+
+def test_a_win_in_the_hour_after_the_digest_of_the_week_the_clocks_go_back_is_thanked_in_the_next_digest(
+    user, slack, db, bot, clock
+):
+    """London's Monday 09:00 digest of 19 October goes out at 08:00 UTC (summer time), the next one at 09:00
+    UTC: "this week" of the second starts 168 hours before it, at 10:00 on the 19th. An action done at 09:30
+    that Monday, after the first digest, is in neither digest's wins: its owner is never thanked."""
+    clock.set(datetime(2026, 10, 13, 10, tzinfo=UTC))
+    walk = Walk(bot, slack, clock)
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=None)
+    add(user, slack, ASSIGNER, OWNER, "Audit weekend discharges", "2026-11-20", clinic_id)
+    walk.settle()
+    walk.until(datetime(2026, 10, 19, 8, 30, tzinfo=UTC))
+    assert [t.local("Europe/London") for t in digests_to(walk, LEAD)] == ["Mon 19 Oct 09:00"]
+
+    user.command(OWNER, f"done {actions_in(db)[0].id}")  # 09:30 in London, after the first digest
+    walk.until(datetime(2026, 10, 26, 12, tzinfo=UTC))
+
+    sent = digests_to(walk, LEAD)
+    assert [t.local("Europe/London") for t in sent] == ["Mon 19 Oct 09:00", "Mon 26 Oct 09:00"]
+    assert "Audit weekend discharges" not in listed_text(sent[0].call, "Wins this week")
+    assert "Audit weekend discharges" in listed_text(sent[1].call, "Wins this week")
+
+
+def test_a_win_the_week_the_digest_moves_to_friday_is_thanked_in_the_next_digest(user, slack, db, bot, clock):
+    """Monday's digest went out; on Tuesday the lead moves it to Friday 16:00, so the next comes on Friday
+    11 December. Its wins are those of the 7 days before it: what was done on Wednesday 2 December falls
+    between the two digests and is thanked in neither."""
+    walk = clinic_with_actions(user, slack, db, bot, clock)
+    walk.settle()
+    walk.until(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))
+    assert "Friday at 16:00" in user.command(LEAD, "digest settings friday 16:00").text
+    clock.set(datetime(2026, 12, 2, 12, tzinfo=UTC))
+    rota = next(a for a in actions_in(db) if a.title == "Discharge lounge rota")
+    user.command(OWNER, f"done {rota.id}")  # Wednesday
+
+    walk.until(datetime(2026, 12, 11, 17, tzinfo=UTC), step=timedelta(hours=1))
+
+    sent = digests_to(walk, LEAD)
+    assert [t.local("Europe/London") for t in sent] == ["Mon 30 Nov 09:00", "Fri 11 Dec 16:00"]
+    assert "Discharge lounge rota" in listed_text(sent[1].call, "Wins this week")
+
+
+def listed_text(call, title: str) -> str:  # type: ignore[no-untyped-def]
+    """A sent digest's list under `title`."""
+    [section] = [t for b in call.params["blocks"] if (t := b.get("text", {}).get("text", "")).startswith(f"*{title}")]
+    return section

@@ -25,11 +25,11 @@ def done_within(a: Action, start: datetime, end: datetime) -> bool:
     return a.status == "done" and a.closed_at is not None and start <= a.closed_at < end
 
 
-def headline(actions: list[Action], at: datetime) -> Headline:
+def headline(actions: list[Action], start: datetime, at: datetime) -> Headline:
     then = [a for a in actions if open_at(a, at)]
     return Headline(
         open=len(then),
-        done=sum(done_within(a, at - WEEK, at) for a in actions),
+        done=sum(done_within(a, start, at) for a in actions),
         overdue=sum(a.due_at < at for a in then),
         blocked=sum(a.status == "blocked" for a in then),
         stalled=sum(a.due_at >= at and at - (a.last_owner_update_at or a.created_at) >= STALLED_AFTER for a in then),
@@ -92,14 +92,20 @@ def test_figures_match_their_definitions(engine, seed: int) -> None:  # type: ig
     with Session(engine, expire_on_commit=False) as session:
         clinics = random_history(session, rng)
         actions = list(session.query(Action))
-        for now, tz in [(NOW, "Europe/London"), (NOW + timedelta(days=3, hours=7), "America/New_York")]:
+        cases = [(NOW, "Europe/London", None), (NOW + timedelta(days=3, hours=7), "America/New_York", None)]
+        # the previous digest went out a month before, on the Thursday after London's clocks went back
+        cases.append((NOW, "Europe/London", datetime(2026, 10, 29, 14, 47, tzinfo=UTC)))
+        for now, tz, since in cases:
+            week_from = since or now - WEEK  # no clock change in the week before these
             for chosen in ([clinics[0]], clinics):
                 ids = {c.id for c in chosen}
                 mine = [a for a in actions if a.clinic_id in ids]
-                digest = build(session, TEAM, "ULEAD", tz, chosen, now)
+                digest = build(session, TEAM, "ULEAD", tz, chosen, now, since=since)
 
-                assert digest.headline == headline(mine, now)
-                assert digest.last_week == headline(mine, now - WEEK)
+                assert digest.headline == headline(mine, week_from, now)
+                # the week before `since` on London's calendar, which is 169 hours across the change
+                before = week_from - WEEK - timedelta(hours=1 if since else 0)
+                assert digest.last_week == headline(mine, before, week_from)
                 this_week = datetime.combine(week_start(now, tz), time(0), tzinfo=zone(tz))
                 expected_weeks = []
                 for back in range(WEEKS, 0, -1):
@@ -122,7 +128,7 @@ def test_figures_match_their_definitions(engine, seed: int) -> None:  # type: ig
                 assert digest.slipping_total == len(slipping)
                 assert [a.id for a in digest.slipping] == [a.id for a in slipping[: len(digest.slipping)]]
                 assert len(digest.slipping) == min(len(slipping), 10)
-                wins = sorted((a for a in mine if done_within(a, now - WEEK, now)), key=lambda a: (a.closed_at, a.id))
+                wins = sorted((a for a in mine if done_within(a, week_from, now)), key=lambda a: (a.closed_at, a.id))
                 assert [a.id for a in digest.wins] == [a.id for a in wins[:10]]
                 coming = sorted((a for a in mine if open_at(a, now) and now <= a.due_at < now + WEEK),
                                 key=lambda a: (a.due_at, a.id))  # fmt: skip
