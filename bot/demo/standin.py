@@ -54,7 +54,7 @@ class _User:
     tz: str
     deleted: bool
     is_bot: bool
-    team_id: str
+    team_id: str | None  # None: a member of whichever workspace asks (one stand-in serves several)
     email: str | None
 
 
@@ -205,9 +205,7 @@ class SlackStandIn:
         email: str | None = None,
     ) -> None:
         with self._lock:
-            self._state.users[user_id] = _User(
-                user_id, name or user_id.lower(), tz, deleted, is_bot, team_id or self.team_id, email
-            )
+            self._state.users[user_id] = _User(user_id, name or user_id.lower(), tz, deleted, is_bot, team_id, email)
 
     def add_channel(self, channel_id: str, *, name: str) -> None:
         with self._lock:
@@ -431,7 +429,7 @@ class SlackStandIn:
             "ok": True,
             "user": {
                 "id": user.id,
-                "team_id": user.team_id,
+                "team_id": user.team_id or self.installed.get(str(p.get("_token", "")), self.team_id),
                 "name": user.name.lower().replace(" ", "."),
                 "real_name": user.name,
                 "deleted": user.deleted,
