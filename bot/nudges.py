@@ -22,7 +22,7 @@ from storage import queries
 from storage.db import SessionFactory
 from storage.models import Action, Clinic, OutboxMessage
 
-BATCH = 500
+BATCH = 2000
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection, Mapping, Sequence
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -13,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
-    Row,
     Select,
     String,
     Table,
@@ -35,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased, joinedload, load_only, selectinload
 
 from storage.models import (
@@ -953,17 +955,15 @@ def actions_to_check(
     """Open actions whose next check is due, walked in (next_check_at, id) order from `after` along the
     partial index, so the cost follows what is due, not what is stored. One query brings each action with
     its clinic and its people's time zones, as plain rows. Rows another replica is planning are skipped
-    rather than waited on, and those of a workspace without the app installed are left due until it is."""
-    lead_id = func.coalesce(Clinic.lead_id, Action.assigner_id)
-
-    def tz(user_id: ColumnElement[Any]) -> ColumnElement[Any]:
-        # A subquery per person rather than a join: its user id is a value, so the key always finds it.
-        return (
-            select(SlackUser.tz)
-            .where(SlackUser.team_id == Action.team_id, SlackUser.user_id == user_id)
-            .scalar_subquery()
-        )
-
+    rather than waited on, and those of a workspace without the app installed are left due until it is.
+    The owners' time zones come with the rows; the leads' and sponsors', which a clinic's many actions share,
+    in one more query."""
+    lead_id = func.coalesce(Clinic.lead_id, Action.assigner_id).label("lead_id")
+    owner_tz = (
+        select(SlackUser.tz)
+        .where(SlackUser.team_id == Action.team_id, SlackUser.user_id == Action.owner_id)
+        .scalar_subquery()
+    )
     query = (
         select(
             Action.id,
@@ -973,9 +973,7 @@ def actions_to_check(
             lead_id,
             Clinic.sponsor_id,
             Clinic.chase_overrides,
-            tz(Action.owner_id),
-            tz(lead_id),
-            tz(Clinic.sponsor_id),
+            owner_tz,
             *(Action.__table__.c[name] for name in ToCheck._fields[10:]),
         )
         .outerjoin(Clinic, Clinic.id == Action.clinic_id)
@@ -987,7 +985,27 @@ def actions_to_check(
     query = query.order_by(Action.next_check_at, Action.id).limit(limit)
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True, of=Action)
-    return [ToCheck(*row) for row in session.execute(query)]
+    rows = session.connection().execute(query).all()
+    people = {(row.team_id, person) for row in rows for person in (row.lead_id, row.sponsor_id) if person is not None}
+    zones = _time_zones(session, people)
+    return [
+        ToCheck(*row[:8], zones.get((row.team_id, row.lead_id)), zones.get((row.team_id, row.sponsor_id)), *row[8:])
+        for row in rows
+    ]
+
+
+def _time_zones(session: Session, team_users: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The cached time zones of people, by (team, user): one indexed query per workspace."""
+    by_team: dict[str, list[str]] = defaultdict(list)
+    for team_id, user_id in team_users:
+        by_team[team_id].append(user_id)
+    found = {}
+    for team_id, user_ids in by_team.items():
+        query = select(SlackUser.user_id, SlackUser.tz).where(
+            SlackUser.team_id == team_id, SlackUser.user_id.in_(user_ids)
+        )
+        found.update({(team_id, user_id): tz for user_id, tz in session.connection().execute(query)})
+    return found
 
 
 def save_chase_progress(
@@ -1035,27 +1053,25 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
 # Many rows in one short statement. On PostgreSQL the rows travel as one JSON document that the server
 # turns back into typed rows: the statement's text stays the same whatever the count (a multi-row
 # VALUES list grows with it and the driver parses it anew each time), and encoding one document costs
-# a fraction of binding each value. SQLite takes them as an executemany of one cached statement, which
-# its driver runs in a loop without leaving C.
+# a fraction of binding each value. SQLite takes them as an executemany of one statement, which its driver
+# runs in a loop without leaving C, given values the columns' own conversions made once per distinct value.
 
 
 def _insert_many(
     session: Session, table: Table, rows: list[dict[str, Any]], *, conflict: list[str], returning: Sequence[str] = ()
-) -> list[Row[Any]]:
+) -> list[Sequence[Any]]:
     """Insert rows unless their `conflict` key exists; the `returning` columns of those inserted."""
     if not rows:
         return []
     names = _bulk_columns(table, rows)
-    if _is_postgres(session):
-        statement = pg_insert(table).from_select(names, select(*_from_json(table, names, rows).c))
-        parameters: list[dict[str, Any]] | None = None
-    else:
-        statement, parameters = sqlite_insert(table), rows
+    if not _is_postgres(session):
+        return _sqlite_insert_many(session, table, names, rows, conflict, returning)
+    statement = pg_insert(table).from_select(names, select(*_from_json(table, names, rows).c))
     statement = statement.on_conflict_do_nothing(index_elements=conflict)
     if not returning:
-        session.execute(statement, parameters)
+        session.execute(statement)
         return []
-    return list(session.execute(statement.returning(*(table.c[name] for name in returning)), parameters))
+    return list(session.execute(statement.returning(*(table.c[name] for name in returning))))
 
 
 def _update_many(
@@ -1075,15 +1091,88 @@ def _update_many(
         values = _from_json(table, ["id", *names], rows)
         session.execute(update(table).where(table.c.id == values.c.id).values({name: values.c[name] for name in names}))
         return
-    # An executemany sets the columns its parameters name; the row's id goes by another name.
-    statement = update(table).where(table.c.id == bindparam("row_id"))
-    params = [{"row_id": row["id"], **{name: row[name] for name in names}} for row in rows]
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    sql = f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(name)} = ?' for name in names)} WHERE id = ?"
+    params = _sqlite_values(connection, table, [*names, "id"], rows)
     if unchanged is not None:
         column, read = unchanged
-        statement = statement.where(table.c[column] == bindparam("row_was", type_=table.c[column].type))
-        for values in params:
-            values["row_was"] = read[values["row_id"]]
-    session.execute(statement, params)
+        sql += f" AND {quote(column)} = ?"
+        was = _sqlite_values(connection, table, [column], [{column: read[row["id"]]} for row in rows])
+        params = [(*values, *old) for values, old in zip(params, was, strict=True)]
+    connection.exec_driver_sql(sql, params)
+
+
+def _sqlite_insert_many(
+    session: Session,
+    table: Table,
+    names: list[str],
+    rows: list[dict[str, Any]],
+    conflict: list[str],
+    returning: Sequence[str],
+) -> list[Sequence[Any]]:
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    defaults = _scalar_defaults(table, names)
+    if defaults:  # what the model's defaults fill in, as an insert through SQLAlchemy would
+        names = [*names, *defaults]
+        rows = [{**row, **defaults} for row in rows]
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) VALUES "
+    row = f"({', '.join('?' * len(names))})"
+    tail = f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
+    params = _sqlite_values(connection, table, names, rows)
+    if not returning:
+        connection.exec_driver_sql(head + row + tail, params)
+        return []
+    # The driver's executemany drops what RETURNING gives: as many rows per statement as SQLite takes values.
+    tail += f" RETURNING {', '.join(map(quote, returning))}"
+    dialect, driver = connection.dialect, connection.connection.dbapi_connection
+    per_statement = max(1, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names))  # type: ignore[union-attr]
+    convert = [table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) for name in returning]
+    returned = []
+    for start in range(0, len(params), per_statement):
+        chunk = params[start : start + per_statement]
+        flat = tuple(value for values in chunk for value in values)
+        for got in connection.exec_driver_sql(head + ", ".join([row] * len(chunk)) + tail, flat):
+            returned.append(tuple(value if c is None else c(value) for c, value in zip(convert, got, strict=True)))
+    return returned
+
+
+def _scalar_defaults(table: Table, names: list[str]) -> dict[str, Any]:
+    defaults = {}
+    for column_ in table.c:
+        if column_.name in names or column_.default is None:
+            continue
+        if not column_.default.is_scalar:
+            raise TypeError(f"{table.name}.{column_.name}: only a fixed default is filled in on a bulk write")
+        defaults[column_.name] = column_.default.arg
+    return defaults
+
+
+def _sqlite_values(connection: Connection, table: Table, names: list[str], rows: list[dict[str, Any]]) -> list[tuple]:
+    """Each row's values as its columns' own conversions store them in SQLite, each distinct value converted
+    once (a batch's instants repeat: the pass's own time, working hours' starts, days)."""
+    dialect = connection.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    convert = [None if process is None else _once_per_value(process) for process in processors]
+    return [
+        tuple(row[name] if c is None else c(row[name]) for c, name in zip(convert, names, strict=True)) for row in rows
+    ]
+
+
+def _once_per_value(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    done: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = converted = process(value)
+            return converted
+        except TypeError:  # unhashable: a JSON document
+            return process(value)
+
+    return convert
 
 
 def _is_postgres(session: Session) -> bool:
