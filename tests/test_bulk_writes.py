@@ -3,6 +3,7 @@ must be what the ORM would have stored, and a column it could not store faithful
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -142,3 +143,38 @@ def test_a_pass_leaves_an_action_changed_since_it_read_it_as_the_change_left_it(
     [action] = actions_in(db)
     assert (action.owner_nudges, action.next_check_at) == (0, later)
     assert action.reminded_for == date(2026, 12, 4)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_batch_larger_than_one_statement_records_each_new_step_once(engine) -> None:  # type: ignore[no-untyped-def]
+    """More steps than SQLite takes values in one statement (here built to take the fewest it may be built
+    with): every one is recorded, and only those not recorded before come back as new."""
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        action = Action(
+            team_id="T1",
+            title="Audit the discharge letters",
+            owner_id="U1",
+            assigner_id="U2",
+            status="open",
+            due_date=date(2026, 11, 27),
+            due_at=at,
+            created_at=at,
+            updated_at=at,
+        )
+        session.add(action)
+        session.flush()
+        session.connection().connection.dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+        def step(number: int) -> dict[str, object]:
+            cycle = at + timedelta(minutes=number % 7)
+            return {"team_id": "T1", "action_id": action.id, "kind": "overdue", "cycle": cycle, "number": number}
+
+        first = queries.record_steps(
+            session, [{**step(n), "recipient": "U1", "planned_at": at} for n in range(0, 1200, 2)]
+        )
+        again = queries.record_steps(session, [{**step(n), "recipient": "U1", "planned_at": at} for n in range(1200)])
+        session.commit()
+        assert len(first) == 600
+        assert again == {(action.id, "overdue", step(n)["cycle"], n) for n in range(1, 1200, 2)}
+        assert session.scalar(select(func.count()).select_from(ChaseStep)) == 1200
