@@ -74,6 +74,8 @@ def parse_due_date(text: str, today: date) -> date:
     """The day a typed deadline means, seen from `today`.
 
     Numeric slashed dates are day first, as written in UK hospitals: 04/12/2026 is 4 December.
+    "this <weekday>" is that day of the current week, so on a Wednesday "this monday" is refused as past;
+    said on a weekend, it is the first such day from today on ("this friday" on a Saturday is the coming one).
     A two-digit year is this century's (4 Dec 26 is 4 December 2026); a year of one or three digits is refused.
     A day and month without a year mean the first such day from 60 days ago on: a day within those 60
     days (last December's, typed in January) is a mistake and refused; an earlier one means next year's.
@@ -113,6 +115,9 @@ def _relative(text: str, today: date) -> date | None:
     if text in _WEEKDAYS:
         return today + relativedelta(days=1, weekday=_WEEKDAYS[text])
     first, _, rest = text.partition(" ")
+    if first == "this" and rest in _WEEKDAYS and today.weekday() >= 5:
+        # said on a Saturday or Sunday, "this friday" is the coming one: the week just ending has no days left
+        return today + relativedelta(weekday=_WEEKDAYS[rest])
     if first in ("next", "this") and rest in _WEEKDAYS:
         monday = today + relativedelta(weekday=MO(-1))
         if first == "next":

@@ -98,6 +98,27 @@ def test_calendar_edges(today, text, expected):
     assert parse_due_date(text, today) == expected
 
 
+@pytest.mark.parametrize(
+    ("today", "text", "expected"),
+    [
+        (date(2026, 11, 28), "this friday", date(2026, 12, 4)),  # Saturday: the coming Friday, not yesterday's
+        (date(2026, 11, 29), "this friday", date(2026, 12, 4)),  # Sunday
+        (date(2026, 11, 29), "this monday", date(2026, 11, 30)),
+        (date(2026, 11, 29), "this saturday", date(2026, 12, 5)),
+        (date(2026, 11, 28), "this saturday", date(2026, 11, 28)),  # today
+        (date(2026, 11, 28), "this sunday", date(2026, 11, 29)),
+        (date(2026, 11, 27), "this friday", date(2026, 11, 27)),  # on a weekday, this week's, as before
+    ],
+)
+def test_this_weekday_said_on_a_weekend_is_the_coming_one(today, text, expected):
+    assert parse_due_date(text, today) == expected
+
+
+def test_this_weekday_already_gone_on_a_weekday_is_still_refused_as_past():
+    with pytest.raises(DueDateError, match="Mon 23 Nov is in the past"):
+        parse_due_date("this monday", TUESDAY)
+
+
 @pytest.mark.parametrize(("today", "text"), [(date(2027, 1, 15), "20 Dec"), (date(2027, 1, 3), "1 Dec")])
 def test_a_day_just_past_across_new_year_is_a_mistake_as_in_any_month(today, text):
     """Typed in January, last December's day is refused as past, not taken for a deadline eleven months off."""

@@ -31,6 +31,19 @@ def test_quick_add_assigns_the_action_and_dms_the_owner_in_their_time_zone(user,
     assert f"#{action.id}" in text_of(confirmation) and f"<@{OWNER}>" in text_of(confirmation)
 
 
+@pytest.mark.parametrize(("saturday_or_sunday", "said"), [(28, "this friday"), (29, "This Friday")])
+def test_this_friday_said_on_a_weekend_is_the_coming_friday(user, slack, db, clock, saturday_or_sunday, said):
+    """On a Saturday, "this friday" was refused as yesterday's: the week just ending has no Friday left."""
+    clock.set(datetime(2026, 11, saturday_or_sunday, 15, 0, tzinfo=UTC))  # 10:00 in New York, the owner's
+
+    user.command(LEAD, f"add <@{OWNER}> Call the rota team by {said}")
+
+    [dm] = wait_dms(slack, OWNER)
+    assert "Fri 4 Dec" in text_of(dm)
+    [action] = actions_in(db)
+    assert action.due_date == date(2026, 12, 4)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
