@@ -81,7 +81,8 @@ def parse_due_date(text: str, today: date) -> date:
     days (last December's, typed in January) is a mistake and refused; an earlier one means next year's.
     29 Feb without a year follows the same rule, and when that year has no 29 February it is refused with
     the next real one to write instead: a deadline years away should be typed, never guessed, and the day
-    typed is never moved to the 28th."""
+    typed is never moved to the 28th. A weekday written beside a date ("friday 4 dec") must be that date's,
+    or the text is refused naming the date's real weekday."""
     if len(text) > 100:
         raise _unreadable(text)
     cleaned = " ".join(text.lower().strip().rstrip(".").split())
@@ -90,13 +91,14 @@ def parse_due_date(text: str, today: date) -> date:
         raise DueDateError("The deadline is missing. " + DATE_HELP)
     day = _relative(cleaned, today)
     if day is None:
-        year, month, day_of_month = _calendar(cleaned, text)
+        year, month, day_of_month, named = _calendar(cleaned, text)
         if year is None:
             # the first such day from 60 days ago: one in those 60 days is taken for a mistake (and refused
             # as past), not for next year's, in January as in November
             cutoff = today - timedelta(days=PAST_GRACE_DAYS)
             year = cutoff.year + ((month, day_of_month) < (cutoff.month, cutoff.day))
         day = _real_day(year, month, day_of_month, _next_leap_day(today))
+        _check_weekday(day, named)
     if day < today:
         raise DueDateError(f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}")
     if day > today + relativedelta(years=MAX_YEARS_AHEAD):
@@ -143,8 +145,9 @@ def _relative(text: str, today: date) -> date | None:
     return None
 
 
-def _calendar(cleaned: str, original: str) -> tuple[int | None, int, int]:
-    """The year (None when none was typed), month and day written in `cleaned`.
+def _calendar(cleaned: str, original: str) -> tuple[int | None, int, int, set[int]]:
+    """The year (None when none was typed), month and day written in `cleaned`, and the weekdays (Monday 0)
+    named beside them, which dateutil would otherwise drop.
 
     We read the year ourselves, so that a two-digit one always means this century's and never depends on the
     clock of the machine; dateutil reads only the day and month."""
@@ -153,7 +156,7 @@ def _calendar(cleaned: str, original: str) -> tuple[int | None, int, int]:
             day = date.fromisoformat(cleaned)
         except ValueError:
             raise _unreadable(original) from None
-        return day.year, day.month, day.day
+        return day.year, day.month, day.day, set()
     if _SLASHED.match(cleaned):
         day_and_month, _, year_text = cleaned.rpartition("/")
     elif _WORDY.match(cleaned):
@@ -171,7 +174,8 @@ def _calendar(cleaned: str, original: str) -> tuple[int | None, int, int]:
         raise _unreadable(original) from None
     if first != second or first.year != _LEAP_YEAR or (first.hour, first.minute) != (0, 0):
         raise _unreadable(original)
-    return year, first.month, first.day
+    named = {_WEEKDAYS[word].weekday for word in re.findall(r"[a-z]+", day_and_month) if word in _WEEKDAYS}
+    return year, first.month, first.day, named
 
 
 def _split_year(text: str, original: str) -> tuple[str, str]:
@@ -192,6 +196,17 @@ def _real_day(year: int, month: int, day: int, suggested_leap_day: date) -> date
     if month == 2 and day == 29 and not calendar.isleap(year):
         raise DueDateError(f"{year} has no 29 Feb. Pick another day, or write 29 Feb {suggested_leap_day.year}.")
     return date(year, month, day)
+
+
+def _check_weekday(day: date, named: set[int]) -> None:
+    """A weekday typed beside a date ("friday 5 dec") must be that date's: when they disagree, either may be
+    the mistake, so neither is guessed."""
+    wrong = sorted(named - {day.weekday()})
+    if wrong:
+        raise DueDateError(
+            f"{day.day} {day:%b %Y} is a {day:%A}, not a {calendar.day_name[wrong[0]]}. "
+            "Check which day you mean and write it again."
+        )
 
 
 def _next_leap_day(today: date) -> date:
@@ -262,13 +277,14 @@ def parse_past_date(text: str, today: date) -> date:
             raise DueDateError(f"I couldn't read \u201c{text.strip()[:40]}\u201d as a day. {READING_DATE_HELP}")
         return today - relativedelta(**{ago.group(2) + "s": amount})
     try:
-        year, month, day_of_month = _calendar(cleaned, text)
+        year, month, day_of_month, named = _calendar(cleaned, text)
     except DueDateError:
         shown = " ".join(text.split())[:40]
         raise DueDateError(f"I couldn't read \u201c{shown}\u201d as a day. {READING_DATE_HELP}") from None
     if year is None:  # the latest such day: 4 Dec, said in November, is last December's
         year = today.year if (month, day_of_month) <= (today.month, today.day) else today.year - 1
     day = _real_day(year, month, day_of_month, _last_leap_day(today))
+    _check_weekday(day, named)
     if day > today:
         raise DueDateError(
             f"{describe_date(day, today)} is in the future: a reading is what was measured, "

@@ -27,6 +27,8 @@ TUESDAY = date(2026, 11, 24)
         ("tomorrow", date(2026, 11, 25)),
         ("friday", date(2026, 11, 27)),
         ("Fri", date(2026, 11, 27)),
+        ("friday 4 dec", date(2026, 12, 4)),  # the weekday agrees with the date
+        ("Fri 4th December 2026", date(2026, 12, 4)),
         ("tuesday", date(2026, 12, 1)),  # the next one, not today
         ("next friday", date(2026, 12, 4)),
         ("this friday", date(2026, 11, 27)),
@@ -71,6 +73,9 @@ def test_reads_the_forms_people_type(text, expected):
         ("4/12/202", "couldn't read"),
         ("4 Dec 0000", "couldn't read"),
         ("29 Feb 2027", "2027 has no 29 Feb. Pick another day, or write 29 Feb 2028."),
+        ("friday 5 dec", "5 Dec 2026 is a Saturday, not a Friday."),  # neither is guessed
+        ("Fri, 5th December 2026", "5 Dec 2026 is a Saturday, not a Friday."),
+        ("monday friday 4 dec", "4 Dec 2026 is a Friday, not a Monday."),
     ],
 )
 def test_refuses_what_it_cannot_use_and_says_how_to_write_it(text, says):
@@ -175,6 +180,7 @@ def test_reading_dates(today, text, expected):
         (date(2027, 3, 1), "29 Feb", "2027 has no 29 Feb. Pick another day, or write 29 Feb 2024."),
         (TUESDAY, "4 Dec 26", "Fri 4 Dec is in the future"),
         (TUESDAY, "10 Jan 5", "couldn't read"),
+        (TUESDAY, "friday 23 nov", "23 Nov 2026 is a Monday, not a Friday."),
     ],
 )
 def test_reading_dates_refused(today, text, says):
@@ -215,6 +221,7 @@ def test_any_written_date_reads_back(today, ahead):
     assert parse_due_date(f"{day.day} {day:%b} {day.year}", today) == day
     assert parse_due_date(f"{day.day} {day:%b} {day:%y}", today) == day
     assert parse_due_date(f"{day:%d/%m/%y}", today) == day
+    assert parse_due_date(f"{day:%A} {day.day} {day:%b} {day.year}", today) == day
 
 
 @given(todays, st.integers(1, 365))

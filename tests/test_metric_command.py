@@ -524,6 +524,7 @@ def test_an_amount_in_thousands_of_pounds_is_read_with_a_k(user, db, clinic_id):
         ("metric Discharges before noon 45 min", "measured in %, not in \u201cmin\u201d"),
         ("metric Discharges before noon 45 2026-12-01", "is in the future"),
         ("metric Discharges before noon 45 tomorrow", "couldn't read"),
+        ("metric Discharges before noon 45 friday 23 nov", "23 Nov 2026 is a Monday, not a Friday"),
         ("metric Discharges before noon 45 2026-11-19", "before the baseline"),
         ("metric Bed occupancy 92", "There is no indicator called \u201cBed occupancy\u201d"),
         ("metric Discharges before noon", "Give the value after the name"),
