@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.dates import DueDateError, describe_date, end_of_day, parse_due_date
+from bot.dates import DueDateError, check_horizon, describe_date, end_of_day, parse_due_date
 from bot.errors import NotAllowed, NotFound, UserError, too_long
 from bot.names import clean_name
 from bot.patient_data import PatientData
@@ -91,6 +91,10 @@ def check_due_date(due: date, owner: Person, now: datetime) -> None:
             "for the owner). Pick today or a later date.",
             field="due",
         )
+    try:
+        check_horizon(due, today)
+    except DueDateError as exc:
+        raise UserError(str(exc), field="due") from None
 
 
 def may_change(action: Action, user_id: str) -> bool:

@@ -101,12 +101,18 @@ def parse_due_date(text: str, today: date) -> date:
         _check_weekday(day, named)
     if day < today:
         raise DueDateError(f"{describe_date(day, today)} is in the past. Pick today or a later date. {DATE_HELP}")
+    check_horizon(day, today)
+    return day
+
+
+def check_horizon(day: date, today: date) -> None:
+    """Refuses a deadline more than MAX_YEARS_AHEAD years after `today`: 2099 is a slip (for 2029, or a
+    placeholder), and an action due then is never chased. Typed and picked deadlines all pass through here."""
     if day > today + relativedelta(years=MAX_YEARS_AHEAD):
         raise DueDateError(
             f"{describe_date(day, today)} is more than {MAX_YEARS_AHEAD} years away; "
             "pick a nearer deadline and move it later if needed."
         )
-    return day
 
 
 def _relative(text: str, today: date) -> date | None:

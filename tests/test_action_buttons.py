@@ -292,6 +292,7 @@ def test_the_owner_hears_when_someone_else_marks_their_action_done(user, slack, 
     [
         ("2026-11-01", "in the past"),
         ("2026-12-01", "after the current deadline"),
+        ("2099-12-04", "Fri 4 Dec 2099 is more than 5 years away"),
         (None, "Pick the new date"),
     ],
 )

@@ -76,6 +76,8 @@ def test_submitting_the_form_assigns_the_action_with_its_focus_area(user, slack,
         (form(owner=FOREIGN), ids.ACTION_OWNER, "Fay Foreign is not a member of this workspace"),
         (form(due=None), ids.ACTION_DUE, "Pick the date"),
         (form(due="2026-11-20"), ids.ACTION_DUE, "in the past"),
+        (form(due="2099-01-01"), ids.ACTION_DUE, "Thu 1 Jan 2099 is more than 5 years away"),
+        (form(due="2031-11-25"), ids.ACTION_DUE, "more than 5 years away"),  # today is 24 Nov 2026 for the owner
         (form(due="not-a-date"), ids.ACTION_DUE, "from the calendar"),
     ],
 )
@@ -86,6 +88,13 @@ def test_a_bad_form_gets_inline_field_errors_and_creates_nothing(user, slack, db
     assert message in answer.body["errors"][block]
     assert actions_in(db) == []
     assert slack.messages_to(OWNER) == []
+
+
+def test_a_deadline_five_years_off_is_the_furthest_the_form_takes(user, slack, db):
+    answer = user.submit(ASSIGNER, ids.ADD_ACTION_MODAL, form(due="2031-11-24"))
+
+    assert answer.body.get("response_action") is None, answer.body
+    assert [a.due_date.isoformat() for a in actions_in(db)] == ["2031-11-24"]
 
 
 @pytest.mark.parametrize(

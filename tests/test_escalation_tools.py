@@ -212,6 +212,25 @@ def extend(user, slack, action_id: int, day: str):  # type: ignore[no-untyped-de
     )
 
 
+@pytest.mark.parametrize("asked_by", ["lead", "owner"])
+def test_a_new_deadline_years_off_is_refused_on_the_field_and_nothing_changes(user, slack, db, escalated, asked_by):
+    """Extend deadline, and the owner's request once escalated, take no date beyond the horizon that
+    `/clinic add` and the add form keep: the lead is never asked to approve 2099."""
+    _, action_id = escalated
+    slack.reset()
+
+    if asked_by == "lead":
+        answer = extend(user, slack, action_id, "2099-12-11")
+    else:
+        answer = ask_for_more_time(user, slack, action_id, "2099-12-11")
+
+    assert "Fri 11 Dec 2099 is more than 5 years away" in answer.body["errors"][ids.NEW_DUE], answer.body
+    assert actions_in(db)[0].due_date == date(2026, 11, 27)
+    assert history_kinds(db, action_id) == ["created"]
+    assert db.scalars(select(ExtensionRequest)).all() == []
+    assert slack.messages_to(OWNER) == [] and slack.messages_to(LEAD) == []
+
+
 def reassign(user, slack, action_id: int, to: str, by: str = LEAD):  # type: ignore[no-untyped-def]
     """The lead (or `by`) presses Reassign on the escalation and picks `to`."""
     opened = len(slack.calls_to("views.open"))

@@ -52,6 +52,7 @@ def test_this_friday_said_on_a_weekend_is_the_coming_friday(user, slack, db, clo
         (f"add <@{OWNER}> Call the rota team by 4 Jan 26", "Sun 4 Jan is in the past"),  # not next January
         (f"add <@{OWNER}> Call the rota team by 29 Feb", "2027 has no 29 Feb"),  # not moved to the 28th
         (f"add <@{OWNER}> Call the rota team by friday 5 dec", "5 Dec 2026 is a Saturday, not a Friday"),
+        (f"add <@{OWNER}> Call the rota team by 2099-01-01", "Thu 1 Jan 2099 is more than 5 years away"),
         (f"add <@{GONE}> Call the rota team by friday", "deactivated"),
         (f"add <@{ROBOT}> Call the rota team by friday", "Bots cannot own an action"),
         ("add <@UNOBODY> Call the rota team by friday", "can't find"),
