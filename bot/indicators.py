@@ -146,7 +146,8 @@ CURRENCIES = "£$€"  # read before the number (`£1,200`) as well as after it
 _NUMBER = re.compile(r"^(?P<sign>[-+]?)(?P<number>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
 _GROUPED = re.compile(r"[-+]? *(?:[1-9]\d{0,2}(?: \d{3})+|[\d,]+)(?:\.\d+)?")
 _DECIMAL_COMMA = re.compile(r"(?P<zero>[-+]?0+)[, ](?P<digits>\d+)|(?P<whole>[-+]?\d+)[, ](?P<fraction>\d{1,2})")
-_SPLIT = re.compile(rf"^(?P<number>[-+−]?[{CURRENCIES}]?[\d.,]+)\s*(?P<unit>[^\d\s].*)?$")
+_SPLIT = re.compile(rf"^(?P<number>[-+−]?[{CURRENCIES}]?[\d.,]+(?:[eE][-+−]?\d+)?)\s*(?P<unit>[^\d\s].*)?$")
+_EXPONENT = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d+")
 
 
 def unit_key(unit: str) -> str:
@@ -177,7 +178,8 @@ def clean_unit(unit: str) -> str:
 def read_number(text: str, field: str, what: str = "the value") -> float:
     """A number as people type it: `12`, `12.5`, `3,400`, `3 400`, `-2`. Anything else is a UserError on
     `field`; a comma or space is read only between groups of three digits after a leading group not starting
-    with 0, so `42 5` and `0,500` are refused (saying to write 42.5, 0.5), not read as 425 or 500."""
+    with 0, so `42 5` and `0,500` are refused (saying to write 42.5, 0.5), not read as 425 or 500, and `1e9`
+    is refused saying to write it in plain digits."""
     raw = text.strip().replace("\u2212", "-")
     compact = raw.replace(" ", "") if _GROUPED.fullmatch(raw) else raw
     match = _NUMBER.match(compact)
@@ -185,6 +187,8 @@ def read_number(text: str, field: str, what: str = "the value") -> float:
         raise UserError(f"Write {what} as a number, for example 12 or 12.5.", field=field)
     if match is None:
         shown = raw if len(raw) <= 30 else raw[:29] + "…"
+        if _EXPONENT.fullmatch(compact):
+            raise UserError(_with_an_exponent(shown, float(compact), what), field=field)
         hint = f" (use a point for decimals: {pointed})" if (pointed := _with_a_point(compact)) else ""
         raise UserError(f"\u201c{shown}\u201d is not a number{hint}. Write {what} like 12, 12.5 or 3,400.", field=field)
     value = float(match.group("number").replace(",", ""))
@@ -192,6 +196,16 @@ def read_number(text: str, field: str, what: str = "the value") -> float:
     if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
         raise UserError(f"{what.capitalize()} is too large to be a reading.", field=field)
     return value
+
+
+def _with_an_exponent(shown: str, value: float, what: str) -> str:
+    """Why `1e9` is refused: what is wrong is how it is written, so say so, with the digits to write instead
+    when they are short enough to copy."""
+    if not math.isfinite(value) or abs(value) >= MAX_MAGNITUDE:
+        return f"{what.capitalize()} is too large to be a reading."
+    digits = typed_value(value)
+    written = f": {digits}" if len(digits) <= 20 else ""
+    return f"\u201c{shown}\u201d has an exponent; write {what} in plain digits{written}."
 
 
 def _with_a_point(text: str) -> str | None:

@@ -164,7 +164,7 @@ def test_values_are_read_as_people_type_them(typed, unit, value):
         ("1.2k", "", "as a plain number, without a unit"),
         ("1.2k", "patients", "measured in patients, not in \u201ck\u201d"),
         ("£1,200 USD", "$", "measured in $, not in \u201c£USD\u201d"),
-        ("1e99", "", "Nothing was stored"),
+        ("1e99", "", "too large"),  # not "measured ... not in e99"
         ("9999999999999", "", "too large"),
     ],
 )
@@ -206,6 +206,26 @@ def test_a_value_under_one_keeps_its_significant_digits(value, shown):
 def test_spaces_that_group_thousands_are_read_as_thousands(typed, value):
     assert read_number(typed, "value") == value
     assert read_value(typed, "") == value
+
+
+@pytest.mark.parametrize(
+    ("typed", "unit", "said"),
+    [
+        ("1e9", "", "\u201c1e9\u201d has an exponent; write the value in plain digits: 1000000000."),
+        ("2.5E-3 %", "%", "\u201c2.5E-3\u201d has an exponent; write the value in plain digits: 0.0025."),
+        ("-1e+3", "patients", "write the value in plain digits: -1000."),
+        ("£1e3", "£", "write the value in plain digits: 1000."),
+        ("1e-30", "", "\u201c1e-30\u201d has an exponent; write the value in plain digits."),
+        ("1e12", "", "The value is too large to be a reading."),
+        ("1e999", "", "The value is too large to be a reading."),
+    ],
+)
+def test_a_value_written_with_an_exponent_is_refused_as_such_not_as_a_wrong_unit(typed, unit, said):
+    """`1e9` was read as 1 in the unit "e9", and refused for that unit: the person hears what they wrote."""
+    with pytest.raises(UserError) as caught:
+        read_value(typed, unit)
+    assert said in caught.value.message and "not in" not in caught.value.message
+    assert caught.value.field == "value"
 
 
 @pytest.mark.parametrize("typed", ["42 5", "12 50", "1 2", "1200 000", "1 20 000", "1 200.5 5"])

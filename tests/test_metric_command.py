@@ -522,6 +522,8 @@ def test_an_amount_in_thousands_of_pounds_is_read_with_a_k(user, db, clinic_id):
     [
         ("metric Discharges before noon lots", "is not a number"),
         ("metric Discharges before noon 45 min", "measured in %, not in \u201cmin\u201d"),
+        ("metric Discharges before noon 1e9", "\u201c1e9\u201d has an exponent; write the value in plain digits"),
+        ("metric Discharges before noon 2.5e1 % yesterday", "write the value in plain digits: 25."),
         ("metric Discharges before noon 45 2026-12-01", "is in the future"),
         ("metric Discharges before noon 45 tomorrow", "couldn't read"),
         ("metric Discharges before noon 45 friday 23 nov", "23 Nov 2026 is a Monday, not a Friday"),
