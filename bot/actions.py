@@ -476,6 +476,13 @@ def check_new_deadline(action: Action, new_date: date, owner: Person, now: datet
         )
 
 
+def lapsed(request: ExtensionRequest, owner: Person, now: datetime) -> bool:
+    """A request for more time has lapsed once the date it asks for has passed on its owner's calendar: no lead
+    can approve it any more, and it no longer stops the owner asking again (`queries.lapse_extensions` writes
+    that down when they do)."""
+    return request.new_date < owner.local(now).date()
+
+
 def move_deadline(
     session: Session,
     action: Action,

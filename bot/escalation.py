@@ -13,6 +13,7 @@ from bot.actions import (
     check_owner,
     clean_text,
     ensure_open,
+    lapsed,
     load_changeable,
     may_lead,
     move_deadline,
@@ -175,7 +176,7 @@ class EscalationService:
             ensure_open(action)
             owner = self._people.cached(session, team_id, action.owner_id)
             asker = self._people.cached(session, team_id, request.requested_by)
-            if approve and request.new_date < owner.local(now).date():
+            if approve and lapsed(request, owner, now):
                 # A button has no date to pick: the request is settled as out of date, and its asker may ask
                 # again (or the lead extends the deadline to a date of their own).
                 settle(session, request, "lapsed", actor_id, now, action)

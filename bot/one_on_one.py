@@ -13,11 +13,12 @@ from dateutil.rrule import WEEKLY, rrule, weekday
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.actions import lapsed
 from bot.clock import Clock
 from bot.dates import end_of_day, weekday_number
 from bot.errors import UserError, too_long
 from bot.indicators import WINDOW, Trend
-from bot.people import People, check_active, zone
+from bot.people import People, Person, check_active, zone
 from bot.reporting import indicator_trend
 from bot.views.text import mention
 from bot.working_time import WorkingHours
@@ -97,7 +98,6 @@ class OneOnOneService:
 
     def render(self, session, message):  # type: ignore[no-untyped-def]
         """The day-before agenda: the lead's full side, or the person's own view with an invitation to add topics."""
-        from bot.people import Person
         from bot.views.one_on_one import person_side
 
         payload = message.payload or {}
@@ -143,6 +143,9 @@ class OneOnOneService:
             )
             ids = [a.id for a in visible]
             if ids:
+                # Only those still waiting for an answer: one whose date has passed can no longer be approved
+                # (its owner may ask again), though it stays pending until someone acts on it.
+                owner = Person(person_id, "", person_tz)
                 agenda.requests = [
                     (next(a for a in visible if a.id == r.action_id), r)
                     for r in session.scalars(
@@ -152,6 +155,7 @@ class OneOnOneService:
                             ExtensionRequest.state == "pending",
                         )
                     )
+                    if not lapsed(r, owner, now)
                 ]
                 added = {
                     item.action_id: item

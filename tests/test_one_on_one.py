@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from bot.demo.driver import TEAM
 from bot.views import ids
-from storage.models import AgendaItem, OneOnOneSchedule, OutboxMessage, SlackUser
+from storage.models import AgendaItem, ExtensionRequest, OneOnOneSchedule, OutboxMessage, SlackUser
 from tests.conftest import ASSIGNER, LEAD, OTHER, OWNER, SPONSOR
 from tests.helpers import actions_in, text_of, wait_dms, wait_response
 from tests.test_clinics import register_clinic
+from tests.test_escalation_tools import ask_for_more_time, escalate
 from tests.test_status import add
 
 
@@ -566,3 +567,31 @@ def test_due_in_the_next_week_on_an_agenda_counts_the_persons_calendar_days_acro
 
     assert "Due six days on" in text.split("Due in the next week")[-1], text
     assert "Due seven days on" not in text, text
+
+
+def test_the_agenda_waits_on_a_request_for_more_time_only_until_its_date_passes(user, slack, db, bot, clock):
+    """A request whose date has passed on the owner's calendar can no longer be approved: the lead is not asked
+    for an answer to it (the owner may ask again)."""
+    walk, action_id = escalate(user, slack, db, bot, clock, ASSIGNER)  # Wed 2 Dec
+    ask_for_more_time(user, slack, action_id, "2026-12-04")
+    waiting = user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+    walk.until(datetime(2026, 12, 7, 15, tzinfo=UTC))  # no answer from the lead by Monday
+    lapsed = user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+    assert "Waiting for your answer on more time" in waiting and "to Fri 04 Dec" in waiting
+    assert "Audit weekend discharges" in lapsed, "the action itself is still overdue"
+    assert "more time" not in lapsed and "04 Dec" not in lapsed
+
+
+@pytest.mark.parametrize("button", [ids.EXTENSION_APPROVE, ids.EXTENSION_REFUSE])
+def test_the_agenda_does_not_wait_on_a_request_for_more_time_already_answered(user, slack, db, bot, clock, button):
+    _, action_id = escalate(user, slack, db, bot, clock, ASSIGNER)
+    ask_for_more_time(user, slack, action_id, "2026-12-18")
+    request_id = db.scalar(select(ExtensionRequest.id))
+
+    user.click(LEAD, button, str(request_id))
+    wait_response(slack)
+    agenda = user.command(LEAD, f"1on1 <@{OWNER}>").text
+
+    assert "more time" not in agenda and "18 Dec" not in agenda
