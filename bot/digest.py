@@ -81,7 +81,7 @@ class Digest:
     # The first few of each list (see SHOWN), each with how many there are in all.
     slipping: list[Action] = field(default_factory=list)  # overdue or blocked, most overdue first
     slipping_total: int = 0
-    wins: list[Action] = field(default_factory=list)
+    wins: list[Action] = field(default_factory=list)  # done this week, the latest first
     coming: list[Action] = field(default_factory=list)
     areas: list[AreaProgress] = field(default_factory=list)
     weeks: list[tuple[date, int, int, int]] = field(default_factory=list)  # (week start, open, overdue, done)
@@ -147,8 +147,9 @@ def build(
     first = partial(queries.first_clinic_actions, session, team_id, clinic_ids, limit=SHOWN)
     open_now = Action.closed_at.is_(None)  # nothing is closed in the future
     digest.slipping = first(and_(open_now, or_(Action.due_at < now, Action.status == "blocked")), Action.due_at)
+    # The latest first: a week of more wins than the list shows thanks the freshest, and counts the others.
     digest.wins = first(
-        and_(Action.status == "done", Action.closed_at >= since, Action.closed_at < now), Action.closed_at
+        and_(Action.status == "done", Action.closed_at >= since, Action.closed_at < now), Action.closed_at.desc()
     )
     digest.coming = first(and_(open_now, Action.due_at >= now, Action.due_at < now + WEEK), Action.due_at)
     indicators = queries.indicators_of_clinics(session, team_id, clinic_ids)

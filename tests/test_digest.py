@@ -248,6 +248,23 @@ def test_each_cut_list_points_to_where_the_actions_it_leaves_out_are(user, slack
     assert len(left_out) == 2 and set(left_out) <= closed
 
 
+def test_a_week_of_more_wins_than_the_list_shows_thanks_the_latest_and_counts_the_rest(user, slack, db, bot, clock):
+    """Those done last are the freshest to thank; the earlier ones of the week are counted, in the export."""
+    clinic_id = register_clinic(user, slack, db, lead=LEAD, sponsor=SPONSOR)
+    wins = [f"Win {n:02}" for n in range(12)]
+    for title in wins:
+        add(user, slack, ASSIGNER, OWNER, title, "2026-12-18", clinic_id)
+    for action in actions_in(db):  # done one an hour, in the order of their titles
+        clock.advance(timedelta(hours=1))
+        user.command(OWNER, f"done {action.id}")
+    clock.set(datetime(2026, 11, 26, 10, tzinfo=UTC))
+
+    lines = listed(user.command(LEAD, "digest"), "Wins this week").splitlines()[1:]
+
+    assert [w for w in reversed(wins) if any(w in line for line in lines)] == wins[:3:-1]  # Win 11 to Win 04
+    assert lines[0].endswith("Win 11") and lines[-1].startswith("…and 4 more: `/clinic export Discharge flow`")
+
+
 def test_digest_time_holds_across_the_clock_change(user, slack, db, bot, clock):
     slack.add_user("UBERLIN", name="Bea Berlin", tz="Europe/Berlin")
     clock.set(datetime(2026, 10, 13, 10, tzinfo=UTC))

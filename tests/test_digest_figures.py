@@ -128,7 +128,9 @@ def test_figures_match_their_definitions(engine, seed: int) -> None:  # type: ig
                 assert digest.slipping_total == len(slipping)
                 assert [a.id for a in digest.slipping] == [a.id for a in slipping[: len(digest.slipping)]]
                 assert len(digest.slipping) == min(len(slipping), 10)
-                wins = sorted((a for a in mine if done_within(a, week_from, now)), key=lambda a: (a.closed_at, a.id))
+                wins = sorted(  # the latest first
+                    (a for a in mine if done_within(a, week_from, now)), key=lambda a: (-a.closed_at.timestamp(), a.id)
+                )
                 assert [a.id for a in digest.wins] == [a.id for a in wins[:10]]
                 coming = sorted((a for a in mine if open_at(a, now) and now <= a.due_at < now + WEEK),
                                 key=lambda a: (a.due_at, a.id))  # fmt: skip
