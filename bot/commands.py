@@ -107,6 +107,7 @@ class Metric:
 
 
 METRIC_EXAMPLE = "`/clinic metric Discharges before noon 42%`"
+METRIC_LIMIT = 300  # characters of it read: a clinic's and an indicator's name, a value, its unit and a day
 
 
 @dataclass(frozen=True)
@@ -187,13 +188,17 @@ def parse(text: str) -> Command:
     return _typed(_parse(text))
 
 
+# The longest text read, as typed: cut once decoded, so that Slack's escapes (`&amp;`) neither count against
+# the limit nor are split by the cut. A clinic's name is cut to the longest one can have.
+_AS_TYPED_LIMITS = {"clinic": NAME_LIMIT, "target": NAME_LIMIT, "as_typed": NAME_LIMIT, "text": METRIC_LIMIT}
+
+
 def _typed(request: Command) -> Command:
     """The request with every piece of text in it as the person typed it."""
 
     def decoded(name: str, value: object) -> object:
         if isinstance(value, str):
-            # a clinic's name is cut to the longest one can have as typed, not as Slack escaped it (`&amp;`)
-            return unescape(value)[:NAME_LIMIT] if name in ("clinic", "target", "as_typed") else unescape(value)
+            return unescape(value)[: _AS_TYPED_LIMITS.get(name)]
         if isinstance(value, dict):
             return {unescape(k): unescape(v) for k, v in value.items()}
         return value
@@ -226,7 +231,7 @@ def _parse(text: str) -> Command:
     if sub == "metric":
         if len(rest.split()) < 2:
             raise UserError(f"Name the indicator and give its value, for example {METRIC_EXAMPLE}.")
-        return Metric(rest[:300])
+        return Metric(rest)
     if sub == "add":
         return _add(rest) if rest else AddWithModal()
     if sub == "status":

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot import commands
 from bot.errors import UserError
+from bot.views.text import esc
 
 
 @pytest.mark.parametrize(
@@ -69,3 +70,14 @@ def test_any_text_parses_or_raises_a_user_error(text):
         commands.parse(text)
     except UserError as exc:
         assert exc.message
+
+
+# Words with characters Slack escapes, as many as take the text past the limit, as typed or only as escaped.
+_WORDS = st.lists(st.sampled_from(["A&E", "<4h", ">12h", "&", "&amp;", "waits"]), min_size=50, max_size=150)
+
+
+@given(_WORDS.map(" ".join))
+def test_a_metric_is_read_as_typed_up_to_its_limit_however_slack_escaped_it(typed):
+    """Slack sends a typed `&`, `<` or `>` as `&amp;`, `&lt;` or `&gt;`: the limit counts what was typed, and
+    its cut never leaves half an escape behind."""
+    assert commands.parse(f"metric {esc(typed)}") == commands.Metric(" ".join(typed.split())[: commands.METRIC_LIMIT])

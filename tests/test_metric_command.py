@@ -13,6 +13,7 @@ from bot.demo.standin import text_in
 from bot.demo.walk import Walk
 from bot.errors import UserError
 from bot.views import ids
+from bot.views.text import esc
 from handlers.replies import TRY_AGAIN
 from storage.models import Clinic, FocusArea, Indicator, IndicatorReading
 from tests.conftest import ASSIGNER, FOREIGN, LEAD, OTHER, OWNER, ROBOT, SPONSOR
@@ -539,6 +540,21 @@ def test_a_bad_reading_gets_a_clear_answer_and_nothing_is_stored(user, db, indic
     assert said in answer.text, answer.text
     assert "Nothing was stored" in answer.text or "Name the indicator" in said
     assert readings(db) == []
+
+
+def test_a_reading_named_with_ampersands_is_read_as_typed_not_as_slack_escaped_it(user, slack, db):
+    """Slack sends each typed `&` as `&amp;`: a command well within the length read, as typed, is read whole,
+    however many of them its names hold."""
+    clinic = ("R&D & A&E " * 10)[:99]
+    indicator = ("A&E & R&D " * 8)[:79]
+    add_indicator(user, db, register_clinic(user, slack, db, name=clinic), name=indicator)
+    typed = f"{clinic} / {indicator} 45%"
+    assert len(typed) < 300 < len(esc(typed))
+
+    answer = user.command(OWNER, f"metric {esc(typed)}")
+
+    assert f"Stored *{esc(indicator)}* = 45% for today" in answer.text, answer.text
+    assert readings(db) == [(date(2026, 11, 24), 45, OWNER)]
 
 
 def test_someone_who_neither_reports_nor_leads_may_not_report(user, db, indicator):
