@@ -341,7 +341,9 @@ class ActionService:
     def get_changeable(self, team_id: str, action_id: int, actor_id: str, *, lead: bool = False) -> Action:
         """The open action, for a form about to change it (`lead`: one of the lead's tools)."""
         with self._sessions() as session:
-            action = load_changeable(session, team_id, action_id, actor_id, allowed=may_lead if lead else may_change)
+            allowed = may_lead if lead else may_change
+            # Nothing is written here: no lock, which would hold up writers while the form opens.
+            action = load_changeable(session, team_id, action_id, actor_id, allowed=allowed, lock=False)
             ensure_open(action)
             return action
 
@@ -394,8 +396,11 @@ def load_changeable(
     action_id: int,
     actor_id: str,
     allowed=may_change,  # type: ignore[no-untyped-def]
+    *,
+    lock: bool = True,
 ) -> Action:
-    action = queries.get_action(session, team_id, action_id, lock=True)
+    """The action, for a change `actor_id` may make; locked (`lock`) until the change is committed."""
+    action = queries.get_action(session, team_id, action_id, lock=lock)
     if action is None:
         raise NotFound(f"There is no action #{action_id} in this workspace.")
     if not allowed(action, actor_id):

@@ -263,6 +263,16 @@ FOR_LINES = (
 
 def get_action(session: Session, team_id: str, action_id: int, *, lock: bool = False) -> Action | None:
     query = select(Action).where(Action.team_id == team_id, Action.id == action_id).options(*WITH_CLINIC)
+    if lock and not _is_postgres(session):
+        # SQLite ignores FOR UPDATE, and its driver begins a transaction only at the first write: two
+        # presses at once would both read, both pass a check, then both write. A write that changes
+        # nothing, first, takes the database's write lock now (waiting out any other writer), so what
+        # this transaction reads next includes what the other committed (the title: in no index or key,
+        # nothing else is rewritten). Only callers about to write lock, so it costs them nothing more.
+        table = Action.__table__
+        session.execute(
+            update(table).where(table.c.team_id == team_id, table.c.id == action_id).values(title=table.c.title)
+        )
     if lock:
         query = query.with_for_update(of=Action)  # the action's row only, not its clinic's
     return session.scalar(query)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import Engine, event, func, select
@@ -65,6 +67,47 @@ def database_down(engine: Engine) -> None:
 
     event.listen(engine, "do_connect", refuse)
     engine.dispose()
+
+
+def at_once(
+    engine: Engine, table: str, *presses: Callable[[], Any], between: Callable[[], Any] = lambda: None
+) -> list[Any]:
+    """Run each press in a thread of its own, each reading `table` before any of them writes, as requests
+    served at the same moment can; `between` runs once the first has read, before the others start (to
+    move the clock, say). What each press returned, in order. Where the database makes one press wait for
+    another, they cannot all read first: they are held a few seconds, then go on one after the other."""
+    names = [f"press-{n}" for n in range(len(presses))]
+    all_read = threading.Barrier(len(presses))
+    first_read = threading.Event()
+    held: set[str] = set()
+
+    def hold_after_reading(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        name = threading.current_thread().name
+        if name in names and name not in held and f"FROM {table}" in statement:
+            held.add(name)
+            first_read.set()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                all_read.wait(timeout=3)
+
+    results: dict[str, Any] = {}
+
+    def run(name: str, press: Callable[[], Any]) -> None:
+        results[name] = press()
+
+    threads = [threading.Thread(name=n, target=run, args=(n, p)) for n, p in zip(names, presses, strict=True)]
+    event.listen(engine, "after_cursor_execute", hold_after_reading)
+    try:
+        threads[0].start()
+        if not first_read.wait(timeout=10):
+            raise AssertionError(f"the first press never read {table}")
+        between()
+        for thread in threads[1:]:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        event.remove(engine, "after_cursor_execute", hold_after_reading)
+    return [results.get(n) for n in names]
 
 
 def actions_in(db: Session) -> list[Action]:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from bot.demo.walk import Walk
 from bot.escalation import NUDGE_AGAIN_AFTER
 from bot.views import ids
-from storage.models import AgendaItem, ExtensionRequest, OutboxMessage
+from storage.models import ActionEvent, AgendaItem, ExtensionRequest, OutboxMessage
 from tests.conftest import ASSIGNER, FOREIGN, GONE, LEAD, OTHER, OWNER, SPONSOR
-from tests.helpers import actions_in, buttons_of, history_kinds, opened_view, text_of, wait_response
+from tests.helpers import actions_in, at_once, buttons_of, history_kinds, opened_view, text_of, wait_response
 from tests.test_clinics import register_clinic
 from tests.test_status import add
 
@@ -69,6 +69,24 @@ def test_nudge_again_pressed_twice_nudges_the_owner_once(user, slack, db, escala
 
     assert text_of(wait_response(slack, 3)[-1]).startswith("I've nudged")
     assert history_kinds(db, action_id).count("nudged") == 2
+
+
+def test_nudge_again_pressed_twice_at_the_same_moment_nudges_the_owner_once(user, slack, db, escalated, clock, engine):
+    """A double click can reach two servers at once: each must not find the owner un-nudged and nudge them."""
+    walk, action_id = escalated
+    before = len(slack.messages_to(OWNER))
+
+    def press() -> None:
+        user.click(LEAD, ids.ESCALATION_NUDGE, str(action_id))
+
+    at_once(engine, "action_events", press, press, between=lambda: clock.advance(timedelta(milliseconds=300)))
+
+    replies = [text_of(r) for r in wait_response(slack, 2)]
+    walk.settle()
+    nudges = [c for c in slack.messages_to(OWNER)[before:] if "asked me to check" in text_of(c)]
+    assert len(nudges) == 1, replies
+    assert history_kinds(db, action_id).count("nudged") == 1
+    assert sum("I nudged them a moment ago" in r for r in replies) == 1, replies
 
 
 def test_nudge_again_right_after_a_reassignment_nudges_the_new_owner(user, slack, db, escalated, clock):
@@ -174,6 +192,59 @@ def test_add_to_next_one_to_one_once(user, slack, db, escalated):
     assert replies[0].startswith("Added") and "already" in replies[1]
     [item] = db.scalars(select(AgendaItem)).all()
     assert (item.lead_id, item.person_id, item.action_id) == (LEAD, OWNER, action_id)
+
+
+def test_add_to_next_one_to_one_pressed_twice_at_the_same_moment_adds_it_once(user, slack, db, escalated, engine):
+    _, action_id = escalated
+
+    def press() -> None:
+        user.click(LEAD, ids.ESCALATION_AGENDA, str(action_id))
+
+    at_once(engine, "agenda_items", press, press)
+
+    replies = sorted(text_of(r) for r in wait_response(slack, 2))
+    assert len(db.scalars(select(AgendaItem)).all()) == 1
+    assert replies[0].startswith("Added") and "already" in replies[1], replies
+    assert history_kinds(db, action_id).count("agenda") == 1
+
+
+def test_reassign_submitted_twice_at_the_same_moment_hands_it_over_coherently(user, slack, db, escalated, engine):
+    """Two Reassign forms submitted at once (two tabs, or the lead and the sponsor), to different people: each
+    hand-over must start from whoever owns it then, so that the history, the owner and what people were told
+    agree; or one is refused, and its form says why."""
+    walk, action_id = escalated
+    user.click(LEAD, ids.ESCALATION_REASSIGN, str(action_id))
+    metadata = opened_view(slack)["private_metadata"]
+
+    told_before = {p: len(slack.messages_to(p)) for p in (OWNER, OTHER, ASSIGNER)}
+
+    def reassign_to(new_owner: str):  # type: ignore[no-untyped-def]
+        def submit():  # type: ignore[no-untyped-def]
+            picked = {ids.NEW_OWNER: {"type": "users_select", "selected_user": new_owner}}
+            return user.submit(LEAD, ids.REASSIGN_MODAL, picked, private_metadata=metadata)
+
+        return submit
+
+    answers = at_once(engine, "actions", reassign_to(OTHER), reassign_to(ASSIGNER))
+
+    walk.settle()
+    db.expire_all()
+    moves = [
+        (e.detail["from"], e.detail["to"])
+        for e in db.scalars(
+            select(ActionEvent)
+            .where(ActionEvent.kind == "reassigned", ActionEvent.action_id == action_id)
+            .order_by(ActionEvent.id)
+        )
+    ]
+    refused = [a.body["errors"][ids.NEW_OWNER] for a in answers if a.body.get("response_action") == "errors"]
+    assert len(moves) + len(refused) == 2, (moves, refused)
+    assert [frm for frm, _ in moves] == [OWNER, *(new for _, new in moves[:-1])], moves
+    assert actions_in(db)[0].owner_id == moves[-1][1]
+    told = {p: [text_of(c) for c in slack.messages_to(p)[n:]] for p, n in told_before.items()}
+    for frm, new in moves:  # each was told it passed on, to whom, and each new owner that it is theirs
+        assert any("passed" in t and f"<@{new}>" in t for t in told[frm]), (frm, told[frm])
+        assert any("Audit weekend discharges" in t and "passed" not in t for t in told[new]), (new, told[new])
 
 
 def test_an_action_on_the_next_one_to_one_moves_to_the_new_owners_when_reassigned(user, slack, db, escalated):
